@@ -1,0 +1,137 @@
+package header_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net/netip"
+	"testing"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/hnspath/hnspath/emulator/checksum"
+	"github.com/hnspath/hnspath/emulator/emutest"
+	"github.com/hnspath/hnspath/emulator/header"
+)
+
+func TestIPv4EncodeMatchesGopacket(t *testing.T) {
+	b := make([]byte, 20)
+	f := header.IPv4Fields{TOS: 0x10, TotalLength: 20, ID: 0xbeef, Flags: header.IPv4FlagDontFragment, TTL: 63, Protocol: 17,
+		Src: [4]byte{10, 0, 0, 1}, Dst: [4]byte{198, 18, 0, 1}}
+	header.IPv4(b).Encode(&f)
+	want := emutest.Serialize(t, &layers.IPv4{Version: 4, IHL: 5, TOS: 0x10, Id: 0xbeef, Flags: layers.IPv4DontFragment, TTL: 63,
+		Protocol: 17, SrcIP: emutest.IP("10.0.0.1"), DstIP: emutest.IP("198.18.0.1")})
+	if !bytes.Equal(b, want) {
+		t.Fatalf("Encode = % x\nwant     % x", b, want)
+	}
+	if !header.IPv4(b).IsChecksumValid() {
+		t.Fatalf("checksum invalid")
+	}
+}
+
+func TestVXLANEncodeMatchesGopacket(t *testing.T) {
+	b := make([]byte, 8)
+	header.VXLAN(b).Encode(4096)
+	var vx layers.VXLAN
+	if err := vx.DecodeFromBytes(b, gopacket.NilDecodeFeedback); err != nil {
+		t.Fatal(err)
+	}
+	if !vx.ValidIDFlag || vx.VNI != 4096 {
+		t.Fatalf("gopacket sees I=%v VNI=%d, want true 4096", vx.ValidIDFlag, vx.VNI)
+	}
+	if got := header.VXLAN(b).VNI(); got != 4096 {
+		t.Fatalf("VNI = %d", got)
+	}
+	if header.VXLANOverhead != 50 || header.VXLANOverheadIPv6 != 70 {
+		t.Fatalf("overheads %d %d, want 50 70", header.VXLANOverhead, header.VXLANOverheadIPv6)
+	}
+}
+
+func TestARPEncode(t *testing.T) {
+	b := make([]byte, header.ARPSize)
+	sha := header.MAC{0, 0x15, 0x5d, 1, 2, 3}
+	header.ARP(b).Encode(header.ARPReply, sha, netip.MustParseAddr("172.16.0.1"), header.MAC{1}, netip.MustParseAddr("172.16.0.2"))
+	var a layers.ARP
+	if err := a.DecodeFromBytes(b, gopacket.NilDecodeFeedback); err != nil {
+		t.Fatal(err)
+	}
+	if a.Operation != 2 || !bytes.Equal(a.SourceHwAddress, sha[:]) || !bytes.Equal(a.DstProtAddress, []byte{172, 16, 0, 2}) {
+		t.Fatalf("gopacket decoded %+v", a)
+	}
+	if !header.ARP(b).IsValid() {
+		t.Fatal("IsValid false")
+	}
+}
+
+func TestMSSClampOddOffset(t *testing.T) {
+	// A SYN whose MSS option sits at an odd offset (after one NOP).
+	tcp := &layers.TCP{SrcPort: 1, DstPort: 2, SYN: true, Window: 10, Options: []layers.TCPOption{
+		{OptionType: layers.TCPOptionKindNop, OptionLength: 1},
+		{OptionType: layers.TCPOptionKindMSS, OptionLength: 4, OptionData: []byte{0x05, 0xb4}},
+	}}
+	ip := emutest.IPv4("10.0.0.1", "10.0.0.2", layers.IPProtocolTCP, 64)
+	frame := emutest.Serialize(t, emutest.Eth("00:00:00:00:00:01", "00:00:00:00:00:02", layers.EthernetTypeIPv4), ip, tcp)
+	seg := header.TCP(frame[34:])
+	mss, off, ok := seg.MSS()
+	if !ok || mss != 1460 || off%2 != 1 {
+		t.Fatalf("MSS = %d at %d ok %v, want 1460 at an odd offset", mss, off, ok)
+	}
+	if !seg.ClampMSSWithChecksumUpdate(1410) {
+		t.Fatal("clamp did nothing")
+	}
+	if mss, _, _ := seg.MSS(); mss != 1410 {
+		t.Fatalf("MSS after clamp = %d", mss)
+	}
+	emutest.ChecksumsValid(t, frame)
+	if seg.ClampMSSWithChecksumUpdate(1500) {
+		t.Fatal("clamp raised the MSS")
+	}
+}
+
+func TestIPv6TransportWalk(t *testing.T) {
+	ip := emutest.IPv6("fd00::1", "fd00::2", layers.IPProtocolIPv6Fragment, 64)
+	frag := &layers.IPv6Fragment{NextHeader: layers.IPProtocolUDP, FragmentOffset: 0, MoreFragments: true, Identification: 7}
+	b := emutest.Serialize(t, ip, frag, &layers.UDP{SrcPort: 1, DstPort: 2}, gopacket.Payload([]byte("abcd")))
+	tr, ok := header.IPv6(b).Transport()
+	if !ok || tr.Protocol != 17 || tr.Offset != 48 || !tr.Fragment || !tr.MoreFragments {
+		t.Fatalf("Transport = %+v ok %v, want UDP at 48, fragment", tr, ok)
+	}
+	// Truncate inside the fragment header.
+	binary.BigEndian.PutUint16(b[4:], 4)
+	if _, ok := header.IPv6(b[:44]).Transport(); ok {
+		t.Fatalf("truncated chain accepted")
+	}
+}
+
+func TestMACParse(t *testing.T) {
+	for _, s := range []string{"00-15-5D-52-C0-00", "00:15:5d:52:c0:00"} {
+		m, ok := header.ParseMAC(s)
+		if !ok || m.String() != "00:15:5d:52:c0:00" {
+			t.Errorf("ParseMAC(%q) = %v %v", s, m, ok)
+		}
+	}
+	if _, ok := header.ParseMAC("00:15:5d:52:c0"); ok {
+		t.Error("short MAC accepted")
+	}
+}
+
+func TestUDPLengthUpdate(t *testing.T) {
+	frame := emutest.UDP4(t, "00:00:00:00:00:01", "00:00:00:00:00:02", "10.0.0.1", "10.0.0.2", 1, 2, []byte("abcdef"))
+	u := header.UDP(frame[34:])
+	// Shorten by 2: drop the last 2 payload bytes and fix lengths.
+	old := u.Length()
+	u.UpdateChecksumLength(old, old-2)
+	u.SetLength(old - 2)
+	ip := header.IPv4(frame[14:])
+	ip.SetTotalLengthWithChecksumUpdate(ip.TotalLength() - 2)
+	seg := frame[34 : 34+int(old-2)]
+	// Remove the dropped bytes from the sum: recompute independently.
+	pseudo := checksum.PseudoHeader(17, ip.SrcBytes(), ip.DstBytes(), uint32(old-2))
+	want := header.UDP(seg).CalculateChecksum(pseudo)
+	// Incremental covers only the length fields; the removed data bytes "ef"
+	// must be taken out too.
+	c := checksum.UpdateBytes(u.Checksum(), []byte("ef"), []byte{0, 0})
+	if c != want {
+		t.Fatalf("incremental = %#04x, want %#04x", c, want)
+	}
+}
