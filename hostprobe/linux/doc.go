@@ -1,0 +1,37 @@
+// Package linux is the low-level toolkit of the Linux hostprobe backend: it builds real
+// kernel datapaths inside network namespaces that it creates, injects Ethernet frames into
+// them with AF_PACKET sockets, captures what the kernel does with them, and removes
+// everything again.
+//
+// It knows nothing about scenarios or HNS topologies; the topology mapping builds on it
+// (DESIGN.md §4: nat = bridge + masquerade/DNAT, l2bridge = ipvlan L2, transparent =
+// macvlan bridge, overlay = vxlan with FDB entries, ACL = nftables filter).
+//
+// # Sessions and names
+//
+// A [Lab] is one session. It picks a random id and names every network namespace it makes
+// "hnsp-<id>-<name>" ([Prefix]), bind-mounted under /run/netns so that `ip netns` lists
+// them. Before it makes anything it writes a marker file /run/hnspath/hnsp-<id> holding
+// its pid and process start time. Interfaces, bridges, nftables tables and sockets live
+// inside the lab's namespaces only; nothing is created in, or changed in, the root
+// namespace. [Lab.Close] deletes what the lab recorded in reverse order and treats "not
+// found" as success; [Lab.CloseOnSignal] does the same on SIGINT/SIGTERM; [Clean] removes
+// the namespaces and markers of earlier sessions whose process is gone (a crash or
+// SIGKILL), and skips sessions whose process still runs.
+//
+// # Threads and namespaces
+//
+// A network namespace belongs to an OS thread, not to a goroutine. [Namespace.Do] runs a
+// function on a fresh goroutine locked to its thread, switched into the namespace, and
+// switches back afterwards; if switching back fails the goroutine exits still locked, and
+// the Go runtime then terminates that thread instead of reusing it (runtime.LockOSThread).
+// No thread is ever returned to the scheduler in the wrong namespace. Netlink, nftables and
+// AF_PACKET sockets are opened while in the namespace and stay bound to it after Do
+// returns, which is how every other method of [Namespace] works.
+//
+// # Privileges
+//
+// Everything needs root, or CAP_NET_ADMIN, CAP_SYS_ADMIN (unshare, setns, mount) and
+// CAP_NET_RAW (AF_PACKET). [CheckPrivileges] says exactly what is missing; tests skip with
+// that message.
+package linux
