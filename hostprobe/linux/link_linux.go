@@ -15,6 +15,22 @@ import (
 // own default is 8472, so AddVXLAN always sets the port.
 const VXLANPort = 4789
 
+// ErrLinkKindUnsupported is wrapped by AddVeth, AddBridge, AddIPVlan, AddMacvlan,
+// AddVXLAN and AddDummy when the kernel does not know the link kind: RTM_NEWLINK fails
+// with EOPNOTSUPP ("Unknown device type"), e.g. on a kernel built without CONFIG_IPVLAN
+// or CONFIG_DUMMY. Test it with errors.Is.
+var ErrLinkKindUnsupported = errors.New("link kind not supported by this kernel")
+
+// addLink creates l through n's handle, wrapping EOPNOTSUPP as ErrLinkKindUnsupported.
+// The caller holds an acquire.
+func (n *Namespace) addLink(l netlink.Link) error {
+	err := n.nl.LinkAdd(l)
+	if errors.Is(err, unix.EOPNOTSUPP) {
+		return fmt.Errorf("%s: %w (%w)", l.Type(), ErrLinkKindUnsupported, err)
+	}
+	return err
+}
+
 // op runs fn while holding the lab open and prefixes its error with the namespace and what.
 func (n *Namespace) op(what string, fn func() error) error {
 	release, err := n.lab.acquire()
@@ -95,7 +111,7 @@ func (n *Namespace) AddVeth(name string, peer *Namespace, peerName string) error
 		if peer != n {
 			v.PeerNamespace = netlink.NsFd(peer.fd)
 		}
-		if err := n.nl.LinkAdd(v); err != nil {
+		if err := n.addLink(v); err != nil {
 			return err
 		}
 		n.recordLink(name)
@@ -121,7 +137,7 @@ func (n *Namespace) AddBridge(name string) error {
 		}
 		br := &netlink.Bridge{LinkAttrs: netlink.NewLinkAttrs()}
 		br.Name = name
-		if err := n.nl.LinkAdd(br); err != nil {
+		if err := n.addLink(br); err != nil {
 			return err
 		}
 		n.recordLink(name)
@@ -230,7 +246,7 @@ func (n *Namespace) AddIPVlan(name, parent string, target *Namespace) error {
 		}
 		iv := &netlink.IPVlan{LinkAttrs: netlink.NewLinkAttrs(), Mode: netlink.IPVLAN_MODE_L2, Flag: netlink.IPVLAN_FLAG_BRIDGE}
 		iv.Name, iv.ParentIndex, iv.Namespace = name, p.Attrs().Index, netlink.NsFd(target.fd)
-		if err := n.nl.LinkAdd(iv); err != nil {
+		if err := n.addLink(iv); err != nil {
 			return err
 		}
 		target.recordLink(name)
@@ -250,7 +266,7 @@ func (n *Namespace) AddMacvlan(name, parent string, target *Namespace) error {
 		}
 		mv := &netlink.Macvlan{LinkAttrs: netlink.NewLinkAttrs(), Mode: netlink.MACVLAN_MODE_BRIDGE}
 		mv.Name, mv.ParentIndex, mv.Namespace = name, p.Attrs().Index, netlink.NsFd(target.fd)
-		if err := n.nl.LinkAdd(mv); err != nil {
+		if err := n.addLink(mv); err != nil {
 			return err
 		}
 		target.recordLink(name)
@@ -271,9 +287,9 @@ func (n *Namespace) childChecks(name, parent string, target *Namespace) (netlink
 
 // VXLAN describes a VXLAN device for AddVXLAN.
 type VXLAN struct {
-	Name string     // interface name
-	VNI  uint32     // VXLAN network identifier, 24 bits (RFC 7348 section 5)
-	Port uint16     // UDP destination port; 0 means VXLANPort (4789)
+	Name string // interface name
+	VNI  uint32 // VXLAN network identifier, 24 bits (RFC 7348 section 5)
+	Port uint16 // UDP destination port; 0 means VXLANPort (4789)
 	// Local is the outer source address (optional; the kernel picks one by route if unset).
 	Local netip.Addr
 	// Dev is the underlay device in the same namespace (optional).
@@ -315,7 +331,7 @@ func (n *Namespace) AddVXLAN(v VXLAN) error {
 			}
 			x.VtepDevIndex = d.Attrs().Index
 		}
-		if err := n.nl.LinkAdd(x); err != nil {
+		if err := n.addLink(x); err != nil {
 			return err
 		}
 		n.recordLink(v.Name)
@@ -332,7 +348,7 @@ func (n *Namespace) AddDummy(name string) error {
 		}
 		d := &netlink.Dummy{LinkAttrs: netlink.NewLinkAttrs()}
 		d.Name = name
-		if err := n.nl.LinkAdd(d); err != nil {
+		if err := n.addLink(d); err != nil {
 			return err
 		}
 		n.recordLink(name)

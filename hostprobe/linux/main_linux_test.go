@@ -403,3 +403,6 @@ func expectSeq(t *testing.T, point string, got []Frame, want []step) {
 		}
 	}
 }
+
+// netipAddrPort parses a hard-coded address:port.
+func netipAddrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
