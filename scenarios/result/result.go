@@ -29,7 +29,12 @@ func (h *Hex) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return err
 	}
-	d, err := hex.DecodeString(strings.Join(strings.Fields(s), ""))
+	s = strings.Join(strings.Fields(s), "")
+	if s == "" {
+		*h = nil
+		return nil
+	}
+	d, err := hex.DecodeString(s)
 	if err != nil {
 		return fmt.Errorf("hex frame: %w", err)
 	}
