@@ -1,0 +1,48 @@
+# hnspath: build, test, vet, fuzz and bench.
+GO      ?= go
+BIN     := bin/hnspath
+OUT     ?= out
+FUZZTIME ?= 30s
+
+.PHONY: all build run test test-go vet check fuzz bench deps clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/hnspath
+
+# The main job: the built-in scenario library through the emulator.
+run: build
+	./$(BIN) run --out $(OUT)/run
+
+# Everything the tests need (tshark, Chromium, benchstat) where it can be
+# installed, then vet (also for Windows) and every test.
+test: deps vet test-go
+
+test-go:
+	$(GO) test ./...
+
+vet:
+	$(GO) vet ./...
+	GOOS=windows $(GO) vet ./...
+	GOOS=windows $(GO) build -o /dev/null ./cmd/hnspath
+
+deps:
+	./scripts/deps.sh
+
+# check = vet + tests + a smoke run of every emulator benchmark (STYLE.md §4).
+check: vet test-go
+	$(GO) test -run='^$$' -bench=. -benchtime=100x ./emulator/...
+
+# Each fuzz target for FUZZTIME.
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+# A quick benchmark suite; results under $(OUT)/bench.
+bench: build
+	mkdir -p $(OUT)/bench
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./emulator/... | tee $(OUT)/bench/go-bench.txt
+	./$(BIN) bench --quick --out $(OUT)/bench
+
+clean:
+	rm -rf bin $(OUT)
