@@ -627,8 +627,10 @@ func (n *Namespace) AddFDB(e FDBEntry) error {
 	})
 }
 
-// FDB returns the FDB entries of device dev (bridge port or VXLAN device) as
-// (MAC, Dst) pairs, Dst invalid when the entry has none.
+// FDB returns the FDB entries of device dev (bridge port or VXLAN device): for a bridge
+// port the bridge's entries (Master set, including the port's own "permanent" MAC) and the
+// port's own unicast/multicast address list; for a VXLAN device its remote entries (Dst
+// set). Dst is invalid when an entry has none.
 func (n *Namespace) FDB(dev string) ([]FDBEntry, error) {
 	var out []FDBEntry
 	err := n.op("list fdb of "+dev, func() error {
@@ -641,7 +643,8 @@ func (n *Namespace) FDB(dev string) ([]FDBEntry, error) {
 			return err
 		}
 		for _, x := range ns {
-			e := FDBEntry{Dev: dev, MAC: x.HardwareAddr, Master: x.Flags&netlink.NTF_MASTER != 0}
+			// The dump marks bridge entries with NDA_MASTER, not with the NTF_MASTER flag.
+			e := FDBEntry{Dev: dev, MAC: x.HardwareAddr, Master: x.MasterIndex != 0}
 			if a, ok := netip.AddrFromSlice(x.IP); ok {
 				e.Dst = a.Unmap()
 			}

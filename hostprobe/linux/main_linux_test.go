@@ -406,3 +406,12 @@ func expectSeq(t *testing.T, point string, got []Frame, want []step) {
 
 // netipAddrPort parses a hard-coded address:port.
 func netipAddrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+// mustMAC parses a hard-coded MAC address.
+func mustMAC(s string) net.HardwareAddr {
+	m, err := net.ParseMAC(s)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}

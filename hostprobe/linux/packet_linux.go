@@ -334,6 +334,12 @@ func (c *Capturer) readAll(out Frames) (Frames, error) {
 			if errors.Is(err, unix.EINTR) {
 				continue
 			}
+			if errors.Is(err, unix.ENETDOWN) {
+				// A pending socket error, reported once: the interface was down at bind
+				// time or went down (packet_do_bind, packet_notifier in af_packet.c).
+				// Frames flow again when it comes up, so this is not fatal.
+				continue
+			}
 			if err != nil {
 				return out, fmt.Errorf("capturer: point %s: recvmsg: %w", c.points[i].Name(), err)
 			}
