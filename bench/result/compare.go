@@ -160,8 +160,8 @@ const maxSyntaxErrors = 20
 // unit by unit, the way benchstat does: medians with confidence intervals, and the
 // Mann-Whitney U test at Alpha. A row is Regressed or Improved only when the test is
 // significant AND the median moved by at least Threshold. Benchmarks are matched by
-// full name; units by their tidied form. Syntax errors in the baseline (up to 20, each
-// "file:line: message") fail the comparison.
+// full name; units by their tidied form. Syntax errors and non-finite values in the
+// baseline (up to 20, each "file:line: message") fail the comparison.
 func Compare(baseline io.Reader, r *Report, opt CompareOptions) (*Comparison, error) {
 	if opt.Alpha == 0 {
 		opt.Alpha = stats.DefaultAlpha
@@ -282,6 +282,13 @@ func readSamples(rd io.Reader, name string) (*samples, error) {
 				errs = append(errs, rec)
 			}
 		case *benchfmt.Result:
+			if bad := slices.IndexFunc(rec.Values, func(v benchfmt.Value) bool { return math.IsNaN(v.Value) || math.IsInf(v.Value, 0) }); bad >= 0 {
+				file, line := rec.Pos()
+				if len(errs) < maxSyntaxErrors {
+					errs = append(errs, fmt.Errorf("%s:%d: %s: value %v %s is not finite", file, line, rec.Name, rec.Values[bad].Value, rec.Values[bad].Unit))
+				}
+				continue
+			}
 			full := rec.Name.String()
 			m := s.values[full]
 			if m == nil {
@@ -333,7 +340,7 @@ func WriteComparison(w io.Writer, c *Comparison) error {
 			}
 			fmt.Fprintf(&buf, "\n%s%s\n", unit, dir)
 			tw = tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "benchmark\told\tnew\tdelta\tverdict\t")
+			fmt.Fprintln(tw, "benchmark\told\tnew\tdelta\tverdict")
 		}
 		cls := benchunit.ClassOf(r.Unit)
 		sc := benchunit.CommonScale([]float64{r.Old.Center, r.New.Center}, cls)
@@ -341,7 +348,7 @@ func WriteComparison(w io.Writer, c *Comparison) error {
 		if math.IsInf(r.Delta, 0) && r.Test.Significant() {
 			delta = fmt.Sprintf("%+.0f%%", r.Delta)
 		}
-		fmt.Fprintf(tw, "%s\t%s ± %s\t%s ± %s\t%s (%s)\t%s\t\n", r.Name,
+		fmt.Fprintf(tw, "%s\t%s ± %s\t%s ± %s\t%s (%s)\t%s\n", r.Name,
 			sc.Format(r.Old.Center), r.Old.RangePercent(),
 			sc.Format(r.New.Center), r.New.RangePercent(),
 			delta, testString(r.Test), r.Verdict)

@@ -33,7 +33,7 @@ func WriteText(w io.Writer, r *Report) error {
 	fmt.Fprintf(&buf, "%d trials, median ± %.0f%% confidence interval\n\n", r.Options.Trials, 100*confidenceOr95(r.Options.Confidence))
 
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "benchmark\tpkts/s\tns/pkt\tallocs/pkt\t×copy\tfirst/cached ns\tB/flow\t")
+	fmt.Fprintln(tw, "benchmark\tpkts/s\tns/pkt\tallocs/pkt\t×copy\tfirst/cached ns\tB/flow")
 	for _, b := range r.Benchmarks {
 		pps := "-"
 		if s, ok := b.Summary[UnitPacketsPerSec]; ok {
@@ -49,7 +49,7 @@ func WriteText(w io.Writer, r *Report) error {
 				first += "/" + fmtNum(c.Center, 1)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", b.FullName(), pps,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", b.FullName(), pps,
 			center(b, UnitNsPerPacket, 1), center(b, UnitAllocsPerPacket, 3),
 			center(b, UnitCopyRatio, 2), first, center(b, UnitBytesPerFlow, 0))
 	}

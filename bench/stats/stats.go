@@ -52,6 +52,9 @@ func Summarize(values []float64, confidence float64) Summary {
 	if len(values) == 0 {
 		return Summary{Center: math.NaN(), Lo: math.Inf(-1), Hi: math.Inf(1), Warnings: []string{"no samples"}}
 	}
+	if slices.ContainsFunc(values, math.IsNaN) {
+		return Summary{Center: math.NaN(), Lo: math.Inf(-1), Hi: math.Inf(1), N: len(values), Warnings: []string{"NaN in sample"}}
+	}
 	s := benchmath.NewSample(slices.Clone(values), &benchmath.DefaultThresholds)
 	sum := benchmath.AssumeNothing.Summary(s, confidence)
 	return Summary{
@@ -94,9 +97,14 @@ func (c Comparison) Significant() bool { return c.P < c.Alpha }
 // ties (25 with ties) the p-value comes from the exact U distribution; beyond that, from
 // the normal approximation with tie and continuity corrections
 // (github.com/aclements/go-moremath/stats.MannWhitneyUTest). It does not modify its inputs.
+// Samples containing NaN are not tested (P = 1, with a warning).
 func Compare(old, new []float64, alpha float64) Comparison {
 	if len(old) == 0 || len(new) == 0 {
 		return Comparison{P: 1, N1: len(old), N2: len(new), Alpha: alpha, Warnings: []string{"no samples to compare"}}
+	}
+	if slices.ContainsFunc(old, math.IsNaN) || slices.ContainsFunc(new, math.IsNaN) {
+		// go-moremath's U test does not terminate on NaN.
+		return Comparison{P: 1, N1: len(old), N2: len(new), Alpha: alpha, Warnings: []string{"NaN in sample"}}
 	}
 	th := benchmath.DefaultThresholds
 	th.CompareAlpha = alpha
@@ -130,12 +138,16 @@ func MinP(n1, n2 int) float64 {
 // the first value below h = 1. It sorts a copy, so values is not modified.
 // ok is false for an empty sample, a NaN in it, or p outside [0, 1].
 func Quantile(p float64, values []float64) (q float64, ok bool) {
+	return quantile(p, values, stat.LinInterp)
+}
+
+func quantile(p float64, values []float64, kind stat.CumulantKind) (float64, bool) {
 	if len(values) == 0 || !(p >= 0 && p <= 1) || slices.ContainsFunc(values, math.IsNaN) {
 		return math.NaN(), false
 	}
 	sorted := slices.Clone(values)
 	slices.Sort(sorted)
-	return stat.Quantile(p, stat.LinInterp, sorted, nil), true
+	return stat.Quantile(p, kind, sorted, nil), true
 }
 
 // TukeyK is the usual multiple of the interquartile range for Tukey's fences.
@@ -146,14 +158,18 @@ type Fences struct {
 	Lo, Hi float64
 }
 
-// TukeyFences returns [Q1 - k*IQR, Q3 + k*IQR], with the quartiles from Quantile.
+// TukeyFences returns [Q1 - k*IQR, Q3 + k*IQR]. The quartiles are gonum's stat.Empirical
+// quantiles, the smallest value with at least p*n values at or below it: x(2) and x(5)
+// for n = 6, x(3) and x(8) for n = 10, which are Tukey's hinges. Interpolated quartiles
+// (Quantile) would lean on the extreme values themselves in samples this small and
+// hide a low outlier among 6 trials.
 // ok is false when there are fewer than 4 values, too few for quartiles to mean anything.
 func TukeyFences(values []float64, k float64) (f Fences, ok bool) {
 	if len(values) < 4 {
 		return Fences{math.Inf(-1), math.Inf(1)}, false
 	}
-	q1, ok1 := Quantile(0.25, values)
-	q3, ok3 := Quantile(0.75, values)
+	q1, ok1 := quantile(0.25, values, stat.Empirical)
+	q3, ok3 := quantile(0.75, values, stat.Empirical)
 	if !ok1 || !ok3 {
 		return Fences{math.Inf(-1), math.Inf(1)}, false
 	}

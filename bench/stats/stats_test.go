@@ -194,6 +194,8 @@ func TestCompareDegenerate(t *testing.T) {
 		{"all equal", []float64{0, 0, 0, 0}, []float64{0, 0, 0, 0}, false},
 		{"too few to be significant", []float64{1, 2, 3}, []float64{10, 11, 12}, false},
 		{"four each is enough", []float64{1, 2, 3, 4}, []float64{10, 11, 12, 13}, true},
+		{"NaN", []float64{math.NaN(), 1, 2, 3}, []float64{10, 11, 12, 13}, false},
+		{"infinite values rank", []float64{math.Inf(-1), 1, 2, 3}, []float64{10, 11, 12, math.Inf(1)}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -287,6 +289,9 @@ func TestSummarizeWorkedExamples(t *testing.T) {
 	if s := Summarize(nil, DefaultConfidence); s.N != 0 || !math.IsNaN(s.Center) || len(s.Warnings) == 0 {
 		t.Errorf("Summarize(nil) = %+v, want N 0, NaN center and a warning", s)
 	}
+	if s := Summarize([]float64{1, math.NaN(), 3}, DefaultConfidence); !math.IsNaN(s.Center) || len(s.Warnings) == 0 {
+		t.Errorf("Summarize with NaN = %+v, want a NaN center and a warning", s)
+	}
 }
 
 func TestRangePercent(t *testing.T) {
@@ -342,32 +347,62 @@ func TestOutliers(t *testing.T) {
 	tests := []struct {
 		name   string
 		values []float64
+		fences Fences
 		want   []int
 	}{
 		{
-			// Sorted 10..18, 100: Q1 = 11.5 (h = 2.5), Q3 = 16.5 (h = 7.5), IQR 5,
-			// fences [4, 24]: only 100 (index 7) is out.
-			name:   "one high",
+			// Sorted 10..18, 100 (n = 10): Q1 = x(3) = 12, Q3 = x(8) = 17, IQR 5,
+			// fences [12 - 7.5, 17 + 7.5] = [4.5, 24.5]: only 100 (index 7) is out.
+			name:   "one high of 10",
 			values: []float64{18, 10, 12, 11, 13, 15, 14, 100, 16, 17},
+			fences: Fences{4.5, 24.5},
 			want:   []int{7},
 		},
 		{
-			name:   "low and high",
-			values: []float64{50, 51, 52, 53, 54, 55, 1, 200},
-			// Sorted 1 50 51 52 53 54 55 200, n = 8: Q1 h=2 -> 50, Q3 h=6 -> 54,
+			// Sorted 1 50 51 52 53 54 55 200 (n = 8): Q1 = x(2) = 50, Q3 = x(6) = 54,
 			// IQR 4, fences [44, 60].
-			want: []int{6, 7},
+			name:   "low and high of 8",
+			values: []float64{50, 51, 52, 53, 54, 55, 1, 200},
+			fences: Fences{44, 60},
+			want:   []int{6, 7},
 		},
-		{name: "none", values: []float64{1, 2, 3, 4, 5}, want: nil},
-		{name: "too few", values: []float64{1, 2, 1000}, want: nil},
-		{name: "empty", values: nil, want: nil},
+		{
+			// Sorted 99 99.5 100 100.5 101 300 (n = 6): Q1 = x(2) = 99.5,
+			// Q3 = x(5) = 101, IQR 1.5, fences [97.25, 103.25].
+			name:   "one high of 6",
+			values: []float64{100, 101, 99, 100.5, 99.5, 300},
+			fences: Fences{97.25, 103.25},
+			want:   []int{5},
+		},
+		{
+			// Sorted 33 99 99.5 100 100.5 101: Q1 = x(2) = 99, Q3 = x(5) = 100.5,
+			// IQR 1.5, fences [96.75, 102.75]. (Interpolated quartiles would put Q1
+			// at (33 + 99)/2 = 66 and miss it.)
+			name:   "one low of 6",
+			values: []float64{100, 101, 99, 100.5, 99.5, 33},
+			fences: Fences{96.75, 102.75},
+			want:   []int{5},
+		},
+		{name: "none", values: []float64{1, 2, 3, 4, 5}, fences: Fences{-1, 7}, want: nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			f, ok := TukeyFences(tt.values, TukeyK)
+			if !ok || f != tt.fences {
+				t.Errorf("fences %+v, %v; want %+v, true", f, ok, tt.fences)
+			}
 			if got := Outliers(tt.values); !slices.Equal(got, tt.want) {
-				t.Errorf("got %v, want %v", got, tt.want)
+				t.Errorf("outliers %v, want %v", got, tt.want)
 			}
 		})
+	}
+	for _, few := range [][]float64{nil, {1, 2, 1000}} {
+		if _, ok := TukeyFences(few, TukeyK); ok {
+			t.Errorf("TukeyFences(%v) ok, want not ok", few)
+		}
+		if got := Outliers(few); got != nil {
+			t.Errorf("Outliers(%v) = %v, want nil", few, got)
+		}
 	}
 }
 
