@@ -22,7 +22,7 @@ func (m *LoadBalancerPortMapping) UnmarshalJSON(b []byte) error {
 		Protocol ProtocolType
 	}
 	if err := json.Unmarshal(b, &p); err != nil {
-		return err
+		return fixPlainError(err, "LoadBalancerPortMapping")
 	}
 	*m = LoadBalancerPortMapping(p.plain)
 	m.Protocol = uint32(p.Protocol)

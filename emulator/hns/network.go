@@ -144,7 +144,7 @@ func (n *HostComputeNetwork) UnmarshalJSON(b []byte) error {
 	type plain HostComputeNetwork
 	p := plain(*n)
 	if err := json.Unmarshal(b, &p); err != nil {
-		return err
+		return fixPlainError(err, "HostComputeNetwork")
 	}
 	if p.Type == "" {
 		p.Type = NAT

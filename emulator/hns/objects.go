@@ -37,7 +37,7 @@ func (o *Objects) UnmarshalJSON(b []byte) error {
 	type plain Objects
 	var p plain
 	if err := json.Unmarshal(b, &p); err != nil {
-		return err
+		return fixPlainError(err, "Objects")
 	}
 	*o = Objects(p)
 	o.Unknown = UnknownFields(b, o)

@@ -192,7 +192,7 @@ func (s *PortMappingPolicySetting) UnmarshalJSON(b []byte) error {
 		Protocol ProtocolType
 	}
 	if err := json.Unmarshal(b, &p); err != nil {
-		return err
+		return fixPlainError(err, "PortMappingPolicySetting")
 	}
 	*s = PortMappingPolicySetting(p.plain)
 	s.Protocol = uint32(p.Protocol)
@@ -505,7 +505,7 @@ func (s *L4ProxyPolicySetting) UnmarshalJSON(b []byte) error {
 		ExceptionList []string
 	}
 	if err := json.Unmarshal(b, &p); err != nil {
-		return err
+		return fixPlainError(err, "L4ProxyPolicySetting")
 	}
 	*s = L4ProxyPolicySetting(p.plain)
 	if s.Exceptions == nil {

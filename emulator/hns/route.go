@@ -26,7 +26,7 @@ func (r *HostComputeRoute) UnmarshalJSON(b []byte) error {
 	}
 	p.plain = plain(*r)
 	if err := json.Unmarshal(b, &p); err != nil {
-		return err
+		return fixPlainError(err, "HostComputeRoute")
 	}
 	*r = HostComputeRoute(p.plain)
 	if r.Setting == nil {

@@ -131,6 +131,21 @@ func splitJSONError(err error) (string, error) {
 	return "", err
 }
 
+// fixPlainError repairs the field path of a decoding error raised inside an
+// UnmarshalJSON method that decodes into a local "plain" copy of its type
+// (possibly embedded in a wrapper struct): the path then starts with
+// "plain." and names "plain" as the struct.
+func fixPlainError(err error, structName string) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		te.Field = strings.TrimPrefix(te.Field, "plain.")
+		if te.Struct == "plain" || te.Struct == "" {
+			te.Struct = structName
+		}
+	}
+	return err
+}
+
 // jsonErrorText restates an encoding/json error as "field: message".
 func jsonErrorText(err error) error {
 	field, e := splitJSONError(err)

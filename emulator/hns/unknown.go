@@ -9,11 +9,11 @@ import (
 	"strings"
 )
 
-// aliasKeys lists JSON keys a type accepts besides its fields' names (see
-// the UnmarshalJSON methods of these types).
-var aliasKeys = map[reflect.Type][]string{
-	reflect.TypeFor[HostComputeRoute]():     {"Routes"},
-	reflect.TypeFor[L4ProxyPolicySetting](): {"ExceptionList"},
+// aliasKeys maps JSON keys a type accepts besides its fields' names to the
+// field they fill (see the UnmarshalJSON methods of these types).
+var aliasKeys = map[reflect.Type]map[string]string{
+	reflect.TypeFor[HostComputeRoute]():     {"Routes": "Setting"},
+	reflect.TypeFor[L4ProxyPolicySetting](): {"ExceptionList": "Exceptions"},
 }
 
 // UnknownFields returns the JSON paths of the object keys in data that the
@@ -98,13 +98,15 @@ func walkUnknown(t reflect.Type, raw []byte, path string, out *[]string) {
 				}
 			}
 			if fi < 0 {
-				alias := false
-				for _, a := range aliasKeys[t] {
+				for a, target := range aliasKeys[t] {
 					if strings.EqualFold(a, k) {
-						alias = true
+						if f, ok := t.FieldByName(target); ok {
+							walkUnknown(f.Type, obj[k], joinPath(path, a), out)
+						}
+						fi = -2
 					}
 				}
-				if !alias {
+				if fi == -1 {
 					*out = append(*out, joinPath(path, k))
 				}
 				continue
