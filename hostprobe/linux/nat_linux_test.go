@@ -3,7 +3,9 @@ package linux
 import (
 	"bytes"
 	"net"
+	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -31,9 +33,17 @@ func TestBridgeMasqueradeDNAT(t *testing.T) {
 	must(t, host.SetSysctl("net.ipv4.ip_forward", "1"))
 	// The container's SYN-ACK must carry a final checksum on the wire.
 	must(t, ctr.SetOffloads("eth0", false))
-	must(t, host.AddMasquerade(Masquerade{Name: "snat", OutIface: "eth0", Src: pfx("172.16.0.0/24")}))
+	// 198.18.0.200 is excluded from the masquerade (like an OutBoundNAT exception) and
+	// caught by a second rule with a fixed address instead.
+	must(t, out.AddAddr("eth0", pfx("198.18.0.200/24")))
+	must(t, host.AddMasquerade(Masquerade{Name: "snat", OutIface: "eth0", Src: pfx("172.16.0.0/24"), Except: []netip.Prefix{pfx("198.18.0.200/32")}}))
+	must(t, host.AddMasquerade(Masquerade{Name: "snat-fixed", OutIface: "eth0", Src: pfx("172.16.0.0/24"), To: addr("198.18.0.77")}))
 	must(t, host.AddDNAT(DNAT{Name: "portmap", Proto: ProtoTCP, Dst: addr("198.18.0.1"), DstPort: 8080,
 		To: netipAddrPort("172.16.0.2:80"), InIface: "eth0"}))
+	must(t, host.AddDNAT(DNAT{Name: "portmap-local", Proto: ProtoTCP, Dst: addr("198.18.0.1"), DstPort: 8081,
+		To: netipAddrPort("172.16.0.2:80"), Local: true}))
+	must(t, host.AddFilter(FilterRule{Name: "no-7777-out", Hook: HookForward, Iface: "eth0", Dir: Out,
+		Dst: []netip.Prefix{pfx("198.18.0.0/24")}, Proto: ProtoUDP, DstPorts: []PortRange{Port(7777)}, Action: Drop}))
 
 	// A listener in the container answers the mapped SYN.
 	var ln net.Listener
@@ -168,5 +178,61 @@ func TestBridgeMasqueradeDNAT(t *testing.T) {
 		if ctr.Packets != 1 || ctr.Chain != "prerouting" {
 			t.Errorf("counter portmap: got %d packets in %q, want 1 in prerouting", ctr.Packets, ctr.Chain)
 		}
+	})
+
+	udpTo := func(dst string, dport uint16) []byte {
+		eth, ip := ethIPv4(macCtr, macBr, "172.16.0.2", dst, layers.IPProtocolUDP)
+		return serialize(t, eth, ip, &layers.UDP{SrcPort: 5354, DstPort: layers.UDPPort(dport)}, gopacket.Payload("x"))
+	}
+	udpIn := func(fs Frames) []Frame {
+		var out []Frame
+		for _, f := range fs.On("out/eth0") {
+			if decode(f.Data).Layer(layers.LayerTypeUDP) != nil && f.Dir == In {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+
+	t.Run("except and fixed snat", func(t *testing.T) {
+		must(t, injCtr.Inject(udpTo("198.18.0.200", 9999)))
+		expectSeq(t, "out/eth0 (udp in)", udpIn(drain(t, c)), []step{{In, "datagram from the fixed address",
+			tuple("198.18.0.77", 5354, "198.18.0.200", 9999, 63)}})
+		for name, want := range map[string]uint64{"snat": 1, "snat-fixed": 1} {
+			if got, err := host.Counter(name); err != nil || got.Packets != want {
+				t.Errorf("counter %s: got %+v, %v; want %d packets", name, got, err, want)
+			}
+		}
+	})
+
+	t.Run("forward filter out", func(t *testing.T) {
+		must(t, injCtr.Inject(udpTo("198.18.0.10", 7777)))
+		expectSeq(t, "out/eth0 (udp in)", udpIn(drain(t, c)), nil)
+		if got, err := host.Counter("no-7777-out"); err != nil || got.Packets != 1 || got.Chain != "forward" {
+			t.Errorf("counter no-7777-out: got %+v, %v; want 1 packet in forward", got, err)
+		}
+	})
+
+	// Packets the host namespace sends itself only see the nat output chain: the mapping
+	// with Local reaches the container, the one without does not (Windows NAT has no
+	// such loopback either, DESIGN.md section 3).
+	t.Run("local dnat", func(t *testing.T) {
+		tests := []struct {
+			port    string
+			wantErr bool
+		}{{"8081", false}, {"8080", true}}
+		for _, tt := range tests {
+			err := host.Do(func() error {
+				conn, err := net.DialTimeout("tcp4", "198.18.0.1:"+tt.port, 2*time.Second)
+				if err == nil {
+					conn.Close()
+				}
+				return err
+			})
+			if (err != nil) != tt.wantErr {
+				t.Errorf("dial 198.18.0.1:%s from the host: got %v, want error %v", tt.port, err, tt.wantErr)
+			}
+		}
+		drain(t, c)
 	})
 }

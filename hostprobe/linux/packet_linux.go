@@ -232,8 +232,11 @@ func (l *Lab) NewCapturer(points ...CapturePoint) (*Capturer, error) {
 		c.fds = append(c.fds, fd)
 	}
 	l.record(fmt.Sprintf("capturer on %d points", len(points)), func() error {
-		_, err := c.Stop()
-		return err
+		c.wakeUp()
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.closeFDs() // frames not drained yet are dropped with the sockets
+		return nil
 	})
 	return c, nil
 }
