@@ -723,10 +723,7 @@ func arpStep(c *clayer) step {
 
 func ipv4Step(c *clayer, proto uint64) (*layers.IPv4, step, error) {
 	opts, _ := c.get("options")
-	o := opts.Bytes
-	if r := len(o) % 4; r != 0 {
-		o = append(bytes.Clone(o), make([]byte, 4-r)...) // End of Option List (RFC 791)
-	}
+	o := padOptions("ipv4", opts.Bytes)
 	if len(o) > 40 {
 		return nil, nil, c.errf("options", "%d bytes, max 40", len(opts.Bytes))
 	}
@@ -784,18 +781,33 @@ func ipv6Step(c *clayer, nh uint64) (*layers.IPv6, step) {
 	}
 }
 
+// padOptions returns options as Build writes them: IPv4 and TCP options
+// padded with zeros (End of Option List, RFC 791 and RFC 9293) to a
+// multiple of 4 bytes, Hop-by-Hop options with Pad1 or PadN (RFC 8200
+// section 4.2) so that the header is a multiple of 8 bytes.
+func padOptions(layer string, o []byte) []byte {
+	switch layer {
+	case "ipv4", "tcp":
+		if r := len(o) % 4; r != 0 {
+			return append(bytes.Clone(o), make([]byte, 4-r)...)
+		}
+	case "ipv6hbh":
+		switch r := (2 + len(o)) % 8; {
+		case r == 7:
+			return append(bytes.Clone(o), 0) // Pad1
+		case r != 0:
+			p := append(bytes.Clone(o), 1, byte(8-r-2)) // PadN
+			return append(p, make([]byte, 8-r-2)...)
+		}
+	}
+	return o
+}
+
 // hbhStep writes a Hop-by-Hop Options header (RFC 8200 section 4.3),
 // padding the options to a multiple of 8 bytes with Pad1 or PadN.
 func hbhStep(c *clayer, nh uint64) (step, error) {
 	v, _ := c.get("options")
-	o := bytes.Clone(v.Bytes)
-	switch r := (2 + len(o)) % 8; {
-	case r == 7:
-		o = append(o, 0) // Pad1
-	case r != 0:
-		o = append(o, 1, byte(8-r-2)) // PadN
-		o = append(o, make([]byte, 8-r-2)...)
-	}
+	o := padOptions("ipv6hbh", v.Bytes)
 	if len(o)+2 > 2048 {
 		return nil, c.errf("options", "%d bytes, max 2046", len(o))
 	}
@@ -857,11 +869,9 @@ func tcpOptions(c *clayer) []byte {
 func tcpStep(c *clayer, netLayer gopacket.NetworkLayer) (step, error) {
 	o := tcpOptions(c)
 	if v, ok := c.get("options"); ok {
-		o = bytes.Clone(v.Bytes)
+		o = v.Bytes
 	}
-	if r := len(o) % 4; r != 0 {
-		o = append(o, make([]byte, 4-r)...) // End of Option List
-	}
+	o = padOptions("tcp", o)
 	if len(o) > 40 {
 		return nil, c.errf("options", "%d bytes, max 40", len(o))
 	}

@@ -276,15 +276,26 @@ func (d *decoder) raw(off, end int) {
 	if off >= end {
 		return
 	}
-	p := d.b[off:end]
-	d.add(dlayer{name: "raw", off: off, end: end,
-		fields:  []Field{field("load", Bytes(p))},
-		derived: []Field{field("len", Num(uint64(len(p))))}})
+	d.add(*rawDLayer("raw", d.b, off, end))
 }
+
+// rawDLayer returns a raw or padding layer for b[off:end].
+func rawDLayer(name string, b []byte, off, end int) *dlayer {
+	p := b[off:end]
+	v := Bytes(p)
+	v.Text = printable(p)
+	return &dlayer{name: name, off: off, end: end,
+		fields:  []Field{field("load", v)},
+		derived: []Field{field("len", Num(uint64(len(p))))}}
+}
+
+// maxLayers bounds the layers Decode looks at (tunnels in tunnels);
+// the rest of a frame is raw.
+const maxLayers = 24
 
 func (d *decoder) ether(off, end int) {
 	var eth layers.Ethernet
-	if end-off < 14 || eth.DecodeFromBytes(d.b[off:end], gopacket.NilDecodeFeedback) != nil {
+	if end-off < 14 || len(d.out.layers) >= maxLayers || eth.DecodeFromBytes(d.b[off:end], gopacket.NilDecodeFeedback) != nil {
 		d.raw(off, end)
 		return
 	}
@@ -402,6 +413,10 @@ func (d *decoder) ipv4(off, end int, embedded bool) {
 }
 
 func (d *decoder) ipPayload(proto uint8, off, end int, ctx ipctx) {
+	if len(d.out.layers) >= maxLayers {
+		d.raw(off, end)
+		return
+	}
 	switch proto {
 	case protoTCP:
 		d.tcp(off, end, ctx)

@@ -170,32 +170,36 @@ func (m *matcher) align(e *Spec) []aligned {
 	return al
 }
 
-// rawAt returns a raw layer holding the frame's bytes from layer j on.
+// rawAt returns a raw layer holding the frame's bytes from layer j on, up
+// to the Ethernet padding of the innermost frame that contains layer j (as
+// Decode's raw() does).
 func (m *matcher) rawAt(j int) *dlayer {
 	ls := m.dec.layers
-	off, end := len(m.frame), len(m.frame)
+	off := len(m.frame)
 	if j < len(ls) {
-		off, end = ls[j].off, ls[j].end
+		off = ls[j].off
 	} else if len(ls) > 0 {
 		off = ls[len(ls)-1].end
-		end = off
 	}
-	p := m.frame[off:end]
-	return &dlayer{name: "raw", off: off, end: end,
-		fields:  []Field{field("load", Bytes(p))},
-		derived: []Field{field("len", Num(uint64(len(p))))}}
+	end, owner := len(m.frame), -1
+	for _, p := range m.dec.pads {
+		if p.owner < j && p.owner > owner {
+			end, owner = p.off, p.owner
+		}
+	}
+	if off > end {
+		off = end
+	}
+	return rawDLayer("raw", m.frame, off, end)
 }
 
 // padding returns the frame's Ethernet padding as a layer (empty if none).
 func (m *matcher) padding() *dlayer {
-	var p []byte
 	if n := len(m.dec.pads); n > 0 {
 		pd := m.dec.pads[n-1]
-		p = m.frame[pd.off:pd.end]
+		return rawDLayer("padding", m.frame, pd.off, pd.end)
 	}
-	return &dlayer{name: "padding",
-		fields:  []Field{field("load", Bytes(p))},
-		derived: []Field{field("len", Num(uint64(len(p))))}}
+	return rawDLayer("padding", nil, 0, 0)
 }
 
 func (m *matcher) layer(e *Spec, i int, a aligned) {
@@ -253,6 +257,10 @@ func (m *matcher) value(d *fieldDef, want, got Value, have bool, l *dlayer) (str
 		return text, have
 	case KindRange:
 		return text, have && got.Kind == KindNum && got.Num >= want.Num && got.Num <= want.Max
+	case KindBytes:
+		if d.name == "options" { // compare options as Build pads them
+			want = Bytes(padOptions(l.name, want.Bytes))
+		}
 	}
 	return text, have && want.equal(got)
 }
