@@ -19,7 +19,7 @@
 //	B/op           heap bytes allocated per packet                   lower
 //	ns/first-pkt   first packet of a flow on empty state (slow path) lower
 //	ns/cached-pkt  the same packets again, flows cached              lower
-//	B/flow         live heap per flow after the first packets        lower
+//	B/flow         live heap growth per flow, processors included    lower
 //	flows/s        flows created per second in the steady state      higher
 //	copy-ratio     ns/op divided by the copy reference's ns/op        lower
 //

@@ -149,9 +149,10 @@ type FirstPacket struct {
 	SlowNs int64 `json:"slow_ns"`
 	// CachedNs is the time to process the same packets a second time (flows cached).
 	CachedNs int64 `json:"cached_ns"`
-	// HeapBytes is the growth of the live heap (HeapAlloc after a GC) from empty
-	// processors to processors holding every flow. It can be slightly negative when
-	// the runtime frees more than the flows take.
+	// HeapBytes is the growth of the live heap (HeapAlloc after a GC) from before the
+	// processors were made to after every flow was created, so it includes the
+	// processors' fixed state: with few flows B/flow is mostly that. It can be slightly
+	// negative when the runtime frees more than the flows take.
 	HeapBytes int64 `json:"heap_bytes"`
 }
 
@@ -285,7 +286,9 @@ func (r *Report) Summarize(confidence float64) {
 			names = append(names, n)
 		}
 		slices.Sort(names)
-		w := fmt.Sprintf("too few trials for a %.0f%% confidence interval (6 needed): %s", 100*confidence, strings.Join(names, ", "))
+		// The widest interval, [x(1), x(n)], misses the median with probability 2/2^n.
+		need := int(math.Ceil(math.Log2(2 / (1 - confidence))))
+		w := fmt.Sprintf("too few trials for a %.0f%% confidence interval (%d needed): %s", 100*confidence, need, strings.Join(names, ", "))
 		r.Warnings = appendUnique(r.Warnings, w)
 	}
 	r.Scaling = computeScaling(r)

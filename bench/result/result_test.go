@@ -243,6 +243,9 @@ func TestJSONRoundTrip(t *testing.T) {
 	// An infinite interval must survive: 3 trials are too few for 95%.
 	r.Benchmarks = append(r.Benchmarks, &Benchmark{Name: "Short", Keys: kvs(CoresKey, "1"), Trials: mkTrials(3, 10, nil, 0)})
 	r.Summarize(0)
+	if w := strings.Join(r.Warnings, "\n"); !strings.Contains(w, "too few trials for a 95% confidence interval (6 needed): Short/cores=1") {
+		t.Errorf("warnings %q lack the short-sample warning", r.Warnings)
+	}
 	var buf bytes.Buffer
 	if err := WriteJSON(&buf, r); err != nil {
 		t.Fatal(err)
