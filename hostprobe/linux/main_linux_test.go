@@ -280,12 +280,14 @@ func decode(b []byte) gopacket.Packet {
 	return gopacket.NewPacket(b, layers.LayerTypeEthernet, gopacket.Default)
 }
 
-// ipv4Frames keeps the frames of fs that carry ARP or IPv4 (dropping IPv6 and LLDP noise).
+// ipv4Frames keeps the frames of fs that carry ARP or IPv4, leaving out IPv6 and the
+// IGMP reports a bridge sends when it comes up (noise for these tests).
 func ipv4Frames(fs []Frame) []Frame {
 	var out []Frame
 	for _, f := range fs {
 		p := decode(f.Data)
-		if p.Layer(layers.LayerTypeARP) != nil || p.Layer(layers.LayerTypeIPv4) != nil {
+		ip, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+		if p.Layer(layers.LayerTypeARP) != nil || ip != nil && ip.Protocol != layers.IPProtocolIGMP {
 			out = append(out, f)
 		}
 	}

@@ -77,8 +77,9 @@ const (
 // nftState is a namespace's nftables table, created on first use.
 type nftState struct {
 	mu      sync.Mutex // protects the fields below
-	table   *nftables.Table
-	chains  map[string]*nftables.Chain
+	table   *nftables.Table            // family inet
+	bridge  *nftables.Table            // family bridge, for MAC rewrites; nil until used
+	chains  map[string]*nftables.Chain // of both tables, by chain name
 	filters map[Hook][]FilterRule // sorted by Priority, stable
 	policy  map[Hook]Verdict
 	seq     int // for default rule names
@@ -116,7 +117,14 @@ func (n *Namespace) ensureTable(c *nftables.Conn) error {
 	n.nft.chains = map[string]*nftables.Chain{}
 	n.nft.filters = map[Hook][]FilterRule{}
 	n.nft.policy = map[Hook]Verdict{}
-	n.lab.record("nftables table inet "+t.Name+" in "+n.full, func() error {
+	n.lab.record("nftables table inet "+t.Name+" in "+n.full, n.delTable(t))
+	return nil
+}
+
+// delTable returns an undo step that deletes table t from n; a missing table counts as
+// deleted.
+func (n *Namespace) delTable(t *nftables.Table) func() error {
+	return func() error {
 		c, err := n.conn()
 		if err != nil {
 			return err
@@ -126,8 +134,7 @@ func (n *Namespace) ensureTable(c *nftables.Conn) error {
 			return err
 		}
 		return nil
-	})
-	return nil
+	}
 }
 
 // ensureChain creates a base chain on first use. The caller holds an acquire and n.nft.mu.
@@ -531,7 +538,7 @@ func optPorts(ps []PortRange) []*PortRange {
 
 // RuleCounter is the packet and byte count of one named rule.
 type RuleCounter struct {
-	Chain   string // "prerouting", "output-nat", "postrouting", "forward", "input", "output"
+	Chain   string // "prerouting", "output-nat", "postrouting", "forward", "input", "output", "bridge-ingress", "bridge-egress"
 	Name    string
 	Packets uint64
 	Bytes   uint64
@@ -548,7 +555,8 @@ func (n *Namespace) Counters() ([]RuleCounter, error) {
 		}
 		sort.Strings(names)
 		for _, name := range names {
-			rules, err := c.GetRules(n.nft.table, n.nft.chains[name])
+			ch := n.nft.chains[name]
+			rules, err := c.GetRules(ch.Table, ch)
 			if err != nil {
 				return fmt.Errorf("chain %s: %w", name, err)
 			}
