@@ -76,11 +76,11 @@ const (
 
 // nftState is a namespace's nftables table, created on first use.
 type nftState struct {
-	mu      sync.Mutex // protects the fields below
+	mu      sync.Mutex                 // protects the fields below
 	table   *nftables.Table            // family inet
 	bridge  *nftables.Table            // family bridge, for MAC rewrites; nil until used
 	chains  map[string]*nftables.Chain // of both tables, by chain name
-	filters map[Hook][]FilterRule // sorted by Priority, stable
+	filters map[Hook][]FilterRule      // sorted by Priority, stable
 	policy  map[Hook]Verdict
 	seq     int // for default rule names
 }
