@@ -29,6 +29,23 @@
 // AF_PACKET sockets are opened while in the namespace and stay bound to it after Do
 // returns, which is how every other method of [Namespace] works.
 //
+// # Injection and capture
+//
+// An [Injector] sends a raw Ethernet frame out of one interface (AF_PACKET, bound by
+// ifindex, PACKET_QDISC_BYPASS so the frame does not pass the packet taps and a capture on
+// the same interface does not record it). A [Capturer] records every frame in and out of
+// a set of interfaces, including what the kernel emits on its own (ARP, ICMP errors, TCP
+// resets, IGMP/MLD reports), with kernel timestamps; [Capturer.Drain] returns them in
+// timestamp order.
+//
+// Real kernels are noisy and take shortcuts; for deterministic probes consider, per
+// namespace: net.ipv6.conf.{default,all}.disable_ipv6=1 before creating links when IPv6
+// is not under test (no MLD/ND/RS), net.ipv4.icmp_ratelimit=0 (ICMP errors are rate
+// limited per destination otherwise), and [Namespace.SetOffloads](ifname, false) on
+// interfaces whose local sockets send TCP/UDP (otherwise captures show partial checksums,
+// flagged by Frame.ChecksumPartial, and GSO super-frames). A bridge sends IGMP reports
+// when it comes up.
+//
 // # Privileges
 //
 // Everything needs root, or CAP_NET_ADMIN, CAP_SYS_ADMIN (unshare, setns, mount) and

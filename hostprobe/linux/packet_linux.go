@@ -280,10 +280,10 @@ func openCapture(p CapturePoint) (int, error) {
 	return fd, err
 }
 
-// Drain reads frames until none has arrived for quiet, or until max has passed, and
+// Drain reads frames until none has arrived for quiet, or until limit has passed, and
 // returns them (and forgets them), ordered by kernel timestamp. Frames from all points
 // are merged; Frames.On selects one point.
-func (c *Capturer) Drain(quiet, max time.Duration) (Frames, error) {
+func (c *Capturer) Drain(quiet, limit time.Duration) (Frames, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.fds == nil {
@@ -291,7 +291,7 @@ func (c *Capturer) Drain(quiet, max time.Duration) (Frames, error) {
 	}
 	var out Frames
 	now := time.Now()
-	deadline, last := now.Add(max), now
+	deadline, last := now.Add(limit), now
 	pfds := make([]unix.PollFd, 0, len(c.fds)+1)
 	for _, fd := range c.fds {
 		pfds = append(pfds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
