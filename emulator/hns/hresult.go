@@ -230,10 +230,28 @@ func (e *ValidationError) Has(h HResult) bool {
 // problems collects Errors; its zero value is ready to use.
 type problems struct {
 	list []*Error
+	// settled lists "kind/object/field" keys that already have a problem
+	// from an earlier stage (Normalize); later stages do not report the
+	// same field again.
+	settled map[string]bool
 }
 
 func (ps *problems) add(code HResult, kind, object, field, format string, args ...any) {
+	if ps.settled[kind+"/"+object+"/"+field] {
+		return
+	}
 	ps.list = append(ps.list, &Error{Code: code, Kind: kind, Object: object, Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+// settle adds earlier problems and marks their fields as reported.
+func (ps *problems) settle(earlier []*Error) {
+	if ps.settled == nil {
+		ps.settled = map[string]bool{}
+	}
+	for _, p := range earlier {
+		ps.list = append(ps.list, p)
+		ps.settled[p.Kind+"/"+p.Object+"/"+p.Field] = true
+	}
 }
 
 // err returns the collected problems as a *ValidationError, or nil.

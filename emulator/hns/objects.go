@@ -202,6 +202,11 @@ func fillID(ps *problems, kind string, id *string, name string, i int, seen map[
 			key = fmt.Sprintf("#%d", i)
 		}
 		*id = NameGUID(kind, key)
+		if _, dup := seen[*id]; dup {
+			// A second object with the same name (Validate reports that):
+			// keep the IDs apart.
+			*id = NameGUID(kind, fmt.Sprintf("%s#%d", key, i))
+		}
 	} else if g, ok := canonicalGUID(*id); ok {
 		*id = g
 	} else {

@@ -56,7 +56,7 @@ func Validate(o *Objects, host HostContext) error {
 		if !errors.As(err, &ve) {
 			return err
 		}
-		v.ps.list = append(v.ps.list, ve.Problems...)
+		v.ps.settle(ve.Problems)
 	}
 	v.run()
 	return v.ps.err()
@@ -466,8 +466,8 @@ func (v *validator) endpoints() {
 			if a.Is4() && c.PrefixLength == 32 {
 				v.gate(FeatureSlash32EndpointPrefixes, HCN_E_REQUEST_UNSUPPORTED, KindEndpoint, lbl, field+".PrefixLength", "a /32 endpoint prefix")
 			}
-			if a.Is6() {
-				v.endpointIPv6(n, lbl, field+".IpAddress", a)
+			if a.Is6() && v.endpointIPv6(n, lbl, field+".IpAddress", a) {
+				continue // no further checks of an address HNS refuses outright
 			}
 			if n != nil && !e.IsRemote() {
 				v.endpointInSubnet(n, lbl, field+".IpAddress", a)
@@ -501,15 +501,18 @@ func (v *validator) endpoints() {
 	}
 }
 
-func (v *validator) endpointIPv6(n *HostComputeNetwork, lbl, field string, a netip.Addr) {
+// endpointIPv6 checks an IPv6 endpoint address and reports whether it
+// found a problem.
+func (v *validator) endpointIPv6(n *HostComputeNetwork, lbl, field string, a netip.Addr) bool {
 	switch {
 	case n != nil && n.Type == NAT:
 		v.ps.add(HCN_E_INVALID_IP, KindEndpoint, lbl, field, "IPv6 address %s on a NAT network: WinNAT is IPv4-only", a)
 	case n != nil && n.Type == Overlay:
 		v.ps.add(HCN_E_INVALID_IP, KindEndpoint, lbl, field, "IPv6 address %s on an Overlay network: overlay networks are IPv4-only", a)
 	default:
-		v.gate(FeatureIPv6DualStack, HCN_E_INVALID_IP, KindEndpoint, lbl, field, "IPv6 address "+a.String())
+		return !v.gate(FeatureIPv6DualStack, HCN_E_INVALID_IP, KindEndpoint, lbl, field, "IPv6 address "+a.String())
 	}
+	return true
 }
 
 // endpointInSubnet checks that a local endpoint's static address lies in a
