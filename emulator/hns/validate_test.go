@@ -111,8 +111,8 @@ func raw(t testing.TB, v any) json.RawMessage {
 	return b
 }
 
-func nw(o *Objects, name string) *HostComputeNetwork { return o.NetworkByName(name) }
-func ep(o *Objects, name string) *HostComputeEndpoint  { return o.EndpointByName(name) }
+func nw(o *Objects, name string) *HostComputeNetwork  { return o.NetworkByName(name) }
+func ep(o *Objects, name string) *HostComputeEndpoint { return o.EndpointByName(name) }
 func lb(o *Objects, name string) *HostComputeLoadBalancer {
 	for i := range o.LoadBalancers {
 		if o.LoadBalancers[i].Name == name {
