@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -29,6 +30,7 @@ func TestMACRewrite(t *testing.T) {
 	must(t, ctr.SetUp("eth0"))
 	must(t, wire.AddAddr("eth0", pfx("10.1.0.1/24")))
 	must(t, wire.SetUp("eth0"))
+	must(t, l.WaitReady(5*time.Second))
 	ctrMAC, wireMAC := mac(t, ctr, "eth0"), mac(t, wire, "eth0")
 
 	for _, r := range []MACRewrite{

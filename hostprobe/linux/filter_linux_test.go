@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -20,6 +21,7 @@ func TestFilterDrop(t *testing.T) {
 	must(t, b.AddAddr("eth0", pfx("10.0.0.2/24")))
 	must(t, a.SetUp("eth0"))
 	must(t, b.SetUp("eth0"))
+	must(t, l.WaitReady(5*time.Second))
 	macA, macB := mac(t, a, "eth0"), mac(t, b, "eth0")
 	// Static entries on both sides: no ARP, so the only answer is the ICMP error.
 	must(t, a.AddNeighbor("eth0", addr("10.0.0.2"), macB))

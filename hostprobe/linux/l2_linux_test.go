@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -41,6 +42,7 @@ func TestIPVlanMacvlanMAC(t *testing.T) {
 			must(t, ctr.AddAddr("eth0", pfx("10.1.0.5/24")))
 			must(t, ctr.SetUp("eth0"))
 
+			must(t, l.WaitReady(5*time.Second))
 			parent, err := host.Link("eth0")
 			must(t, err)
 			child, err := ctr.Link("eth0")

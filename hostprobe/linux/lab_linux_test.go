@@ -288,6 +288,16 @@ func TestLinkSettings(t *testing.T) {
 		t.Errorf("FDB(p1): got %+v, want a master entry for 02:00:00:00:00:42", fdb)
 	}
 
+	// b/eth0 is down, so it is not ready, and neither is its peer p1 (no carrier).
+	if err := b.WaitReady(50*time.Millisecond, "eth0", "nope0"); err == nil || !strings.Contains(err.Error(), "not ready: eth0 (down), nope0 (no such link)") {
+		t.Errorf("b.WaitReady: got %v, want eth0 down and nope0 missing", err)
+	}
+	if err := a.WaitReady(50 * time.Millisecond); err == nil || !strings.Contains(err.Error(), "p1 (no carrier)") {
+		t.Errorf("a.WaitReady: got %v, want p1 without carrier", err)
+	}
+	must(t, b.SetUp("eth0"))
+	must(t, l.WaitReady(5*time.Second))
+
 	for name, err := range map[string]error{
 		"long name":     a.AddBridge("this-name-is-too-long"),
 		"bad mtu":       a.SetMTU("p1", 10),
@@ -391,4 +401,18 @@ func startChild(t *testing.T, role string) (session string, cmd *exec.Cmd) {
 		t.Fatalf("child %s: got %q, want READY <session>", role, line)
 	}
 	return session, cmd
+}
+
+// TestDummy creates a dummy link, or skips where the kernel has none (CONFIG_DUMMY).
+func TestDummy(t *testing.T) {
+	l := newTestLab(t)
+	a := newNS(t, l, "a")
+	err := a.AddDummy("d0")
+	if errors.Is(err, ErrLinkKindUnsupported) {
+		t.Skipf("this kernel cannot create dummy links: %v", err)
+	}
+	must(t, err)
+	if d, err := a.Link("d0"); err != nil || d.Kind != "dummy" {
+		t.Errorf("Link(d0): got %+v, %v; want kind dummy", d, err)
+	}
 }

@@ -45,6 +45,7 @@ func TestBridgeMasqueradeDNAT(t *testing.T) {
 	must(t, host.AddFilter(FilterRule{Name: "no-7777-out", Hook: HookForward, Iface: "eth0", Dir: Out,
 		Dst: []netip.Prefix{pfx("198.18.0.0/24")}, Proto: ProtoUDP, DstPorts: []PortRange{Port(7777)}, Action: Drop}))
 
+	must(t, l.WaitReady(5*time.Second))
 	// A listener in the container answers the mapped SYN.
 	var ln net.Listener
 	must(t, ctr.Do(func() error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -21,6 +22,7 @@ func TestVethKernelReplies(t *testing.T) {
 	must(t, b.AddAddr("eth0", pfx("10.0.0.2/24")))
 	must(t, a.SetUp("eth0"))
 	must(t, b.SetUp("eth0"))
+	must(t, l.WaitReady(5*time.Second))
 	macA, macB := mac(t, a, "eth0"), mac(t, b, "eth0")
 
 	c, err := l.NewCapturer(CapturePoint{a, "eth0"}, CapturePoint{b, "eth0"})

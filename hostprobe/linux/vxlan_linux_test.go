@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -31,6 +32,7 @@ func TestVXLANOverlay(t *testing.T) {
 	}
 	must(t, n1.AddAddr("vxlan0", pfx("10.244.0.1/24")))
 	must(t, n2.AddAddr("vxlan0", pfx("10.244.0.2/24")))
+	must(t, l.WaitReady(5*time.Second))
 	mac1, mac2, macU1, macU2 := mac(t, n1, "vxlan0"), mac(t, n2, "vxlan0"), mac(t, n1, "eth0"), mac(t, n2, "eth0")
 	zero := net.HardwareAddr{0, 0, 0, 0, 0, 0}
 	must(t, n1.AddFDB(FDBEntry{Dev: "vxlan0", MAC: zero, Dst: addr("198.18.1.2")}))
