@@ -5,7 +5,9 @@
 //
 // It knows nothing about scenarios or HNS topologies; the topology mapping builds on it
 // (DESIGN.md §4: nat = bridge + masquerade/DNAT, l2bridge = ipvlan L2, transparent =
-// macvlan bridge, overlay = vxlan with FDB entries, ACL = nftables filter).
+// macvlan bridge, overlay = vxlan with FDB entries, ACL = nftables filter). Where the
+// kernel lacks a link kind (AddIPVlan then fails with [ErrLinkKindUnsupported]), l2bridge's
+// MAC rewrite can be built from a bridge and [MACRewrite] rules instead.
 //
 // # Sessions and names
 //

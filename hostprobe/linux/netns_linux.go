@@ -102,7 +102,8 @@ func (n *Namespace) Lab() *Lab { return n.lab }
 // Do runs fn on an OS thread switched into the namespace and returns fn's error. Sockets
 // and files that fn opens stay bound to the namespace after Do returns (so a listener
 // opened in fn keeps serving the namespace). fn runs on its own goroutine: goroutines it
-// starts are NOT in the namespace, and it must not call Lab.Close. A panic in fn is
+// starts are NOT in the namespace, it must not call Lab.Close (Close waits for Do), and
+// it must not call runtime.UnlockOSThread more often than it locked. A panic in fn is
 // re-raised in the caller after the thread is back in its original namespace.
 func (n *Namespace) Do(fn func() error) error {
 	release, err := n.lab.acquire()

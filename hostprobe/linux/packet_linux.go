@@ -330,7 +330,7 @@ func (c *Capturer) Drain(quiet, limit time.Duration) (Frames, error) {
 func (c *Capturer) readAll(out Frames) (Frames, error) {
 	for i, fd := range c.fds {
 		for {
-			n, oobn, flags, from, err := unix.Recvmsg(fd, c.buf, c.oob, unix.MSG_DONTWAIT|unix.MSG_TRUNC)
+			n, oobn, _, from, err := unix.Recvmsg(fd, c.buf, c.oob, unix.MSG_DONTWAIT|unix.MSG_TRUNC)
 			if errors.Is(err, unix.EAGAIN) {
 				break
 			}
@@ -354,8 +354,7 @@ func (c *Capturer) readAll(out Frames) (Frames, error) {
 			if f.PktType == unix.PACKET_OUTGOING {
 				f.Dir = Out
 			}
-			got := min(n, len(c.buf))
-			_ = flags // MSG_TRUNC in flags and n > len(buf) say the same thing
+			got := min(n, len(c.buf)) // with MSG_TRUNC, n is the frame's full length (packet(7))
 			ctl := parseControl(c.oob[:oobn])
 			f.Time = ctl.time
 			f.ChecksumPartial = ctl.status&unix.TP_STATUS_CSUMNOTREADY != 0
