@@ -332,7 +332,11 @@ func TestCleanAfterCrash(t *testing.T) {
 		t.Fatalf("after SIGKILL: got no leftovers, want the child's namespaces (the test would prove nothing)")
 	}
 
-	removed, err := Clean(Prefix)
+	// A live session is skipped even when the prefix selects exactly it.
+	if removed, err := Clean(live.Session() + "-"); err != nil || len(removed) != 0 {
+		t.Errorf("Clean(live session): got %q, %v; want nothing removed", removed, err)
+	}
+	removed, err := Clean(session + "-")
 	must(t, err)
 	want := []string{
 		"marker " + filepath.Join(MarkerDir, session),
@@ -340,10 +344,14 @@ func TestCleanAfterCrash(t *testing.T) {
 		"netns " + session + "-b",
 	}
 	if strings.Join(removed, "\n") != strings.Join(want, "\n") {
-		t.Errorf("Clean(%q):\ngot  %q\nwant %q", Prefix, removed, want)
+		t.Errorf("Clean(%q):\ngot  %q\nwant %q", session+"-", removed, want)
 	}
 	if err := checkNoLeftovers(session); err != nil {
 		t.Error(err)
+	}
+	// Every session: may also remove leftovers of earlier crashed runs, never the live lab.
+	if _, err := Clean(Prefix); err != nil {
+		t.Errorf("Clean(%q): %v", Prefix, err)
 	}
 	if _, err := os.Stat(liveNS.Path()); err != nil {
 		t.Errorf("Clean removed the live lab's namespace: %v", err)
