@@ -600,7 +600,10 @@ func (im *importer) v1Network(at string, h HNSNetwork) {
 	if len(h.Subnets) > 0 {
 		ipam := Ipam{Type: "Static"}
 		for b, s := range h.Subnets {
-			sub := Subnet{IpAddressPrefix: s.AddressPrefix, IpSubnets: s.IpSubnets}
+			sub := Subnet{IpAddressPrefix: s.AddressPrefix}
+			for _, x := range s.IpSubnets {
+				sub.IpSubnets = append(sub.IpSubnets, IpSubnet{ID: x.ID, IpAddressPrefix: x.IpAddressPrefix, Flags: x.Flags})
+			}
 			if s.GatewayAddress != "" {
 				sub.Routes = []Route{{NextHop: s.GatewayAddress, DestinationPrefix: defaultRoute(s.GatewayAddress)}}
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 )
 
@@ -174,7 +175,9 @@ func canonicalIn[T comparable](t T, known []T) bool {
 
 // PortMappingPolicySetting maps a host port to an endpoint port (NAT).
 // Protocol is an IP protocol number (TCP = 6, UDP = 17); on input the
-// official ProtocolType names ("TCP") are accepted too.
+// official ProtocolType names ("TCP") are accepted too. Microsoft's
+// hns.v2.psm1 sends no Protocol (0); how HNS treats 0 is not documented,
+// and hnspath treats it as TCP [I].
 // Mirrors hcsshim v0.15.0 hcn/hcnpolicy.go:91-97.
 type PortMappingPolicySetting struct {
 	Protocol     uint32   `json:",omitempty"`
@@ -184,18 +187,47 @@ type PortMappingPolicySetting struct {
 	Flags        NatFlags `json:",omitempty"`
 }
 
-// UnmarshalJSON decodes the setting, accepting protocol names.
+// UnmarshalJSON decodes the setting, accepting protocol names, and ports
+// given as numeric strings: Microsoft's hns.v2.psm1 New-HnsEndpoint takes
+// -InboundNatPolicy @{"InternalPort" = "80"; "ExternalPort" = "8080"} and
+// sends the strings as they are.
 func (s *PortMappingPolicySetting) UnmarshalJSON(b []byte) error {
 	type plain PortMappingPolicySetting
 	var p struct {
 		plain
-		Protocol ProtocolType
+		Protocol     ProtocolType
+		InternalPort flexPort
+		ExternalPort flexPort
 	}
 	if err := json.Unmarshal(b, &p); err != nil {
 		return fixPlainError(err, "PortMappingPolicySetting")
 	}
 	*s = PortMappingPolicySetting(p.plain)
 	s.Protocol = uint32(p.Protocol)
+	s.InternalPort, s.ExternalPort = uint16(p.InternalPort), uint16(p.ExternalPort)
+	return nil
+}
+
+// flexPort is a port given as a JSON number or a numeric string.
+type flexPort uint16
+
+func (f *flexPort) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if string(b) == "null" {
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return &json.UnmarshalTypeError{Value: "string", Type: reflect.TypeFor[uint16]()}
+		}
+		b = []byte(strings.TrimSpace(s))
+	}
+	n, err := strconv.ParseUint(string(b), 10, 16)
+	if err != nil {
+		return &json.UnmarshalTypeError{Value: "number " + string(b), Type: reflect.TypeFor[uint16]()}
+	}
+	*f = flexPort(n)
 	return nil
 }
 

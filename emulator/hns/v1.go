@@ -17,9 +17,27 @@ type HNSSubnet struct {
 	GatewayAddress string            `json:",omitempty"`
 	Policies       []json.RawMessage `json:",omitempty"`
 	ID             string            `json:",omitempty"`
-	IpSubnets      []IpSubnet        `json:",omitempty"`
-	ObjectType     json.RawMessage   `json:",omitempty"` // bookkeeping, ignored
-	State          json.RawMessage   `json:",omitempty"` // bookkeeping, ignored
+	IpSubnets      []HNSIpSubnet     `json:",omitempty"`
+
+	// Bookkeeping HNS adds; ignored.
+	ObjectType       json.RawMessage `json:",omitempty"`
+	State            json.RawMessage `json:",omitempty"`
+	AdditionalParams json.RawMessage `json:",omitempty"`
+	Health           json.RawMessage `json:",omitempty"`
+}
+
+// HNSIpSubnet is an IP subnet of a v1 subnet as real dumps show it.
+type HNSIpSubnet struct {
+	ID              string        `json:",omitempty"`
+	IpAddressPrefix string        `json:",omitempty"`
+	Flags           IPSubnetFlags `json:",omitempty"`
+
+	// Bookkeeping HNS adds; ignored.
+	ObjectType       json.RawMessage   `json:",omitempty"`
+	State            json.RawMessage   `json:",omitempty"`
+	AdditionalParams json.RawMessage   `json:",omitempty"`
+	Health           json.RawMessage   `json:",omitempty"`
+	Policies         []json.RawMessage `json:",omitempty"`
 }
 
 // HNSMacPool is a v1 MAC range. Mirrors hcsshim v0.15.0

@@ -592,7 +592,11 @@ func (v *validator) endpointPolicies(e *HostComputeEndpoint, lbl string) {
 		}
 		switch s := val.(type) {
 		case PortMappingPolicySetting:
-			if s.Protocol != uint32(ProtocolTypeTCP) && s.Protocol != uint32(ProtocolTypeUDP) {
+			switch ProtocolType(s.Protocol) {
+			case ProtocolTypeUnknown, ProtocolTypeTCP, ProtocolTypeUDP:
+				// 0 (omitted) is what Microsoft's hns.v2.psm1 sends unless
+				// told otherwise, so HNS accepts it; see PortMappingPolicySetting.
+			default:
 				// WinNAT static mappings are TCP or UDP only
 				// (Add-NetNatStaticMapping -Protocol TCP|UDP).
 				v.ps.add(HCN_E_INVALID_POLICY, KindEndpoint, lbl, at+".Settings.Protocol", "protocol %d: port mappings are TCP (6) or UDP (17)", s.Protocol)
@@ -976,7 +980,7 @@ func (v *validator) portMappings() {
 
 func protoName(p uint32) string {
 	switch ProtocolType(p) {
-	case ProtocolTypeTCP:
+	case ProtocolTypeTCP, ProtocolTypeUnknown: // 0: see PortMappingPolicySetting
 		return "TCP"
 	case ProtocolTypeUDP:
 		return "UDP"
