@@ -263,7 +263,7 @@ func TestImportV1PolicyLists(t *testing.T) {
 	}
 	check(t, "load balancers", o.LoadBalancers, want)
 	check(t, "route", o.Routes[0], HostComputeRoute{ID: "8C35026B-3EE6-47F1-B254-AE0B5BA7144C", HostComputeEndpoints: []string{ep1},
-		Setting: []SDNRoutePolicySetting{{DestinationPrefix: "10.96.0.0/12", NeedEncap: true}, {DestinationPrefix: "169.254.169.254/32", NextHop: "10.244.1.1"}},
+		Setting:       []SDNRoutePolicySetting{{DestinationPrefix: "10.96.0.0/12", NeedEncap: true}, {DestinationPrefix: "169.254.169.254/32", NextHop: "10.244.1.1"}},
 		SchemaVersion: V2SchemaVersion()})
 	joined := strings.Join(warns, "\n")
 	for _, w := range []string{"Policies[0] (ELB): no Protocol; assuming TCP", `Policies[2]: skipped: policy type "NAT" in a policy list`} {
