@@ -52,21 +52,39 @@ func rebuilds(s *Spec, frame []byte) bool {
 }
 
 // minimize drops every field marked omit that Build would compute to the
-// same bytes. It tries all at once, then field by field, and only keeps
-// changes that still rebuild to frame.
+// same bytes. It first guesses (computed fields, fields at their default,
+// empty options), then tries layer by layer and field by field, and only
+// keeps changes that still rebuild to frame.
 func minimize(s *Spec, frame []byte) *Spec {
-	all := s.Clone()
-	for i := range all.Layers {
-		l := &all.Layers[i]
+	guess := s.Clone()
+	for i := range guess.Layers {
+		l := &guess.Layers[i]
 		ld := layerByName[l.Name]
-		l.Fields = slices.DeleteFunc(l.Fields, func(f Field) bool { return ld.field(f.Name).omit })
+		l.Fields = slices.DeleteFunc(l.Fields, func(f Field) bool {
+			d := ld.field(f.Name)
+			switch {
+			case !d.omit:
+				return false
+			case d.computed:
+				return true
+			case f.Value.Kind == KindBytes:
+				return bytes.Equal(padOptions(l.Name, nil), f.Value.Bytes)
+			}
+			return f.Value.Kind == KindNum && f.Value.Num == d.def
+		})
 	}
-	if rebuilds(all, frame) {
-		return all
+	if rebuilds(guess, frame) {
+		return guess
 	}
 	cur := s.Clone()
 	for i := range cur.Layers {
 		ld := layerByName[cur.Layers[i].Name]
+		old := cur.Layers[i].Fields
+		cur.Layers[i].Fields = slices.DeleteFunc(slices.Clone(old), func(f Field) bool { return ld.field(f.Name).omit })
+		if rebuilds(cur, frame) {
+			continue
+		}
+		cur.Layers[i].Fields = old
 		for j := 0; j < len(cur.Layers[i].Fields); {
 			f := cur.Layers[i].Fields[j]
 			if !ld.field(f.Name).omit {

@@ -43,6 +43,13 @@ type fieldDef struct {
 	// omit: canonical Decode leaves the field out when Build, without it,
 	// would produce the same value (lengths, checksums, defaults).
 	omit bool
+	// computed: Build computes the field from the rest of the packet
+	// (lengths, checksums, next-header types).
+	computed bool
+	// def is the value Build writes for an omit field that is not
+	// computed. Decode uses it to guess which fields to leave out, and
+	// checks the guess by building.
+	def uint64
 	// checksum: the field accepts "valid" in expectations.
 	checksum bool
 	// derived: the field is an input form of another field (dscp and ecn of
@@ -286,7 +293,7 @@ func hexNum(name string, bits uint, omit bool) fieldDef {
 }
 
 func chksum() fieldDef {
-	return fieldDef{name: "chksum", aliases: []string{"checksum"}, kind: fNum, bits: 16, omit: true, hex: true, checksum: true}
+	return fieldDef{name: "chksum", aliases: []string{"checksum"}, kind: fNum, bits: 16, omit: true, hex: true, checksum: true, computed: true}
 }
 
 func symNum(name string, bits uint, omit bool, syms []symbol) fieldDef {
@@ -299,13 +306,13 @@ var layerDefs = []*layerDef{
 	{name: "ether", aliases: []string{"eth", "ethernet"}, fields: []fieldDef{
 		{name: "dst", kind: fMAC},
 		{name: "src", kind: fMAC},
-		{name: "type", kind: fNum, bits: 16, hex: true, omit: true, syms: etherTypeSyms},
+		{name: "type", kind: fNum, bits: 16, hex: true, omit: true, computed: true, syms: etherTypeSyms},
 	}},
 	{name: "vlan", aliases: []string{"dot1q"}, fields: []fieldDef{
 		num("vid", 12, false, "id", "vlan"),
 		num("pcp", 3, true, "prio"),
 		num("dei", 1, true),
-		{name: "type", kind: fNum, bits: 16, hex: true, omit: true, syms: etherTypeSyms},
+		{name: "type", kind: fNum, bits: 16, hex: true, omit: true, computed: true, syms: etherTypeSyms},
 	}},
 	{name: "arp", fields: []fieldDef{
 		symNum("op", 16, false, arpOpSyms),
@@ -318,14 +325,14 @@ var layerDefs = []*layerDef{
 		{name: "src", kind: fIPv4},
 		{name: "dst", kind: fIPv4},
 		num("ttl", 8, false),
-		num("version", 4, true),
-		num("ihl", 4, true),
+		{name: "version", kind: fNum, bits: 4, omit: true, def: 4},
+		{name: "ihl", kind: fNum, bits: 4, omit: true, computed: true},
 		hexNum("tos", 8, true),
-		num("len", 16, true),
+		{name: "len", kind: fNum, bits: 16, omit: true, computed: true},
 		num("id", 16, true),
 		{name: "flags", kind: fFlags, bits: 3, omit: true, flags: ipv4Flags, sep: "+"},
 		num("frag", 13, true),
-		symNum("proto", 8, true, protoSyms),
+		{name: "proto", kind: fNum, bits: 8, omit: true, computed: true, syms: protoSyms},
 		chksum(),
 		{name: "options", kind: fBytes, omit: true},
 		{name: "dscp", kind: fNum, bits: 6, derived: true},
@@ -335,21 +342,21 @@ var layerDefs = []*layerDef{
 		{name: "src", kind: fIPv6},
 		{name: "dst", kind: fIPv6},
 		num("hlim", 8, false, "ttl"),
-		num("version", 4, true),
+		{name: "version", kind: fNum, bits: 4, omit: true, def: 6},
 		hexNum("tc", 8, true),
 		num("fl", 20, true),
-		num("plen", 16, true),
-		symNum("nh", 8, true, protoSyms),
+		{name: "plen", kind: fNum, bits: 16, omit: true, computed: true},
+		{name: "nh", kind: fNum, bits: 8, omit: true, computed: true, syms: protoSyms},
 	}},
 	{name: "ipv6hbh", aliases: []string{"hopbyhop"}, fields: []fieldDef{
-		symNum("nh", 8, true, protoSyms),
+		{name: "nh", kind: fNum, bits: 8, omit: true, computed: true, syms: protoSyms},
 		{name: "options", kind: fBytes, omit: true},
 	}},
 	{name: "ipv6frag", aliases: []string{"ipv6fragment"}, fields: []fieldDef{
 		num("offset", 13, false, "frag"),
 		num("m", 1, false),
 		num("id", 32, false),
-		symNum("nh", 8, true, protoSyms),
+		{name: "nh", kind: fNum, bits: 8, omit: true, computed: true, syms: protoSyms},
 		num("res1", 8, true),
 		num("res2", 2, true),
 	}},
@@ -359,8 +366,8 @@ var layerDefs = []*layerDef{
 		{name: "flags", kind: fFlags, bits: 9, flags: tcpFlags},
 		num("seq", 32, true),
 		num("ack", 32, true),
-		num("window", 16, true),
-		num("dataofs", 4, true),
+		{name: "window", kind: fNum, bits: 16, omit: true, def: 8192},
+		{name: "dataofs", kind: fNum, bits: 4, omit: true, computed: true},
 		num("reserved", 3, true),
 		num("urgptr", 16, true, "urgp"),
 		chksum(),
@@ -374,7 +381,7 @@ var layerDefs = []*layerDef{
 	{name: "udp", fields: []fieldDef{
 		num("sport", 16, false),
 		num("dport", 16, false),
-		num("len", 16, true),
+		{name: "len", kind: fNum, bits: 16, omit: true, computed: true},
 		chksum(),
 	}},
 	{name: "icmp", aliases: []string{"icmpv4"}, fields: []fieldDef{
@@ -398,7 +405,7 @@ var layerDefs = []*layerDef{
 	}},
 	{name: "vxlan", fields: []fieldDef{
 		num("vni", 24, false),
-		hexNum("flags", 8, true),
+		{name: "flags", kind: fNum, bits: 8, omit: true, hex: true, def: 0x08},
 		hexNum("gpflags", 8, true),
 		num("gpid", 16, true),
 		hexNum("reserved", 8, true),

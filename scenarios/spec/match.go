@@ -252,6 +252,7 @@ func (m *matcher) value(d *fieldDef, want, got Value, have bool, l *dlayer) (str
 			return text + "=" + v.format(d), have && v.equal(got)
 		}
 		if have {
+			got.MAC, got.Bytes = bytes.Clone(got.MAC), bytes.Clone(got.Bytes) // do not keep the frame
 			m.tent[want.Name] = got
 		}
 		return text, have
