@@ -105,6 +105,9 @@ func (s *Spec) Count() (int, error) {
 // String still prints it. r may be nil when s has no names.
 func (s *Spec) Resolve(r Resolver) (*Spec, error) {
 	c := s.Clone()
+	if err := c.check(); err != nil {
+		return nil, err
+	}
 	for i := range c.Layers {
 		l := &c.Layers[i]
 		ld := layerByName[l.Name]
@@ -147,6 +150,39 @@ func (s *Spec) Resolve(r Resolver) (*Spec, error) {
 		}
 	}
 	return c, nil
+}
+
+// check validates a spec that may not come from Parse: canonical layer
+// and field names, and values that suit their fields.
+func (s *Spec) check() error {
+	for _, l := range s.Layers {
+		ld := layerByName[l.Name]
+		if ld == nil || ld.name != l.Name {
+			return &Error{Col: l.Col, Err: fmt.Errorf("unknown layer %q", l.Name)}
+		}
+		for _, f := range l.Fields {
+			d := ld.field(f.Name)
+			if d == nil || d.name != f.Name {
+				return &Error{Col: f.Col, Layer: l.Name, Err: fmt.Errorf("unknown field %q", f.Name)}
+			}
+			v := f.Value
+			switch v.Kind {
+			case KindNum, KindAddr, KindMAC, KindBytes:
+				if !fits(d, v) {
+					return &Error{Col: f.Col, Layer: l.Name, Field: f.Name, Err: fmt.Errorf("%s value does not fit the field", v.Kind)}
+				}
+			case KindRange:
+				if (d.kind != fNum && d.kind != fFlags) || v.Num > v.Max || v.Max > d.max() {
+					return &Error{Col: f.Col, Layer: l.Name, Field: f.Name, Err: errors.New("bad range for the field")}
+				}
+			case KindValid:
+				if !d.checksum {
+					return &Error{Col: f.Col, Layer: l.Name, Field: f.Name, Err: errors.New("only checksums can be \"valid\"")}
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // bind replaces bindings by their values and rejects wildcards and other

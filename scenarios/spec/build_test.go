@@ -423,3 +423,29 @@ func TestResolveKeepsNames(t *testing.T) {
 		t.Errorf("resolved dst = %v %v, want address 172.16.0.2", v.Kind, v.Addr)
 	}
 }
+
+// TestBuildCheck feeds Build and Match specs made in code, not by Parse.
+func TestBuildCheck(t *testing.T) {
+	tests := []struct {
+		name string
+		s    *Spec
+		want string
+	}{
+		{"unknown layer", &Spec{Layers: []Layer{{Name: "Ether"}}}, `unknown layer "Ether"`},
+		{"alias field", &Spec{Layers: []Layer{{Name: "ipv6", Fields: []Field{{Name: "ttl", Value: Num(1)}}}}}, `ipv6: unknown field "ttl"`},
+		{"value kind", &Spec{Layers: []Layer{{Name: "udp", Fields: []Field{{Name: "sport", Value: Bytes([]byte{1})}}}}}, "udp: sport: bytes value does not fit the field"},
+		{"too big", &Spec{Layers: []Layer{{Name: "ipv4", Fields: []Field{{Name: "ttl", Value: Num(256)}}}}}, "ipv4: ttl: number value does not fit the field"},
+		{"valid", &Spec{Layers: []Layer{{Name: "ipv4", Fields: []Field{{Name: "ttl", Value: Value{Kind: KindValid}}}}}}, `ipv4: ttl: only checksums can be "valid"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := Build(tt.s, nil, BuildOptions{}); err == nil || err.Error() != tt.want {
+				t.Errorf("Build error %v, want %q", err, tt.want)
+			}
+			ok, diffs := Match(tt.s, []byte{1, 2, 3}, nil, DecodeOptions{})
+			if ok || len(diffs) != 1 || diffs[0].Got != tt.want {
+				t.Errorf("Match = %v %v, want a diff %q", ok, diffs, tt.want)
+			}
+		})
+	}
+}

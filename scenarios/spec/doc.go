@@ -39,7 +39,8 @@
 //
 // # Layers and fields
 //
-// Field names follow scapy where scapy has the field.
+// Field names follow scapy where scapy has the field; chksum is also
+// accepted as checksum.
 //
 //	ether(dst, src, type)                    aliases eth, ethernet
 //	vlan(vid|id|vlan, pcp|prio, dei, type)   802.1Q tag; alias dot1q

@@ -99,6 +99,9 @@ const none = "(none)"
 // ignored. Names must have been resolved (Spec.Resolve) first; an
 // unresolved name is a difference. b may be nil.
 func Match(expected *Spec, frame []byte, b *Bindings, opts DecodeOptions) (ok bool, diffs []FieldDiff) {
+	if err := expected.check(); err != nil {
+		return false, []FieldDiff{{Layer: "spec", Want: "a valid spec", Got: err.Error()}}
+	}
 	dec := decodeFull(frame, opts)
 	m := &matcher{frame: frame, dec: &dec, b: b, tent: map[string]Value{}}
 	al := m.align(expected)
@@ -318,6 +321,9 @@ func shorten(s string) string {
 // differences Match returned. The actual side also shows the frame's
 // layers and main fields that the expectation does not mention.
 func SideBySide(expected *Spec, frame []byte, diffs []FieldDiff, opts DecodeOptions) string {
+	if err := expected.check(); err != nil {
+		return "invalid expected spec: " + err.Error() + "\n"
+	}
 	dec := decodeFull(frame, opts)
 	m := &matcher{frame: frame, dec: &dec}
 	al := m.align(expected)
