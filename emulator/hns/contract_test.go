@@ -792,6 +792,24 @@ func TestContractV1(t *testing.T) {
 			}
 		}
 	}
+	// The "Mirrors hcsshim ... internal/hns/file:lines" comments.
+	ours := ourPkg(t)
+	re := regexp.MustCompile(`Mirrors hcsshim (v[0-9.]+)\s+internal/hns/(\w+\.go):(\d+)(?:-(\d+))?`)
+	for _, p := range pairs {
+		name := reflect.TypeOf(p.ours).Name()
+		th := theirs.structs[p.name]
+		if th == nil {
+			continue
+		}
+		m := re.FindStringSubmatch(strings.ReplaceAll(ours.docs[name], "\n", " "))
+		if m == nil {
+			t.Errorf("%s: doc comment has no \"Mirrors hcsshim ... internal/hns/file:line\" reference (hcsshim: internal/hns/%s:%d)", name, th.file, th.start)
+			continue
+		}
+		if start, _ := strconv.Atoi(m[3]); m[2] != th.file || start != th.start {
+			t.Errorf("%s: comment says internal/hns/%s:%s, hcsshim has %s at internal/hns/%s:%d", name, m[2], m[3], p.name, th.file, th.start)
+		}
+	}
 	// The v1 policy type names.
 	for n, c := range theirs.consts {
 		if c.typ != "PolicyType" {
