@@ -53,7 +53,7 @@
 //
 // A NAT is not safe for concurrent use: one per worker, as per-core flow
 // tables are (Config.Shard). Translating a packet of an existing session
-// does not allocate (one map lookup with a 14-byte key); creating a session
-// may. Stats may be called from any goroutine: counters have a single
-// writer and are read atomically. Sessions must be called by the owner.
+// does not allocate (one map lookup with a 16-byte key); creating a session
+// may. Stats and Sessions read the NAT's state: call them from the owner
+// too (or between batches).
 package winnat

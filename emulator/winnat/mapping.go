@@ -193,7 +193,7 @@ func (n *NAT) mappingAlive(mi uint32, now int64) bool {
 	for i := m.head; i != 0; {
 		s := n.sess(i)
 		next := s.next
-		if !expired(s, now) {
+		if !n.expired(s, now) {
 			return true
 		}
 		n.removeSession(i, true)
@@ -215,7 +215,7 @@ func (n *NAT) contacted(mi uint32, rem [4]byte, now int64) bool {
 	for i := m.head; i != 0 && m.live; {
 		s := n.sess(i)
 		next := s.next
-		if expired(s, now) {
+		if n.expired(s, now) {
 			n.removeSession(i, true)
 		} else if s.remAddr == rem {
 			return true

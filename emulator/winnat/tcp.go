@@ -28,7 +28,7 @@ func initialState(proto uint8, flags uint8) State {
 // initiator on a closing or unsynced session starts a new handshake (the
 // port pair is reused). [I] WinNAT's exact TCP state machine is
 // undocumented (open item 7.5 is VFP's; WinNAT's is alike unmeasured).
-func (n *NAT) tcpTrack(s *session, flags uint8, fromInit bool) {
+func tcpTrack(s *session, flags uint8, fromInit bool) {
 	old := s.state
 	switch {
 	case flags&(header.TCPFlagRST|header.TCPFlagFIN) != 0:
@@ -47,6 +47,6 @@ func (n *NAT) tcpTrack(s *session, flags uint8, fromInit bool) {
 		}
 	}
 	if s.state != old {
-		s.timeout = n.timeoutFor(header.ProtoTCP, s.state)
+		s.tclass = timeoutClass(header.ProtoTCP, s.state)
 	}
 }

@@ -135,9 +135,8 @@ func (n *NAT) outbound(p *packet.Parsed, ext netip.Addr, now int64) (Verdict, dr
 	dst := p.Dst.As4()
 	if p.HasL4Ports && !p.Fragment {
 		k := key{local: src, remote: dst, lport: p.SrcPort, rport: remotePort(p.IPProto, p.DstPort), proto: p.IPProto, dir: dirOut}
-		if i, ok := n.index[k]; ok {
-			s := n.sess(i)
-			if !expired(s, now) && s.flags&flagHairpin == 0 {
+		if i, s := n.get(k); s != nil {
+			if !n.expired(s, now) && s.flags&flagHairpin == 0 {
 				n.snat(p, s)
 				n.touch(s, p.TCPFlags, true, now)
 				n.lastSess, n.note = i, noteSession
@@ -204,20 +203,6 @@ func (n *NAT) newOutbound(proto uint8, src [4]byte, sport uint16, dst [4]byte, d
 	return n.addSession(mi, s, now), drop.None
 }
 
-func (n *NAT) snat(p *packet.Parsed, s *session) {
-	p.SetSrcIP(netip.AddrFrom4(s.extAddr))
-	if p.SrcPort != s.extPort {
-		p.SetSrcPort(s.extPort)
-	}
-}
-
-func (n *NAT) dnat(p *packet.Parsed, s *session) {
-	p.SetDstIP(netip.AddrFrom4(s.intAddr))
-	if p.DstPort != s.intPort {
-		p.SetDstPort(s.intPort)
-	}
-}
-
 // touch refreshes session s for a packet going out (from the internal side)
 // or in. TCP refreshes both ways (RFC 5382 section 5); UDP only outbound
 // unless UDPInboundRefresh (Set-NetNat -UdpInboundRefresh; RFC 4787 REQ-6);
@@ -225,7 +210,7 @@ func (n *NAT) dnat(p *packet.Parsed, s *session) {
 func (n *NAT) touch(s *session, tcpFlags uint8, out bool, now int64) {
 	switch s.proto {
 	case header.ProtoTCP:
-		n.tcpTrack(s, tcpFlags, out == (s.flags&flagInbound == 0))
+		tcpTrack(s, tcpFlags, out == (s.flags&flagInbound == 0))
 	case header.ProtoUDP:
 		if !out && !n.cfg.UDPInboundRefresh {
 			return
@@ -249,9 +234,8 @@ func (n *NAT) inbound(p *packet.Parsed, now int64) (Verdict, drop.Reason) {
 	src := p.Src.As4()
 	if p.HasL4Ports && !p.Fragment {
 		k := key{local: dst, remote: src, lport: p.DstPort, rport: remotePort(p.IPProto, p.SrcPort), proto: p.IPProto, dir: dirIn}
-		if i, ok := n.index[k]; ok {
-			s := n.sess(i)
-			if !expired(s, now) && s.flags&flagHairpin == 0 && (p.IPProto != header.ProtoICMPv4 || !isRequest(p.ICMPType)) {
+		if i, s := n.get(k); s != nil {
+			if !n.expired(s, now) && s.flags&flagHairpin == 0 && (p.IPProto != header.ProtoICMPv4 || !isRequest(p.ICMPType)) {
 				n.dnat(p, s)
 				n.touch(s, p.TCPFlags, false, now)
 				n.lastSess, n.note = i, noteSession
