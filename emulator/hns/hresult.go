@@ -194,14 +194,22 @@ type ValidationError struct {
 	Problems []*Error
 }
 
-// Error lists the problems, one per line after a summary.
+// maxListed is how many problems ValidationError.Error lists (all are in
+// Problems).
+const maxListed = 20
+
+// Error lists the problems, one per line after a summary, at most 20 of them.
 func (e *ValidationError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "hns: %d problem", len(e.Problems))
 	if len(e.Problems) != 1 {
 		b.WriteString("s")
 	}
-	for _, p := range e.Problems {
+	for i, p := range e.Problems {
+		if i == maxListed {
+			fmt.Fprintf(&b, "\n\t... and %d more", len(e.Problems)-maxListed)
+			break
+		}
 		b.WriteString("\n\t")
 		b.WriteString(p.Error())
 	}

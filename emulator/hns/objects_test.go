@@ -231,4 +231,12 @@ func TestErrorFormat(t *testing.T) {
 	if !ve.Has(HCN_E_INVALID_NETWORK_TYPE) || ve.Has(HCN_E_INVALID_IP) {
 		t.Error("Has wrong")
 	}
+	many := &ValidationError{}
+	for i := 0; i < 25; i++ {
+		many.Problems = append(many.Problems, e)
+	}
+	lines = strings.Split(many.Error(), "\n")
+	if len(lines) != 22 || lines[21] != "\t... and 5 more" {
+		t.Errorf("25 problems listed as %d lines, last %q; want 22 lines ending in \"... and 5 more\"", len(lines), lines[len(lines)-1])
+	}
 }
