@@ -1,0 +1,853 @@
+package vfp
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/hnspath/hnspath/emulator/drop"
+	"github.com/hnspath/hnspath/emulator/flow"
+	"github.com/hnspath/hnspath/emulator/header"
+	"github.com/hnspath/hnspath/emulator/packet"
+	"github.com/hnspath/hnspath/emulator/trace"
+)
+
+// Verdict is the outcome of Process.
+type Verdict uint8
+
+// Verdicts.
+const (
+	Pass Verdict = iota // the packet goes on, possibly rewritten, encapsulated or decapsulated
+	Drop                // the packet is dropped; see the reason and LastDrop
+)
+
+// String returns "pass" or "drop".
+func (v Verdict) String() string {
+	if v == Drop {
+		return "drop"
+	}
+	return "pass"
+}
+
+// ufKey identifies a unified flow: the direction and every header field a
+// rule can match or an action depends on, at each encapsulation level
+// (VFP's UFID, reference windows-behaviour.md §1.1). It is comparable and
+// pointer-free, without padding, so the map hashes it as plain memory.
+type ufKey struct {
+	outer, inner     packet.Tuple
+	srcMAC, dstMAC   header.MAC
+	isrcMAC, idstMAC header.MAC
+	vid              uint16
+	vni              [4]byte
+	dir              Direction
+	encap            uint8
+	vxflags          uint8
+	pad              uint8
+}
+
+// ufEntry is a cached decision: a transposition to apply, or a drop.
+type ufEntry struct {
+	gen      uint64
+	steps    []htStep
+	refs     []lfRef
+	misses   []lfMiss // stateful layers where the flow had no layer flow
+	rules    []*Rule  // rules that decided in some layer, for their counters
+	reason   drop.Reason
+	dropRule *Rule
+	info     DropInfo // the drop, or the encap rule (for MTU drops)
+	packets  uint64
+	bytes    uint64
+}
+
+// lfRef points a unified flow at a layer flow it depends on.
+type lfRef struct {
+	l  *Layer
+	h  flow.Handle
+	id uint64
+}
+
+// lfMiss records that a stateful layer had no flow for the packet when the
+// entry was made. If one appears later (the reply of a flow created since),
+// the entry is stale: its decision was made without the flow.
+type lfMiss struct {
+	l *Layer
+	k lfKey
+}
+
+// lfKey keys a layer flow: the direction and the tuple of the packet as
+// the layer sees it.
+type lfKey struct {
+	t   packet.Tuple
+	dir Direction
+	pad uint8
+}
+
+// layerFlow is one direction of a flow pair in a stateful layer.
+type layerFlow struct {
+	id      uint64
+	pair    flow.Handle
+	pairID  uint64
+	rule    *Rule
+	ruleGen uint64
+	forward bool
+	fin     uint8 // FIN seen: bit 0 from the initiator, bit 1 from the responder
+	mss     uint16
+	mod     modify
+	nat     natRef
+}
+
+type layerFlows struct {
+	t *flow.Table[lfKey, layerFlow]
+}
+
+func newLayerFlows(capacity int) *layerFlows {
+	return &layerFlows{t: flow.NewTable[lfKey, layerFlow](capacity)}
+}
+
+// live returns the flow at h if it is still the one with id and not idle
+// past its timeout.
+func (lf *layerFlows) live(h flow.Handle, id uint64, now int64) *layerFlow {
+	if lf == nil || h == 0 {
+		return nil
+	}
+	f := lf.t.Get(h)
+	if f.id != id || id == 0 {
+		return nil
+	}
+	if to := lf.t.Timeout(h); to != 0 && now-lf.t.LastSeen(h) > to {
+		return nil
+	}
+	return f
+}
+
+// touch keeps both directions of a flow pair and its NAT mapping alive.
+func (lf *layerFlows) touch(h flow.Handle, f *layerFlow, now int64) {
+	lf.t.Touch(h, now)
+	if p := lf.live(f.pair, f.pairID, now); p != nil {
+		lf.t.Touch(f.pair, now)
+	}
+	f.nat.touch(now)
+}
+
+func (lf *layerFlows) deletePair(h flow.Handle) {
+	f := lf.t.Get(h)
+	if p := lf.t.Get(f.pair); f.pair != 0 && p.id == f.pairID && p.id != 0 {
+		lf.t.Delete(f.pair)
+	}
+	lf.t.Delete(h)
+}
+
+// pending is a flow pair to create once the packet has passed every layer.
+type pending struct {
+	l        *Layer
+	r        *Rule
+	fwdKey   lfKey
+	revKey   lfKey
+	fwd, rev modify
+	mssF     uint16
+	mssR     uint16
+	nat      natRef
+	ttl      int64
+}
+
+// slowState is the slow path's scratch, kept in the Port to avoid
+// allocating per new flow.
+type slowState struct {
+	ht      htBuilder
+	refs    []lfRef
+	misses  []lfMiss
+	rules   []*Rule
+	pend    []pending
+	newNAT  []natRef
+	ttl     int64
+	mtuDrop bool
+	mtuInfo DropInfo
+	encap   DropInfo
+	size    int // bytes of the packet as it entered
+}
+
+func (s *slowState) reset(ttl int64) {
+	s.ht.reset()
+	s.refs = s.refs[:0]
+	s.misses = s.misses[:0]
+	s.rules = s.rules[:0]
+	s.pend = s.pend[:0]
+	s.newNAT = s.newNAT[:0]
+	s.ttl = ttl
+	s.mtuDrop = false
+	s.mtuInfo = DropInfo{}
+	s.encap = DropInfo{}
+}
+
+// vxlanOf returns the VXLAN header of a packet that is UDP to one of the
+// port's VXLAN ports.
+func (p *Port) vxlanOf(pp *packet.Parsed) (header.VXLAN, bool) {
+	if pp.IPProto != header.ProtoUDP || pp.L4 == 0 || pp.Fragment || !pp.IsIP() {
+		return nil, false
+	}
+	ok := false
+	for i := 0; i < p.nvxlan; i++ {
+		if pp.DstPort == p.vxlan[i] {
+			ok = true
+			break
+		}
+	}
+	if !ok {
+		return nil, false
+	}
+	vx := header.VXLAN(pp.UDP().Payload())
+	if !vx.IsValid() {
+		return nil, false
+	}
+	return vx, true
+}
+
+func (p *Port) makeKey(dir Direction, pp *packet.Parsed, k *ufKey) {
+	k.outer = pp.Tuple()
+	k.srcMAC, k.dstMAC = pp.SrcMAC, pp.DstMAC
+	k.vid = pp.VID
+	k.dir = dir
+	if vx, ok := p.vxlanOf(pp); ok {
+		k.encap = 1
+		k.vxflags = vx.Flags()
+		binary.BigEndian.PutUint32(k.vni[:], vx.VNI())
+		var in packet.Parsed
+		in.Decode(vx.Inner())
+		k.inner = in.Tuple()
+		k.isrcMAC, k.idstMAC = in.SrcMAC, in.DstMAC
+	}
+}
+
+func (c *dirCounters) drop(r drop.Reason) {
+	c.dropped++
+	if int(r) < len(c.drops) {
+		c.drops[r]++
+	}
+}
+
+// Process runs a packet through the port's layers in direction dir: out
+// in ascending layer priority, in in descending. buf holds the frame and
+// pp its decoding; on Pass the frame in buf may be rewritten, encapsulated
+// (pushed into the headroom) or decapsulated (pulled), and pp describes it
+// again. now is the virtual time in ns. On Drop, LastDrop names the layer,
+// group and rule.
+//
+// A packet of a known unified flow applies the cached transposition and
+// does not allocate; the first packet of a flow walks the layers, which
+// may allocate (flow entries, and rebuilding indexes after a policy
+// change). Non-IP frames (ARP) pass untouched; malformed IP packets are
+// dropped with drop.VFPInvalid.
+func (p *Port) Process(dir Direction, buf *packet.Buffer, pp *packet.Parsed, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
+	dir &= 1
+	c := &p.counters[dir]
+	c.packets++
+	c.bytes += uint64(buf.Len())
+	if !pp.IsIP() {
+		if pp.Valid() {
+			return Pass, drop.None
+		}
+		p.last = DropInfo{Reason: drop.VFPInvalid}
+		c.drop(drop.VFPInvalid)
+		return Drop, drop.VFPInvalid
+	}
+	var flags uint8
+	if pp.IPProto == header.ProtoTCP && pp.L4 != 0 {
+		flags = pp.TCPFlags
+		switch {
+		case flags&(header.TCPFlagSYN|header.TCPFlagACK) == header.TCPFlagSYN|header.TCPFlagACK:
+			c.synack++
+		case flags&header.TCPFlagSYN != 0:
+			c.syn++
+		}
+		if flags&header.TCPFlagFIN != 0 {
+			c.fin++
+		}
+		if flags&header.TCPFlagRST != 0 {
+			c.rst++
+		}
+	}
+	var k ufKey
+	p.makeKey(dir, pp, &k)
+	if h, ok := p.uft.Lookup(k, now); ok {
+		e := p.uft.Get(h)
+		if e.gen == p.gen && p.missesHold(e) && p.refsLive(e, now) {
+			return p.hit(c, h, e, buf, pp, flags, now, tr)
+		}
+		p.uft.Delete(h)
+	}
+	c.misses++
+	v, r := p.slowPath(dir, buf, pp, &k, flags, now, tr)
+	if v == Drop {
+		c.drop(r)
+	}
+	return v, r
+}
+
+// missesHold reports whether the stateful layers that had no flow for the
+// entry still have none.
+func (p *Port) missesHold(e *ufEntry) bool {
+	for i := range e.misses {
+		m := &e.misses[i]
+		if _, ok := m.l.flows.t.Peek(m.k); ok {
+			return false
+		}
+	}
+	return true
+}
+
+// refsLive reports whether every layer flow the entry depends on is still
+// there, and touches them.
+func (p *Port) refsLive(e *ufEntry, now int64) bool {
+	for i := range e.refs {
+		r := &e.refs[i]
+		f := r.l.flows.live(r.h, r.id, now)
+		if f == nil {
+			return false
+		}
+		r.l.flows.touch(r.h, f, now)
+	}
+	return true
+}
+
+func (p *Port) hit(c *dirCounters, h flow.Handle, e *ufEntry, buf *packet.Buffer, pp *packet.Parsed, flags uint8, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
+	c.hits++
+	p.uft.Touch(h, now)
+	e.packets++
+	e.bytes += uint64(buf.Len())
+	for _, r := range e.rules {
+		r.matched++
+	}
+	if e.reason != drop.None {
+		if e.dropRule != nil {
+			e.dropRule.dropped++
+		}
+		p.last = e.info
+		c.drop(e.reason)
+		return Drop, e.reason
+	}
+	if flags&(header.TCPFlagFIN|header.TCPFlagRST) != 0 {
+		p.tcpClose(h, e.refs, flags, now)
+	}
+	var before trace.Snapshot
+	if tr.Enabled() {
+		before = trace.Snap(pp, p.vxlan[0])
+	}
+	if r := p.applyHT(e.steps, buf, pp); r != drop.None {
+		p.last = e.info
+		p.last.Reason = r
+		c.drop(r)
+		return Drop, r
+	}
+	if tr.Enabled() {
+		tr.Add(trace.Event{Component: "vfp", Port: p.Name, Action: "unified-flow",
+			Detail: summarize(e.steps).Actions, Before: before, After: trace.Snap(pp, p.vxlan[0])})
+	}
+	return Pass, drop.None
+}
+
+// tcpClose shortens the timeouts of a connection after a RST, or after a
+// FIN from each side. VFP tracks SYN, FIN and RST to age flows (reference
+// windows-behaviour.md §1.2 [U]); the timeout after close is not
+// documented, see DefaultClosedFlowTTL.
+func (p *Port) tcpClose(h flow.Handle, refs []lfRef, flags uint8, now int64) {
+	if h != 0 {
+		p.uft.SetTimeout(h, p.closedTTL)
+	}
+	rst := flags&header.TCPFlagRST != 0
+	for i := range refs {
+		r := &refs[i]
+		f := r.l.flows.live(r.h, r.id, now)
+		if f == nil {
+			continue
+		}
+		pair := r.l.flows.live(f.pair, f.pairID, now)
+		if flags&header.TCPFlagFIN != 0 {
+			bit := uint8(2)
+			if f.forward {
+				bit = 1
+			}
+			f.fin |= bit
+			if pair != nil {
+				pair.fin |= bit
+			}
+		}
+		if rst || f.fin == 3 {
+			r.l.flows.t.SetTimeout(r.h, p.closedTTL)
+			if pair != nil {
+				r.l.flows.t.SetTimeout(f.pair, p.closedTTL)
+			}
+		}
+	}
+}
+
+// event records a layer's decision when tracing.
+func (p *Port) event(tr *trace.Recorder, action string, l *Layer, g *Group, r *Rule, before trace.Snapshot, pp *packet.Parsed) {
+	e := trace.Event{Component: "vfp", Port: p.Name, Action: action, Layer: l.Name, Before: before, After: trace.Snap(pp, p.vxlan[0])}
+	if g != nil {
+		e.Group = g.Name
+	}
+	if r != nil {
+		e.Rule = r.label()
+	}
+	tr.Add(e)
+}
+
+func blockReason(a *Action) drop.Reason {
+	if a.Reason != drop.None {
+		return a.Reason
+	}
+	return drop.VFPBlock
+}
+
+// slowPath walks the layers for the first packet of a unified flow (or one
+// whose cached entry is stale), applying each layer's action to the packet
+// as it goes, so later layers see it rewritten. It composes the actions into
+// one transposition and caches it, with the decision, in the unified flow
+// table.
+func (p *Port) slowPath(dir Direction, buf *packet.Buffer, pp *packet.Parsed, k *ufKey, flags uint8, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
+	if p.dirty {
+		p.compile()
+	}
+	p.uft.Sweep(now, 4)
+	st := &p.slow
+	st.reset(p.defTTL)
+	st.size = buf.Len()
+	for _, l := range p.layers {
+		if l.flows != nil {
+			l.flows.t.Sweep(now, 4)
+		}
+	}
+	n := len(p.layers)
+	for i := 0; i < n; i++ {
+		l := p.layers[i]
+		if dir == In {
+			l = p.layers[n-1-i]
+		}
+		if !pp.IsIP() {
+			break // a non-IP inner frame: nothing more to classify
+		}
+		v6 := pp.Kind == packet.KindIPv6
+		var f fields
+		p.fieldsOf(pp, &f)
+		tin := pp.Tuple()
+		var before trace.Snapshot
+		if tr.Enabled() {
+			before = trace.Snap(pp, p.vxlan[0])
+		}
+		if l.Stateful {
+			if ok := p.layerFlowHit(l, dir, v6, &f, tin, pp, now); ok {
+				if tr.Enabled() {
+					p.event(tr, "flow", l, nil, nil, before, pp)
+				}
+				continue
+			}
+		}
+		r, g := l.decide(dir, v6, &f)
+		if l.Stateful && (r == nil || !r.Stateful || !createsFlow(r.Action.Type)) {
+			st.misses = append(st.misses, lfMiss{l: l, k: lfKey{t: tin, dir: dir}})
+		}
+		if r == nil {
+			if l.DefaultAllow {
+				continue
+			}
+			return p.dropSlow(k, drop.VFPDefaultBlock, l, nil, nil, true, now, tr)
+		}
+		r.matched++
+		st.rules = append(st.rules, r)
+		a := &r.Action
+		srcMAC, dstMAC := pp.SrcMAC, pp.DstMAC
+		var m modify
+		var mss uint16
+		var nat natRef
+		switch a.Type {
+		case ActionAllow, ActionMeter, ActionOther:
+		case ActionBlock:
+			r.dropped++
+			if tr.Enabled() {
+				p.event(tr, "block", l, g, r, before, pp)
+			}
+			return p.dropSlow(k, blockReason(a), l, g, r, true, now, tr)
+		case ActionNAT:
+			m = natModify(&a.NAT)
+			mss = a.MSSDelta[0]
+		case ActionDynNAT:
+			m.set = modSrcIP
+			m.srcIP = a.Pool.IP
+			if pp.HasL4Ports {
+				ref, isNew, ok := r.pool.alloc(pp.IPProto, pp.Src, pp.SrcPort, now)
+				if !ok {
+					r.dropped++
+					return p.dropSlow(k, drop.LBPortsExhausted, l, g, r, false, now, tr)
+				}
+				if isNew {
+					st.newNAT = append(st.newNAT, ref)
+				}
+				nat = ref
+				m.set |= modSrcPort
+				m.srcPort = ref.port
+			}
+			mss = a.MSSDelta[0]
+		case ActionLBNAT:
+			bs := a.LB.Backends
+			if len(bs) == 0 {
+				r.dropped++
+				return p.dropSlow(k, drop.LBNoBackend, l, g, r, true, now, tr)
+			}
+			b := &bs[lbHash(a.LB.Distribution, &tin)%uint64(len(bs))]
+			if !a.LB.PreserveDIP {
+				m.set |= modDstIP
+				m.dstIP = b.Addr
+			}
+			if b.Port != 0 {
+				m.set |= modDstPort
+				m.dstPort = b.Port
+			}
+			if !b.MAC.IsZero() {
+				m.set |= modDstMAC
+				m.dstMAC = b.MAC
+			}
+			if a.LB.SNAT {
+				m.set |= modSrcIP
+				m.srcIP = a.Pool.IP
+				if pp.HasL4Ports {
+					ref, isNew, ok := r.pool.alloc(pp.IPProto, pp.Src, pp.SrcPort, now)
+					if !ok {
+						r.dropped++
+						return p.dropSlow(k, drop.LBPortsExhausted, l, g, r, false, now, tr)
+					}
+					if isNew {
+						st.newNAT = append(st.newNAT, ref)
+					}
+					nat = ref
+					m.set |= modSrcPort
+					m.srcPort = ref.port
+				}
+			}
+			mss = a.MSSDelta[0]
+		case ActionMACRewrite:
+			if !a.MAC.SrcMAC.IsZero() {
+				m.set |= modSrcMAC
+				m.srcMAC = a.MAC.SrcMAC
+			}
+			if !a.MAC.DstMAC.IsZero() {
+				m.set |= modDstMAC
+				m.dstMAC = a.MAC.DstMAC
+			}
+		case ActionEncap:
+			if reason := p.encapSlow(buf, pp, l, g, r); reason != drop.None {
+				r.dropped++
+				return p.dropSlow(k, reason, l, g, r, false, now, tr)
+			}
+			if tr.Enabled() {
+				p.event(tr, "encap", l, g, r, before, pp)
+			}
+			continue
+		case ActionDecap:
+			reason, cache := p.decapSlow(buf, pp, &a.Decap)
+			if reason != drop.None {
+				r.dropped++
+				return p.dropSlow(k, reason, l, g, r, cache, now, tr)
+			}
+			st.ht.add(htStep{op: opPop})
+			if tr.Enabled() {
+				p.event(tr, "decap", l, g, r, before, pp)
+			}
+			continue
+		}
+		m.apply(pp)
+		st.ht.addModify(&m)
+		if mss != 0 {
+			mssDelta(pp, mss)
+			st.ht.add(htStep{op: opMSSDelta, mss: mss})
+		}
+		if l.Stateful && r.Stateful && createsFlow(a.Type) {
+			tout := pp.Tuple()
+			st.pend = append(st.pend, pending{
+				l: l, r: r,
+				fwdKey: lfKey{t: tin, dir: dir},
+				revKey: lfKey{t: tout.Reverse(), dir: dir.Reverse()},
+				fwd:    m, rev: m.inverse(&tin, srcMAC, dstMAC),
+				mssF: mss, mssR: a.MSSDelta[1],
+				nat: nat, ttl: p.ttl(r),
+			})
+			st.ttl = min(st.ttl, p.ttl(r))
+		}
+		if tr.Enabled() {
+			p.event(tr, a.Type.String(), l, g, r, before, pp)
+		}
+	}
+	p.commit(dir, k, flags, now)
+	if st.mtuDrop {
+		p.last = st.mtuInfo
+		return Drop, drop.MTUMismatch
+	}
+	return Pass, drop.None
+}
+
+// createsFlow reports whether a stateful rule of type t creates a flow
+// pair (encap and decap do not; see doc.go).
+func createsFlow(t ActionType) bool { return t != ActionEncap && t != ActionDecap && t != ActionBlock }
+
+func natModify(n *NATParams) modify {
+	var m modify
+	if n.SrcIP.IsValid() {
+		m.set |= modSrcIP
+		m.srcIP = n.SrcIP
+	}
+	if n.DstIP.IsValid() {
+		m.set |= modDstIP
+		m.dstIP = n.DstIP
+	}
+	if n.SrcPort != 0 {
+		m.set |= modSrcPort
+		m.srcPort = n.SrcPort
+	}
+	if n.DstPort != 0 {
+		m.set |= modDstPort
+		m.dstPort = n.DstPort
+	}
+	return m
+}
+
+// layerFlowHit applies a stateful layer's flow to the packet if one
+// matches and is still valid. A flow is valid while the rule that created
+// it is attached and unchanged; a packet in the flow's own direction is
+// also checked against the current rules (lazy reconciliation), so a new
+// rule that takes precedence, or a changed LB rule, replaces the flow.
+func (p *Port) layerFlowHit(l *Layer, dir Direction, v6 bool, f *fields, tin packet.Tuple, pp *packet.Parsed, now int64) bool {
+	lfs := l.flows
+	h, ok := lfs.t.Lookup(lfKey{t: tin, dir: dir}, now)
+	if !ok {
+		return false
+	}
+	lf := lfs.t.Get(h)
+	valid := lf.rule.group != nil && lf.rule.gen == lf.ruleGen && lf.rule.group.layer == l
+	if valid && lf.forward {
+		r, _ := l.decide(dir, v6, f)
+		valid = r == lf.rule
+	}
+	if !valid {
+		lfs.deletePair(h)
+		return false
+	}
+	st := &p.slow
+	lf.mod.apply(pp)
+	st.ht.addModify(&lf.mod)
+	if lf.mss != 0 {
+		mssDelta(pp, lf.mss)
+		st.ht.add(htStep{op: opMSSDelta, mss: lf.mss})
+	}
+	if lf.forward {
+		lf.rule.matched++
+		st.rules = append(st.rules, lf.rule)
+	}
+	lfs.touch(h, lf, now)
+	st.refs = append(st.refs, lfRef{l: l, h: h, id: lf.id})
+	st.ttl = min(st.ttl, lfs.t.Timeout(h))
+	return true
+}
+
+// encapSlow encapsulates on the slow path: the inner MACs, the MSS clamp
+// and the push, each recorded in the transposition. A frame over the MTU
+// is encapsulated anyway and dropped at the end, after the flow is cached:
+// the MTU depends on the packet's size, not on its flow.
+func (p *Port) encapSlow(buf *packet.Buffer, pp *packet.Parsed, l *Layer, g *Group, r *Rule) drop.Reason {
+	st := &p.slow
+	e := &r.Action.Encap
+	var m modify
+	if !e.InnerSrcMAC.IsZero() {
+		m.set |= modSrcMAC
+		m.srcMAC = e.InnerSrcMAC
+	}
+	if !e.InnerDstMAC.IsZero() {
+		m.set |= modDstMAC
+		m.dstMAC = e.InnerDstMAC
+	}
+	m.apply(pp)
+	st.ht.addModify(&m)
+	if e.ClampMSS && e.MTU > 0 {
+		hdr := 40 // IPv4 20 + TCP 20
+		if pp.Kind == packet.KindIPv6 {
+			hdr = 60
+		}
+		if clamp := e.MTU - hdr - header.VXLANOverhead; clamp > 0 && clamp < 0xffff {
+			pp.ClampMSS(uint16(clamp))
+			st.ht.add(htStep{op: opMSSClamp, mss: uint16(clamp)})
+		}
+	}
+	tin := pp.Tuple()
+	t := encapTemplate{
+		srcMAC: e.SrcMAC, dstMAC: e.DstMAC, src: e.SrcPA.As4(), dst: e.DstPA.As4(),
+		ttl: e.TTL, df: e.DF, sport: entropyPort(&tin), dport: e.UDPPort, vni: e.VNI, mtu: e.MTU,
+	}
+	if t.ttl == 0 {
+		t.ttl = 64
+	}
+	if t.dport == 0 {
+		t.dport = header.VXLANPort
+	}
+	info := DropInfo{Reason: drop.MTUMismatch, Layer: l.Name, Group: g.Name, Rule: r.label()}
+	if t.mtu > 0 && outerIPLen(buf.Len()) > t.mtu && !st.mtuDrop {
+		st.mtuDrop = true
+		st.mtuInfo = info
+	}
+	if reason := p.push(buf, pp, &t, false); reason != drop.None {
+		return reason
+	}
+	st.encap = info
+	st.ht.add(htStep{op: opPush, push: t})
+	return drop.None
+}
+
+// decapSlow checks and pops a VXLAN packet. A packet that is not VXLAN on
+// the expected port, lacks the I flag or carries another VNI is dropped
+// with drop.VSIDMismatch ("Virtual Subnet ID does not match", pktmon 20),
+// a decision that depends only on the flow and is cached; an invalid inner
+// frame is dropped with drop.VFPInvalid, a per-packet decision.
+func (p *Port) decapSlow(buf *packet.Buffer, pp *packet.Parsed, d *DecapParams) (drop.Reason, bool) {
+	vx, ok := p.vxlanOf(pp)
+	if d.UDPPort != 0 && pp.DstPort != d.UDPPort {
+		ok = false
+	}
+	if !ok || !vx.HasVNI() || (len(d.VNI) > 0 && !slices.Contains(d.VNI, vx.VNI())) {
+		return drop.VSIDMismatch, true
+	}
+	if !popVXLAN(buf, pp) {
+		return drop.VFPInvalid, false
+	}
+	return drop.None, false
+}
+
+// dropSlow ends the slow path with a drop: it releases NAT mappings made
+// for the packet and, when the decision depends only on the flow, caches it.
+func (p *Port) dropSlow(k *ufKey, reason drop.Reason, l *Layer, g *Group, r *Rule, cache bool, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
+	st := &p.slow
+	for _, ref := range st.newNAT {
+		ref.release()
+	}
+	info := DropInfo{Reason: reason, Layer: l.Name}
+	if g != nil {
+		info.Group = g.Name
+	}
+	if r != nil {
+		info.Rule = r.label()
+	}
+	p.last = info
+	if cache {
+		e := ufEntry{gen: p.gen, reason: reason, dropRule: r, info: info, packets: 1, bytes: uint64(st.size),
+			rules: slices.Clone(st.rules), misses: slices.Clone(st.misses)}
+		if _, ok := p.uft.Insert(*k, e, now, p.defTTL); ok {
+			p.counters[k.dir].created++
+		} else {
+			p.counters[k.dir].tableFull++
+		}
+	}
+	return Drop, reason
+}
+
+// commit creates the pending flow pairs and the unified flow.
+func (p *Port) commit(dir Direction, k *ufKey, flags uint8, now int64) {
+	st := &p.slow
+	c := &p.counters[dir]
+	for i := range st.pend {
+		pd := &st.pend[i]
+		lfs := pd.l.flows
+		p.flowID += 2
+		fid, rid := p.flowID-1, p.flowID
+		fh, ok := lfs.t.Insert(pd.fwdKey, layerFlow{id: fid, rule: pd.r, ruleGen: pd.r.gen, forward: true,
+			mod: pd.fwd, mss: pd.mssF, nat: pd.nat}, now, pd.ttl)
+		if !ok {
+			c.tableFull++
+			continue
+		}
+		rh, ok := lfs.t.Insert(pd.revKey, layerFlow{id: rid, rule: pd.r, ruleGen: pd.r.gen,
+			mod: pd.rev, mss: pd.mssR, nat: pd.nat, pair: fh, pairID: fid}, now, pd.ttl)
+		if ok {
+			f := lfs.t.Get(fh)
+			f.pair, f.pairID = rh, rid
+		} else {
+			// The reverse tuple is taken (e.g. a static NAT of two clients to
+			// one address and port): the reply keeps matching the older flow.
+			c.tableFull++
+		}
+		st.refs = append(st.refs, lfRef{l: pd.l, h: fh, id: fid})
+	}
+	if st.ht.overflow {
+		return
+	}
+	e := ufEntry{gen: p.gen, packets: 1, bytes: uint64(st.size), info: st.encap}
+	if st.ht.n > 0 {
+		e.steps = slices.Clone(st.ht.steps[:st.ht.n])
+	}
+	if len(st.refs) > 0 {
+		e.refs = slices.Clone(st.refs)
+	}
+	if len(st.rules) > 0 {
+		e.rules = slices.Clone(st.rules)
+	}
+	if len(st.misses) > 0 {
+		e.misses = slices.Clone(st.misses)
+	}
+	h, ok := p.uft.Insert(*k, e, now, st.ttl)
+	if !ok {
+		c.tableFull++
+		h = 0
+	} else {
+		c.created++
+	}
+	if flags&(header.TCPFlagFIN|header.TCPFlagRST) != 0 {
+		p.tcpClose(h, st.refs, flags, now)
+	}
+}
+
+// UnifiedFlow describes one entry of the unified flow table, as
+// FormatListUnifiedFlow prints it.
+type UnifiedFlow struct {
+	Direction      Direction
+	Outer          packet.Tuple
+	SrcMAC, DstMAC header.MAC
+	VLAN           uint16
+	// Encap is set for VXLAN packets: VNI and the inner headers.
+	Encap          bool
+	VNI            uint32
+	Inner          packet.Tuple
+	InnerSrcMAC    header.MAC
+	InnerDstMAC    header.MAC
+	Generation     uint64
+	Stale          bool // older than the port's generation: re-evaluated on the next packet
+	Drop           drop.Reason
+	DropInfo       DropInfo
+	Transposition  Transposition
+	LayerFlows     int
+	Packets, Bytes uint64
+	Idle, Timeout  time.Duration
+}
+
+// UnifiedFlows lists the unified flow table at time now (ns). It allocates.
+func (p *Port) UnifiedFlows(now int64) []UnifiedFlow {
+	var out []UnifiedFlow
+	p.uft.All(func(h flow.Handle, k ufKey, e *ufEntry) bool {
+		u := UnifiedFlow{
+			Direction: k.dir, Outer: k.outer, SrcMAC: k.srcMAC, DstMAC: k.dstMAC, VLAN: k.vid,
+			Encap: k.encap != 0, VNI: binary.BigEndian.Uint32(k.vni[:]), Inner: k.inner,
+			InnerSrcMAC: k.isrcMAC, InnerDstMAC: k.idstMAC,
+			Generation: e.gen, Stale: e.gen != p.gen, Drop: e.reason, Transposition: summarize(e.steps),
+			LayerFlows: len(e.refs), Packets: e.packets, Bytes: e.bytes,
+			Idle: time.Duration(now - p.uft.LastSeen(h)), Timeout: time.Duration(p.uft.Timeout(h)),
+		}
+		if e.reason != drop.None {
+			u.DropInfo = e.info
+		}
+		out = append(out, u)
+		return true
+	})
+	return out
+}
+
+// tupleString formats a tuple as "6 10.0.0.1:1000 -> 10.0.0.2:80".
+func tupleString(t packet.Tuple) string {
+	s, d := t.SrcAddr(), t.DstAddr()
+	return strconv.Itoa(int(t.Proto)) + " " + netip.AddrPortFrom(s, t.SrcPort).String() + " -> " + netip.AddrPortFrom(d, t.DstPort).String()
+}

@@ -1,0 +1,416 @@
+package vfp
+
+import (
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/hnspath/hnspath/emulator/drop"
+	"github.com/hnspath/hnspath/emulator/header"
+	"github.com/hnspath/hnspath/emulator/packet"
+)
+
+// HeaderOp is what a header transposition does to one header group: the
+// operations of VFP's header transpositions and of GFT, its NIC offload
+// form (MODIFY, IGNORE, PUSH, POP; reference windows-behaviour.md §1.1).
+type HeaderOp uint8
+
+// Header operations.
+const (
+	OpIgnore HeaderOp = iota
+	OpModify
+	OpPush
+	OpPop
+)
+
+var headerOpNames = [...]string{"Ignore", "Modify", "Push", "Pop"}
+
+// String returns the operation's name.
+func (o HeaderOp) String() string {
+	if int(o) < len(headerOpNames) {
+		return headerOpNames[o]
+	}
+	return "op?"
+}
+
+// modBits says which fields a modify writes.
+type modBits uint8
+
+const (
+	modSrcMAC modBits = 1 << iota
+	modDstMAC
+	modSrcIP
+	modDstIP
+	modSrcPort
+	modDstPort
+
+	modMACs  = modSrcMAC | modDstMAC
+	modIPs   = modSrcIP | modDstIP
+	modPorts = modSrcPort | modDstPort
+)
+
+// modify writes fixed values into the outermost headers.
+type modify struct {
+	set              modBits
+	srcMAC, dstMAC   header.MAC
+	srcIP, dstIP     netip.Addr
+	srcPort, dstPort uint16
+}
+
+// then returns m followed by o (o's values win).
+func (m modify) then(o *modify) modify {
+	if o.set&modSrcMAC != 0 {
+		m.srcMAC = o.srcMAC
+	}
+	if o.set&modDstMAC != 0 {
+		m.dstMAC = o.dstMAC
+	}
+	if o.set&modSrcIP != 0 {
+		m.srcIP = o.srcIP
+	}
+	if o.set&modDstIP != 0 {
+		m.dstIP = o.dstIP
+	}
+	if o.set&modSrcPort != 0 {
+		m.srcPort = o.srcPort
+	}
+	if o.set&modDstPort != 0 {
+		m.dstPort = o.dstPort
+	}
+	m.set |= o.set
+	return m
+}
+
+// apply writes the fields into the packet with the checksum-keeping
+// setters of package packet. It does not allocate.
+func (m *modify) apply(pp *packet.Parsed) {
+	if m.set == 0 {
+		return
+	}
+	if m.set&modSrcMAC != 0 {
+		pp.SetSrcMAC(m.srcMAC)
+	}
+	if m.set&modDstMAC != 0 {
+		pp.SetDstMAC(m.dstMAC)
+	}
+	if !pp.IsIP() {
+		return
+	}
+	if m.set&modSrcIP != 0 && pp.Src != m.srcIP {
+		pp.SetSrcIP(m.srcIP)
+	}
+	if m.set&modDstIP != 0 && pp.Dst != m.dstIP {
+		pp.SetDstIP(m.dstIP)
+	}
+	if pp.L4 == 0 {
+		return
+	}
+	if m.set&modSrcPort != 0 && pp.SrcPort != m.srcPort {
+		pp.SetSrcPort(m.srcPort)
+	}
+	if m.set&modDstPort != 0 && pp.DstPort != m.dstPort {
+		pp.SetDstPort(m.dstPort)
+	}
+}
+
+// inverse returns the modify that undoes m on the reply of a flow whose
+// tuple and MACs were t, srcMAC, dstMAC before m.
+func (m *modify) inverse(t *packet.Tuple, srcMAC, dstMAC header.MAC) modify {
+	var r modify
+	if m.set&modSrcIP != 0 {
+		r.set |= modDstIP
+		r.dstIP = t.SrcAddr()
+	}
+	if m.set&modDstIP != 0 {
+		r.set |= modSrcIP
+		r.srcIP = t.DstAddr()
+	}
+	if m.set&modSrcPort != 0 {
+		r.set |= modDstPort
+		r.dstPort = t.SrcPort
+	}
+	if m.set&modDstPort != 0 {
+		r.set |= modSrcPort
+		r.srcPort = t.DstPort
+	}
+	if m.set&modSrcMAC != 0 {
+		r.set |= modDstMAC
+		r.dstMAC = srcMAC
+	}
+	if m.set&modDstMAC != 0 {
+		r.set |= modSrcMAC
+		r.srcMAC = dstMAC
+	}
+	return r
+}
+
+func (m *modify) describe(b *strings.Builder) {
+	sep := ""
+	w := func(k, v string) {
+		b.WriteString(sep)
+		b.WriteString(k)
+		b.WriteString(" ")
+		b.WriteString(v)
+		sep = ", "
+	}
+	if m.set&modSrcMAC != 0 {
+		w("src MAC", macString(m.srcMAC))
+	}
+	if m.set&modDstMAC != 0 {
+		w("dst MAC", macString(m.dstMAC))
+	}
+	if m.set&modSrcIP != 0 {
+		w("src IP", m.srcIP.String())
+	}
+	if m.set&modDstIP != 0 {
+		w("dst IP", m.dstIP.String())
+	}
+	if m.set&modSrcPort != 0 {
+		w("src port", strconv.Itoa(int(m.srcPort)))
+	}
+	if m.set&modDstPort != 0 {
+		w("dst port", strconv.Itoa(int(m.dstPort)))
+	}
+}
+
+// encapTemplate is a VXLAN outer header stack with every per-flow value
+// resolved (the entropy source port included).
+type encapTemplate struct {
+	srcMAC, dstMAC header.MAC
+	src, dst       [4]byte
+	ttl            uint8
+	df             bool
+	sport, dport   uint16
+	vni            uint32
+	mtu            int
+}
+
+type stepOp uint8
+
+const (
+	opModify   stepOp = iota // write fields of the outermost headers
+	opPop                    // remove the VXLAN outer headers
+	opPush                   // add VXLAN outer headers
+	opMSSDelta               // lower a SYN's MSS option by mss
+	opMSSClamp               // lower a SYN's MSS option to at most mss
+)
+
+// htStep is one operation of a header transposition. Steps run in order;
+// each sees the packet as the previous left it.
+type htStep struct {
+	op   stepOp
+	mss  uint16
+	mod  modify
+	push encapTemplate
+}
+
+// maxSteps bounds a composed transposition; a flow whose layers need more
+// is not cached (every packet takes the slow path).
+const maxSteps = 8
+
+// htBuilder composes the layers' actions into one transposition: adjacent
+// modifies merge into one, as VFP's flow compiler folds the layers' header
+// actions into a single HT per unified flow.
+type htBuilder struct {
+	steps    [maxSteps]htStep
+	n        int
+	overflow bool
+}
+
+func (b *htBuilder) reset() { b.n, b.overflow = 0, false }
+
+func (b *htBuilder) add(s htStep) {
+	if s.op == opModify && b.n > 0 && b.steps[b.n-1].op == opModify {
+		b.steps[b.n-1].mod = b.steps[b.n-1].mod.then(&s.mod)
+		return
+	}
+	if b.n == maxSteps {
+		b.overflow = true
+		return
+	}
+	b.steps[b.n] = s
+	b.n++
+}
+
+func (b *htBuilder) addModify(m *modify) {
+	if m.set != 0 {
+		b.add(htStep{op: opModify, mod: *m})
+	}
+}
+
+// applyHT runs a cached transposition on a packet; pp follows the packet
+// (re-decoded after a push or pop). It does not allocate.
+func (p *Port) applyHT(steps []htStep, buf *packet.Buffer, pp *packet.Parsed) drop.Reason {
+	for i := range steps {
+		s := &steps[i]
+		switch s.op {
+		case opModify:
+			s.mod.apply(pp)
+		case opPop:
+			if !popVXLAN(buf, pp) {
+				return drop.VFPInvalid
+			}
+		case opPush:
+			if r := p.push(buf, pp, &s.push, true); r != drop.None {
+				return r
+			}
+		case opMSSDelta:
+			mssDelta(pp, s.mss)
+		case opMSSClamp:
+			pp.ClampMSS(s.mss)
+		}
+	}
+	return drop.None
+}
+
+// outerIPLen returns the outer IPv4 total length a frame of n bytes gets
+// once encapsulated: IPv4 20 + UDP 8 + VXLAN 8 + the inner frame.
+func outerIPLen(n int) int {
+	return header.IPv4MinimumSize + header.UDPSize + header.VXLANSize + n
+}
+
+// push encapsulates the frame in buf into the headroom (no copy): outer
+// Ethernet, IPv4, UDP (checksum 0, RFC 7348 section 5: "SHOULD be
+// transmitted as zero"), VXLAN with the I flag. With checkMTU it first
+// drops frames whose outer datagram would exceed the template's MTU.
+func (p *Port) push(buf *packet.Buffer, pp *packet.Parsed, t *encapTemplate, checkMTU bool) drop.Reason {
+	inner := buf.Len()
+	ipLen := outerIPLen(inner)
+	if ipLen > 0xffff || (checkMTU && t.mtu > 0 && ipLen > t.mtu) {
+		return drop.MTUMismatch
+	}
+	b, ok := buf.Push(header.VXLANOverhead)
+	if !ok {
+		return drop.FrameTooBig
+	}
+	header.Ethernet(b).Encode(t.dstMAC, t.srcMAC, header.EtherTypeIPv4)
+	var flags, id uint16
+	if t.df {
+		// An atomic datagram's ID has no meaning (RFC 6864 section 4.1).
+		flags = header.IPv4FlagDontFragment
+	} else {
+		p.ipID++
+		id = p.ipID
+	}
+	f := header.IPv4Fields{TotalLength: uint16(ipLen), ID: id, Flags: flags, TTL: t.ttl,
+		Protocol: header.ProtoUDP, Src: t.src, Dst: t.dst}
+	header.IPv4(b[header.EthernetMinimumSize:]).Encode(&f)
+	off := header.EthernetMinimumSize + header.IPv4MinimumSize
+	header.UDP(b[off:]).Encode(t.sport, t.dport, uint16(header.UDPSize+header.VXLANSize+inner))
+	header.VXLAN(b[off+header.UDPSize:]).Encode(t.vni)
+	pp.Decode(buf.Bytes())
+	return drop.None
+}
+
+// popVXLAN removes the outer Ethernet, IP, UDP and VXLAN headers (a
+// reslice) and decodes the inner frame; it reports whether that frame is
+// valid.
+func popVXLAN(buf *packet.Buffer, pp *packet.Parsed) bool {
+	if pp.L4 == 0 {
+		return false
+	}
+	n := pp.L4 + header.UDPSize + header.VXLANSize
+	if n > buf.Len() || !buf.Pull(n) {
+		return false
+	}
+	pp.Decode(buf.Bytes())
+	return pp.Valid()
+}
+
+// minMSS is the MSS a delta never goes below: the default MSS of RFC 9293
+// section 3.7.1 (536 = 576 - 40).
+const minMSS = 536
+
+// mssDelta lowers the MSS option of a TCP SYN by d, not below minMSS.
+func mssDelta(pp *packet.Parsed, d uint16) {
+	if d == 0 || pp.IPProto != header.ProtoTCP || pp.L4 == 0 || pp.TCPFlags&header.TCPFlagSYN == 0 {
+		return
+	}
+	m, _, ok := pp.TCP().MSS()
+	if !ok || m <= minMSS {
+		return
+	}
+	target := uint16(minMSS)
+	if m > d && m-d > minMSS {
+		target = m - d
+	}
+	pp.ClampMSS(target)
+}
+
+// Transposition is the composed header transposition of a unified flow,
+// summarised per header group.
+type Transposition struct {
+	Ethernet, IP, L4, Encap HeaderOp
+	// Actions describes the steps in order, e.g.
+	// "modify(src IP 10.0.0.4, src port 1024); push VXLAN(VNI 4096 ...)".
+	Actions string
+}
+
+func summarize(steps []htStep) Transposition {
+	var t Transposition
+	var b strings.Builder
+	up := func(op *HeaderOp, v HeaderOp) {
+		if *op == OpIgnore || v == OpPush || v == OpPop {
+			*op = v
+		}
+	}
+	for i := range steps {
+		s := &steps[i]
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		switch s.op {
+		case opModify:
+			if s.mod.set&modMACs != 0 {
+				up(&t.Ethernet, OpModify)
+			}
+			if s.mod.set&modIPs != 0 {
+				up(&t.IP, OpModify)
+			}
+			if s.mod.set&modPorts != 0 {
+				up(&t.L4, OpModify)
+			}
+			b.WriteString("modify(")
+			s.mod.describe(&b)
+			b.WriteString(")")
+		case opPop:
+			t.Ethernet, t.IP, t.L4, t.Encap = OpPop, OpPop, OpPop, OpPop
+			b.WriteString("pop VXLAN")
+		case opPush:
+			t.Ethernet, t.IP, t.L4, t.Encap = OpPush, OpPush, OpPush, OpPush
+			e := &s.push
+			b.WriteString("push VXLAN(VNI " + strconv.Itoa(int(e.vni)) + ", " + macString(e.srcMAC) + " -> " + macString(e.dstMAC) +
+				", " + netip.AddrFrom4(e.src).String() + " -> " + netip.AddrFrom4(e.dst).String() +
+				", UDP " + strconv.Itoa(int(e.sport)) + " -> " + strconv.Itoa(int(e.dport)) + ", TTL " + strconv.Itoa(int(e.ttl)))
+			if e.df {
+				b.WriteString(", DF")
+			}
+			if e.mtu > 0 {
+				b.WriteString(", MTU " + strconv.Itoa(e.mtu))
+			}
+			b.WriteString(")")
+		case opMSSDelta:
+			up(&t.L4, OpModify)
+			b.WriteString("MSS -" + strconv.Itoa(int(s.mss)))
+		case opMSSClamp:
+			up(&t.L4, OpModify)
+			b.WriteString("MSS <= " + strconv.Itoa(int(s.mss)))
+		}
+	}
+	t.Actions = b.String()
+	return t
+}
+
+// macString formats a MAC the way Windows does: 00-15-5D-0A-0B-0C.
+func macString(m header.MAC) string {
+	const hex = "0123456789ABCDEF"
+	var b [17]byte
+	for i, c := range m {
+		if i > 0 {
+			b[i*3-1] = '-'
+		}
+		b[i*3] = hex[c>>4]
+		b[i*3+1] = hex[c&0xf]
+	}
+	return string(b[:])
+}
