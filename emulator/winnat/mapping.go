@@ -89,17 +89,23 @@ func (n *NAT) portOwner(proto uint8, ext int, port uint16) uint32 {
 }
 
 // allocPort takes a free port of t for mapping mi: want when preserve is
-// set and want is free and in range, else the next free one after the
-// last allocation (next fit). It fails when every port is taken.
-func (n *NAT) allocPort(t *portTable, mi uint32, want uint16, preserve bool) (uint16, bool) {
+// set and want is in range and free (or held by a mapping whose sessions
+// have all expired), else the next free one after the last allocation
+// (next fit). It fails when every port is taken.
+func (n *NAT) allocPort(t *portTable, mi uint32, want uint16, preserve bool, now int64) (uint16, bool) {
 	size := len(t.owner)
+	if preserve && n.inRange(want) {
+		if o := t.owner[want-n.lo]; o != 0 && !n.maps[o].static {
+			n.mappingAlive(o, now) // frees the port if the mapping is dead
+		}
+		if t.owner[want-n.lo] == 0 {
+			t.owner[want-n.lo] = mi
+			t.used++
+			return want, true
+		}
+	}
 	if t.used >= size {
 		return 0, false
-	}
-	if preserve && n.inRange(want) && t.owner[want-n.lo] == 0 {
-		t.owner[want-n.lo] = mi
-		t.used++
-		return want, true
 	}
 	j := t.next
 	for k := 0; k < size; k++ {
@@ -147,7 +153,7 @@ func (n *NAT) dynamicMapping(proto uint8, intAddr [4]byte, intPort uint16, ext i
 		return 0, false
 	}
 	mi := n.newMappingIndex()
-	port, ok := n.allocPort(t, mi, intPort, n.cfg.PortPreservation)
+	port, ok := n.allocPort(t, mi, intPort, n.cfg.PortPreservation, now)
 	if !ok {
 		n.mfree = append(n.mfree, mi)
 		return 0, false

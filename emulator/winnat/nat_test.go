@@ -368,6 +368,8 @@ func TestTimeouts(t *testing.T) {
 		{name: "tcp fin: transient again", proto: header.ProtoTCP, steps: tcpFlow(step{true, 0, "S"}, step{false, 1, "SA"}, step{true, 2, "A"}, step{false, 3, "FA"}), lastSeen: 3, timeout: 120, state: StateTCPClosing},
 		{name: "tcp rst: transient again", proto: header.ProtoTCP, steps: tcpFlow(step{true, 0, "S"}, step{false, 1, "SA"}, step{true, 2, "A"}, step{true, 3, "R"}), lastSeen: 3, timeout: 120, state: StateTCPClosing},
 		{name: "tcp ack from the responder does not establish", proto: header.ProtoTCP, steps: tcpFlow(step{true, 0, "S"}, step{false, 1, "SA"}, step{false, 2, "A"}), lastSeen: 2, timeout: 120, state: StateTCPSYNACK},
+		{name: "tcp syn-ack from the initiator is not the handshake", proto: header.ProtoTCP, steps: tcpFlow(step{true, 0, "S"}, step{true, 1, "SA"}), lastSeen: 1, timeout: 120, state: StateTCPSYN},
+		{name: "tcp new syn after close: transient", proto: header.ProtoTCP, steps: tcpFlow(step{true, 0, "S"}, step{false, 1, "SA"}, step{true, 2, "A"}, step{true, 3, "R"}, step{true, 4, "S"}), lastSeen: 4, timeout: 120, state: StateTCPSYN},
 		{name: "tcp mid-stream pickup: transient", proto: header.ProtoTCP, steps: tcpFlow(step{true, 0, "A"}, step{false, 1, "A"}), lastSeen: 1, timeout: 120, state: StateTCPUnsynced},
 	}
 	frame := func(t testing.TB, proto uint8, out bool, flags string) []byte {
