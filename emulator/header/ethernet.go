@@ -15,6 +15,11 @@ func (m MAC) IsBroadcast() bool { return m == BroadcastMAC }
 // Broadcast is multicast too.
 func (m MAC) IsMulticast() bool { return m[0]&1 == 1 }
 
+// Uint64 returns m as an integer, a cheap map key.
+func (m MAC) Uint64() uint64 {
+	return uint64(m[0])<<40 | uint64(m[1])<<32 | uint64(m[2])<<24 | uint64(m[3])<<16 | uint64(m[4])<<8 | uint64(m[5])
+}
+
 // IsZero reports whether m is 00:00:00:00:00:00.
 func (m MAC) IsZero() bool { return m == MAC{} }
 

@@ -1,0 +1,106 @@
+package fabric_test
+
+import (
+	"encoding/binary"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hnspath/hnspath/emulator/emutest"
+	"github.com/hnspath/hnspath/emulator/fabric"
+)
+
+// natFrames builds n outbound 64-byte (60 + FCS) UDP frames of n distinct
+// flows from host1/web to dst: 16000 source ports times as many destination
+// ports as needed (WinNAT maps each internal endpoint once, EIM, so the
+// external port range bounds source ports, not flows).
+func natFrames(t testing.TB, f *fabric.Fabric, n int, dst string) [][]byte {
+	gw := gatewayMAC(t, f)
+	tmpl := emutest.UDP4(t, macWeb, gw, "172.16.0.2", dst, 40000, 53, make([]byte, 18))
+	frames := make([][]byte, n)
+	for i := range frames {
+		b := append([]byte(nil), tmpl...)
+		setUDP4(b, uint16(1024+i%16000), uint16(1+i/16000))
+		frames[i] = b
+	}
+	return frames
+}
+
+// setUDP4 rewrites the ports of a frame built by emutest.UDP4 and
+// recomputes its checksums from scratch.
+func setUDP4(b []byte, sport, dport uint16) {
+	binary.BigEndian.PutUint16(b[34:], sport)
+	binary.BigEndian.PutUint16(b[36:], dport)
+	b[24], b[25] = 0, 0
+	binary.BigEndian.PutUint16(b[24:], ^sum(b[14:34]))
+	b[40], b[41] = 0, 0
+	l := int(binary.BigEndian.Uint16(b[38:]))
+	pseudo := append(append(append([]byte{}, b[26:34]...), 0, 17), b[38:40]...)
+	c := ^sum(append(pseudo, b[34:34+l]...))
+	if c == 0 {
+		c = 0xffff
+	}
+	binary.BigEndian.PutUint16(b[40:], c)
+}
+
+func sum(b []byte) uint16 {
+	var s uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		s += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	if len(b)%2 == 1 {
+		s += uint32(b[len(b)-1]) << 8
+	}
+	for s>>16 != 0 {
+		s = s&0xffff + s>>16
+	}
+	return uint16(s)
+}
+
+// BenchmarkNATEstablished measures the path of an outbound packet of an
+// established WinNAT session through the emulated host: container vNIC,
+// internal vSwitch, host vNIC, management OS routing and TTL, WinNAT, NIC,
+// the wire to an on-link peer. 64-byte UDP frames, round-robin over the
+// flows. BenchmarkNATEstablishedRouted adds the underlay router hop.
+func BenchmarkNATEstablished(b *testing.B) {
+	benchNAT(b, "testdata/nat-onlink.json", "10.0.0.10")
+}
+
+// BenchmarkNATEstablishedRouted is BenchmarkNATEstablished with the
+// destination behind the underlay router (one more IP hop in the fabric).
+func BenchmarkNATEstablishedRouted(b *testing.B) {
+	benchNAT(b, "testdata/nat.json", "198.18.0.10")
+}
+
+func benchNAT(b *testing.B, topo, dst string) {
+	for _, n := range []int{10_000, 1_000_000} {
+		b.Run(fmt.Sprintf("flows=%d", n), func(b *testing.B) {
+			f, err := fabric.New(loadTopology(b, topo), fabric.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			frames := natFrames(b, f, n, dst)
+			web := port(b, f, "host1/web")
+			var res fabric.Outcome
+			for i, fr := range frames {
+				f.Inject(web, fr, int64(i), &res)
+				if len(res.Outputs) != 1 {
+					b.Fatalf("flow %d not delivered: %+v", i, res.Drops)
+				}
+			}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(frames[0]) + 4))
+			now := int64(time.Second)
+			i := 0
+			start := time.Now()
+			for b.Loop() {
+				f.Inject(web, frames[i], now, &res)
+				i++
+				if i == len(frames) {
+					i = 0
+				}
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "pkts/s")
+		})
+	}
+}

@@ -1,0 +1,146 @@
+package hns
+
+import (
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/hnspath/hnspath/emulator/header"
+	"github.com/hnspath/hnspath/emulator/host"
+	"github.com/hnspath/hnspath/emulator/winnat"
+)
+
+// ProgramOptions tune Program.
+type ProgramOptions struct {
+	Profile Profile
+	// NAT is the base WinNAT configuration (timeouts, filtering, port range);
+	// Program fills in the internal prefix and external addresses.
+	NAT winnat.Config
+	// Shard and Shards partition dynamic port ranges between per-core
+	// copies of a host (benchmarks).
+	Shard, Shards int
+}
+
+// Exposed is an address of a container that the underlay reaches through
+// this host (transparent, l2bridge, l2tunnel), or a container prefix routed
+// to the host, so the fabric's router and neighbour caches can find it.
+type Exposed struct {
+	Addr   netip.Addr   // a container address, or invalid
+	Prefix netip.Prefix // a container prefix routed to the host, or invalid
+	MAC    header.MAC   // the MAC frames to it carry on the wire
+	OwnMAC bool         // the container's own MAC is on the wire (transparent)
+	NIC    int          // the host NIC it is behind
+}
+
+// Program turns a host's HNS objects (already normalised and validated)
+// into the host's virtual switches, ports, VFP policy and WinNAT, as HNS
+// does on a real host. It returns the container addresses the underlay
+// reaches through the host.
+func Program(h *host.Host, o *Objects, opts ProgramOptions) ([]Exposed, error) {
+	pr := &programmer{h: h, o: o, opts: opts}
+	for i := range o.Networks {
+		n := &o.Networks[i]
+		var err error
+		switch n.Type {
+		case NAT:
+			err = pr.nat(n)
+		default:
+			err = pr.vfpNetwork(n)
+		}
+		if err != nil {
+			pr.errs = append(pr.errs, fmt.Errorf("network %q: %w", n.Name, err))
+		}
+	}
+	return pr.exposed, errors.Join(pr.errs...)
+}
+
+type programmer struct {
+	h       *host.Host
+	o       *Objects
+	opts    Options
+	exposed []Exposed
+	errs    []error
+}
+
+// Options is ProgramOptions under a short name inside the package.
+type Options = ProgramOptions
+
+// endpointsOf returns the local (not remote) endpoints of network n.
+func (pr *programmer) endpointsOf(n *HostComputeNetwork) []*HostComputeEndpoint {
+	var out []*HostComputeEndpoint
+	for i := range pr.o.Endpoints {
+		e := &pr.o.Endpoints[i]
+		if sameID(e.HostComputeNetwork, n.Id) && !e.IsRemote() {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// endpointName is the port name of an endpoint: its Name, else its ID.
+func endpointName(e *HostComputeEndpoint) string {
+	if e.Name != "" {
+		return e.Name
+	}
+	return e.Id
+}
+
+// hypervMAC derives a stable MAC in the Hyper-V range 00-15-5D-xx-xx-xx
+// (the OUI Hyper-V and HNS MAC pools use) from a seed.
+func hypervMAC(seed string) header.MAC {
+	s := sha1.Sum([]byte(seed))
+	return header.MAC{0x00, 0x15, 0x5d, s[0], s[1], s[2]}
+}
+
+// endpointMAC returns the endpoint's MacAddress, or one derived from the
+// host and endpoint names.
+func (pr *programmer) endpointMAC(e *HostComputeEndpoint) (header.MAC, error) {
+	if e.MacAddress != "" {
+		m, ok := header.ParseMAC(e.MacAddress)
+		if !ok {
+			return m, fmt.Errorf("endpoint %q: MacAddress %q is not a MAC", endpointName(e), e.MacAddress)
+		}
+		return m, nil
+	}
+	return hypervMAC(pr.h.Name + "/" + endpointName(e)), nil
+}
+
+// gateway returns a subnet's gateway: the next hop of its default route,
+// else the first address of the prefix (HNS reserves it unless
+// DoNotReserveGatewayAddress).
+func gateway(s Subnet, p netip.Prefix) netip.Addr {
+	for _, r := range s.Routes {
+		if a, err := netip.ParseAddr(r.NextHop); err == nil && p.Contains(a) {
+			return a
+		}
+	}
+	return p.Masked().Addr().Next()
+}
+
+// ipam hands out addresses of a prefix, as HNS's static IPAM does for
+// endpoints created without one: the lowest free address after the gateway.
+type ipam struct {
+	prefix netip.Prefix
+	used   map[netip.Addr]bool
+}
+
+func newIPAM(p netip.Prefix, reserved ...netip.Addr) *ipam {
+	a := &ipam{prefix: p.Masked(), used: map[netip.Addr]bool{p.Masked().Addr(): true}}
+	for _, r := range reserved {
+		a.used[r] = true
+	}
+	return a
+}
+
+func (a *ipam) take(x netip.Addr) { a.used[x] = true }
+
+func (a *ipam) next() (netip.Addr, error) {
+	for x := a.prefix.Addr(); a.prefix.Contains(x); x = x.Next() {
+		if !a.used[x] && x.Next().IsValid() && a.prefix.Contains(x.Next()) { // not the broadcast address
+			a.used[x] = true
+			return x, nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("subnet %s: no free address (HCN_E_ADDR_INVALID_OR_RESERVED)", a.prefix)
+}

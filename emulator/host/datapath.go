@@ -1,0 +1,159 @@
+package host
+
+import (
+	"github.com/hnspath/hnspath/emulator/drop"
+	"github.com/hnspath/hnspath/emulator/header"
+	"github.com/hnspath/hnspath/emulator/packet"
+	"github.com/hnspath/hnspath/emulator/trace"
+	"github.com/hnspath/hnspath/emulator/vfp"
+	"github.com/hnspath/hnspath/emulator/vswitch"
+)
+
+// snapIf returns a snapshot of p when tracing is on.
+func snapIf(out *Outbox, p *packet.Parsed) trace.Snapshot {
+	if out.Trace.Enabled() {
+		return trace.Snap(p, header.VXLANPort)
+	}
+	return trace.Snapshot{}
+}
+
+// InjectEndpoint handles a frame sent by endpoint ei: a container vNIC
+// (the frame enters its switch port) or the management OS (HostEndpoint:
+// the stack routes it). The host takes ownership of buf.
+func (h *Host) InjectEndpoint(ei int, buf *packet.Buffer, out *Outbox) {
+	var p packet.Parsed
+	p.Decode(buf.Bytes())
+	if ei == HostEndpoint {
+		h.Stack.send(buf, &p, out)
+		return
+	}
+	e := &h.Endpoints[ei]
+	h.switchIngress(e.Switch, e.Port, buf, &p, out)
+}
+
+// ReceiveWire handles a frame arriving from the wire at NIC ni.
+func (h *Host) ReceiveWire(ni int, buf *packet.Buffer, out *Outbox) {
+	var p packet.Parsed
+	p.Decode(buf.Bytes())
+	n := h.NICs[ni]
+	if out.Trace.Enabled() {
+		out.Trace.Add(trace.Event{Host: h.Name, Component: CompNIC, Port: n.Name, Action: "receive", After: trace.Snap(&p, header.VXLANPort)})
+	}
+	if n.Switch >= 0 {
+		h.switchIngress(n.Switch, h.Switches[n.Switch].ExternalPort(), buf, &p, out)
+		return
+	}
+	h.Stack.receive(n.Iface, buf, &p, out)
+}
+
+func (h *Host) portName(si int, port vswitch.PortID) string {
+	return h.Switches[si].Port(port).Name
+}
+
+func (h *Host) dropAt(out *Outbox, comp, port string, buf *packet.Buffer, p *packet.Parsed, r drop.Reason, layer, group, rule string) {
+	out.drop(Drop{Host: h.Name, Component: comp, Port: port, Reason: r, Layer: layer, Group: group, Rule: rule, Buf: buf})
+	if out.Trace.Enabled() {
+		out.Trace.Add(trace.Event{Host: h.Name, Component: comp, Port: port, Action: "drop", Reason: r, Detail: r.Text(),
+			Layer: layer, Group: group, Rule: rule, Before: trace.Snap(p, header.VXLANPort)})
+	}
+}
+
+// runVFP runs a port's VFP layers in direction dir and reports whether
+// the frame survives. After encapsulation or decapsulation p describes the
+// new outermost headers.
+func (h *Host) runVFP(v *vfp.Port, dir vfp.Direction, si int, port vswitch.PortID, buf *packet.Buffer, p *packet.Parsed, out *Outbox) bool {
+	verdict, reason := v.Process(dir, buf, p, out.Now, out.Trace)
+	if verdict == vfp.Drop {
+		d := v.LastDrop()
+		h.dropAt(out, CompVFP, h.portName(si, port), buf, p, reason, d.Layer, d.Group, d.Rule)
+		return false
+	}
+	return true
+}
+
+// switchIngress handles a frame entering switch si at port: the port's VFP
+// outbound layers, then the forwarding decision.
+func (h *Host) switchIngress(si int, port vswitch.PortID, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
+	if !out.hop() {
+		h.dropAt(out, CompVSwitch, h.portName(si, port), buf, p, drop.LoopDetected, "", "", "")
+		return
+	}
+	if v := h.vfps[si][port]; v != nil {
+		if !h.runVFP(v, vfp.Out, si, port, buf, p, out) {
+			return
+		}
+	}
+	sw := h.Switches[si]
+	d := sw.Forward(port, p)
+	if d.Reason != drop.None {
+		h.dropAt(out, CompVSwitch, h.portName(si, port), buf, p, d.Reason, "", "", "")
+		return
+	}
+	if !d.Flood {
+		if out.Trace.Enabled() {
+			out.Trace.Add(trace.Event{Host: h.Name, Component: CompVSwitch, Port: h.portName(si, port), Action: "forward",
+				Detail: sw.Name + ": " + h.portName(si, port) + " -> " + h.portName(si, d.Port), After: trace.Snap(p, header.VXLANPort)})
+		}
+		h.switchEgress(si, d.Port, buf, p, out)
+		return
+	}
+	var arr [16]vswitch.PortID
+	targets := sw.FloodTargets(port, arr[:0])
+	if out.Trace.Enabled() {
+		out.Trace.Add(trace.Event{Host: h.Name, Component: CompVSwitch, Port: h.portName(si, port), Action: "flood",
+			Detail: sw.Name, After: trace.Snap(p, header.VXLANPort)})
+	}
+	if len(targets) == 0 {
+		h.dropAt(out, CompVSwitch, h.portName(si, port), buf, p, drop.NoDestBroadcast, "", "", "")
+		return
+	}
+	for i, t := range targets {
+		b := buf
+		if i < len(targets)-1 {
+			b = out.Pool.Get()
+			b.Set(buf.Bytes())
+		}
+		var q packet.Parsed
+		q.Decode(b.Bytes())
+		h.switchEgress(si, t, b, &q, out)
+	}
+}
+
+// switchEgress delivers a frame to port: the port's VFP inbound layers,
+// then whatever is plugged in.
+func (h *Host) switchEgress(si int, port vswitch.PortID, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
+	if v := h.vfps[si][port]; v != nil {
+		if !h.runVFP(v, vfp.In, si, port, buf, p, out) {
+			return
+		}
+	}
+	b := h.ports[si][port]
+	switch {
+	case b.endpoint >= 0:
+		if out.Trace.Enabled() {
+			out.Trace.Add(trace.Event{Host: h.Name, Component: CompEndpoint, Port: h.Endpoints[b.endpoint].Name, Action: "deliver",
+				After: trace.Snap(p, header.VXLANPort)})
+		}
+		out.emit(Emit{Kind: Deliver, Endpoint: b.endpoint, Buf: buf})
+	case b.iface >= 0:
+		h.Stack.receive(b.iface, buf, p, out)
+	case b.nic >= 0:
+		h.transmit(b.nic, buf, p, out)
+	default:
+		h.dropAt(out, CompVSwitch, h.portName(si, port), buf, p, drop.NoDestUnicast, "", "", "")
+	}
+}
+
+// transmit sends a frame on the wire through NIC ni.
+func (h *Host) transmit(ni int, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
+	n := h.NICs[ni]
+	if p.IsIP() && p.L3Len() > n.MTU {
+		// pktmon drop reason 23: the frame does not fit the adapter's MTU.
+		h.dropAt(out, CompNIC, n.Name, buf, p, drop.MTUMismatch, "", "", "")
+		return
+	}
+	if out.Trace.Enabled() {
+		out.Trace.Add(trace.Event{Host: h.Name, Component: CompNIC, Port: n.Name, Action: "transmit", After: trace.Snap(p, header.VXLANPort)})
+	}
+	out.emit(Emit{Kind: Wire, NIC: ni, Buf: buf})
+}

@@ -1,0 +1,505 @@
+package host
+
+import (
+	"net/netip"
+	"sort"
+
+	"github.com/hnspath/hnspath/emulator/drop"
+	"github.com/hnspath/hnspath/emulator/header"
+	"github.com/hnspath/hnspath/emulator/packet"
+	"github.com/hnspath/hnspath/emulator/trace"
+	"github.com/hnspath/hnspath/emulator/vswitch"
+	"github.com/hnspath/hnspath/emulator/winnat"
+)
+
+// DefaultTTL is the TTL Windows gives packets it originates
+// (HKLM\...\Tcpip\Parameters DefaultTTL, 128 by default).
+const DefaultTTL = 128
+
+// Iface is a management OS interface: a NIC the OS owns directly, or a
+// host vNIC on a virtual switch.
+type Iface struct {
+	Name  string
+	MAC   header.MAC
+	MTU   int
+	Addrs []netip.Prefix
+	// Forwarding enables IP forwarding of packets received on this
+	// interface (Set-NetIPInterface -Forwarding Enabled; HNS turns it on for
+	// the nat network's vNIC, flannel for l2bridge host endpoints).
+	Forwarding bool
+
+	nic  int            // NIC index, or -1
+	sw   int            // switch of a host vNIC, or -1
+	port vswitch.PortID // its port
+}
+
+// Route is an entry of the management OS routing table.
+type Route struct {
+	Prefix  netip.Prefix
+	NextHop netip.Addr // invalid (zero) for on-link
+	Iface   int
+	Metric  int
+}
+
+type localAddr struct {
+	addr  netip.Addr
+	iface int
+}
+
+func v4key(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+type listenKey struct {
+	proto uint8
+	port  uint16
+}
+
+// Stack is the management OS's TCP/IP stack, as far as packet forwarding
+// goes: interfaces, addresses, routes, neighbours, forwarding and WinNAT.
+type Stack struct {
+	h         *Host
+	ifaces    []Iface
+	routes    []Route // longest prefix first, then lowest metric
+	neigh4    map[uint32]header.MAC   // IPv4 neighbour cache
+	neigh6    map[[16]byte]header.MAC // IPv6 neighbour cache
+	local     []localAddr             // the host's addresses (few: scanned linearly)
+	listeners map[listenKey]struct{}
+
+	nat      *winnat.NAT
+	natIface int
+}
+
+func newStack(h *Host) *Stack {
+	return &Stack{h: h, neigh4: make(map[uint32]header.MAC), neigh6: make(map[[16]byte]header.MAC),
+		listeners: make(map[listenKey]struct{}), natIface: -1}
+}
+
+func (s *Stack) addIface(i Iface) int {
+	idx := len(s.ifaces)
+	s.ifaces = append(s.ifaces, i)
+	for _, a := range i.Addrs {
+		s.local = append(s.local, localAddr{a.Addr(), idx})
+		s.AddRoute(Route{Prefix: a.Masked(), Iface: idx, Metric: 256})
+	}
+	return idx
+}
+
+// Iface returns interface i.
+func (s *Stack) Iface(i int) *Iface { return &s.ifaces[i] }
+
+// Ifaces returns the number of interfaces.
+func (s *Stack) Ifaces() int { return len(s.ifaces) }
+
+// IfaceByName returns the index of the named interface.
+func (s *Stack) IfaceByName(name string) (int, bool) {
+	for i := range s.ifaces {
+		if s.ifaces[i].Name == name {
+			return i, true
+		}
+	}
+	return -1, false
+}
+
+// AddAddr adds an address to an interface, with its connected route.
+func (s *Stack) AddAddr(ifi int, a netip.Prefix) {
+	s.ifaces[ifi].Addrs = append(s.ifaces[ifi].Addrs, a)
+	s.local = append(s.local, localAddr{a.Addr(), ifi})
+	s.AddRoute(Route{Prefix: a.Masked(), Iface: ifi, Metric: 256})
+}
+
+// AddRoute adds a route. Routes are looked up longest prefix first, then by
+// lowest metric.
+func (s *Stack) AddRoute(r Route) {
+	r.Prefix = r.Prefix.Masked()
+	for _, o := range s.routes {
+		if o == r {
+			return
+		}
+	}
+	s.routes = append(s.routes, r)
+	sort.SliceStable(s.routes, func(i, j int) bool {
+		a, b := s.routes[i], s.routes[j]
+		if a.Prefix.Bits() != b.Prefix.Bits() {
+			return a.Prefix.Bits() > b.Prefix.Bits()
+		}
+		return a.Metric < b.Metric
+	})
+}
+
+// Routes returns the routing table.
+func (s *Stack) Routes() []Route { return s.routes }
+
+// Lookup returns the route for dst.
+func (s *Stack) Lookup(dst netip.Addr) (Route, bool) {
+	for i := range s.routes {
+		if s.routes[i].Prefix.Contains(dst) {
+			return s.routes[i], true
+		}
+	}
+	return Route{}, false
+}
+
+// AddNeighbor adds a static neighbour (ARP/ND cache) entry.
+func (s *Stack) AddNeighbor(a netip.Addr, m header.MAC) {
+	a = a.Unmap()
+	if a.Is4() {
+		s.neigh4[v4key(a)] = m
+	} else {
+		s.neigh6[a.As16()] = m
+	}
+}
+
+// Neighbor returns the MAC of neighbour a.
+func (s *Stack) Neighbor(a netip.Addr) (header.MAC, bool) {
+	var m header.MAC
+	var ok bool
+	if a.Is4() {
+		m, ok = s.neigh4[v4key(a)]
+	} else {
+		m, ok = s.neigh6[a.As16()]
+	}
+	return m, ok
+}
+
+// localIface returns the interface that owns local address a.
+func (s *Stack) localIface(a netip.Addr) (int, bool) {
+	for i := range s.local {
+		if s.local[i].addr == a {
+			return s.local[i].iface, true
+		}
+	}
+	return -1, false
+}
+
+// Listen declares a port the management OS listens on; packets to it are
+// delivered to the host endpoint instead of being dropped.
+func (s *Stack) Listen(proto uint8, port uint16) { s.listeners[listenKey{proto, port}] = struct{}{} }
+
+// IsLocal reports whether a is one of the host's addresses (loopback included).
+func (s *Stack) IsLocal(a netip.Addr) bool {
+	if a.IsLoopback() {
+		return true
+	}
+	_, ok := s.localIface(a)
+	return ok
+}
+
+// PrimaryAddr returns the first address of interface ifi in a's family.
+func (s *Stack) PrimaryAddr(ifi int, v6 bool) (netip.Addr, bool) {
+	for _, p := range s.ifaces[ifi].Addrs {
+		if p.Addr().Is6() == v6 {
+			return p.Addr(), true
+		}
+	}
+	return netip.Addr{}, false
+}
+
+func (s *Stack) hasFamily(v6 bool) bool {
+	for i := range s.routes {
+		if s.routes[i].Prefix.Addr().Is6() == v6 {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Stack) dropf(out *Outbox, ifi int, buf *packet.Buffer, r drop.Reason, comp string) {
+	port := ""
+	if ifi >= 0 {
+		port = s.ifaces[ifi].Name
+	}
+	out.drop(Drop{Host: s.h.Name, Component: comp, Port: port, Reason: r, Buf: buf})
+	if out.Trace.Enabled() {
+		var p packet.Parsed
+		p.Decode(buf.Bytes())
+		out.Trace.Add(trace.Event{Host: s.h.Name, Component: comp, Port: port, Action: "drop", Reason: r, Detail: r.Text(),
+			Before: trace.Snap(&p, header.VXLANPort)})
+	}
+}
+
+// receive handles a frame the stack received on interface ifi.
+func (s *Stack) receive(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
+	if !out.hop() {
+		s.dropf(out, ifi, buf, drop.LoopDetected, CompTCPIP)
+		return
+	}
+	ifc := &s.ifaces[ifi]
+	if p.DstMAC != ifc.MAC && !p.DstMAC.IsMulticast() {
+		s.dropf(out, ifi, buf, drop.NotForHost, CompTCPIP)
+		return
+	}
+	if !p.Valid() {
+		s.dropf(out, ifi, buf, drop.InvalidPacket, CompTCPIP)
+		return
+	}
+	switch p.Kind {
+	case packet.KindARP:
+		s.arpInput(ifi, buf, p, out)
+	case packet.KindIPv4, packet.KindIPv6:
+		s.ipInput(ifi, buf, p, out)
+	default:
+		s.dropf(out, ifi, buf, drop.UnsupportedEtherType, CompTCPIP)
+	}
+}
+
+func (s *Stack) arpInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
+	a := p.ARP()
+	if _, known := s.Neighbor(p.Src); !known && p.Src.IsValid() && !p.Src.IsUnspecified() {
+		s.AddNeighbor(p.Src, a.SenderMAC())
+	}
+	ifc := &s.ifaces[ifi]
+	owns := false
+	for _, pr := range ifc.Addrs {
+		if pr.Addr() == p.Dst {
+			owns = true
+		}
+	}
+	s.deliverHost(ifi, buf, p, out)
+	if a.Op() != header.ARPRequest || !owns {
+		return
+	}
+	// RFC 826: answer a request for one of this interface's addresses.
+	rb := out.Pool.Get()
+	frame := rb.Bytes()[:0]
+	if !rb.SetLen(header.EthernetMinimumSize + header.ARPSize) {
+		return
+	}
+	frame = rb.Bytes()
+	header.Ethernet(frame).Encode(a.SenderMAC(), ifc.MAC, header.EtherTypeARP)
+	header.ARP(frame[header.EthernetMinimumSize:]).Encode(header.ARPReply, ifc.MAC, p.Dst, a.SenderMAC(), p.Src)
+	var rp packet.Parsed
+	rp.Decode(frame)
+	if out.Trace.Enabled() {
+		out.Trace.Add(trace.Event{Host: s.h.Name, Component: CompTCPIP, Port: ifc.Name, Action: "answer-arp",
+			Detail: p.Dst.String() + " is-at " + ifc.MAC.String(), After: trace.Snap(&rp, 0)})
+	}
+	s.transmit(ifi, rb, &rp, out)
+}
+
+func (s *Stack) deliverHost(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
+	if out.Trace.Enabled() {
+		out.Trace.Add(trace.Event{Host: s.h.Name, Component: CompTCPIP, Port: s.ifaces[ifi].Name, Action: "deliver",
+			Detail: "to the management OS", After: trace.Snap(p, header.VXLANPort)})
+	}
+	out.emit(Emit{Kind: Deliver, Endpoint: HostEndpoint, Buf: buf})
+}
+
+func (s *Stack) ipInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
+	v6 := p.Kind == packet.KindIPv6
+	if v6 && !s.hasFamily(true) {
+		r := drop.NoRoute
+		if s.nat != nil && ifi == s.natIface {
+			r = drop.NATIPv6
+		}
+		s.dropf(out, ifi, buf, r, CompTCPIP)
+		return
+	}
+	local := s.IsLocal(p.Dst)
+	if s.nat != nil && !v6 {
+		if ifi == s.natIface {
+			if local {
+				// Hairpin handles both directions of a container-to-
+				// published-port flow; NotHandled means the packet is for
+				// the host itself.
+				before := snapIf(out, p)
+				v, r := s.nat.Hairpin(p, out.Now, out.Trace)
+				switch v {
+				case winnat.Dropped:
+					s.dropf(out, ifi, buf, r, CompWinNAT)
+					return
+				case winnat.Translated:
+					s.traceNAT(ifi, "hairpin", before, p, out)
+					s.forward(ifi, buf, p, out, true)
+					return
+				}
+			}
+		} else if local {
+			before := snapIf(out, p)
+			v, r := s.nat.Inbound(p, out.Now, out.Trace)
+			switch v {
+			case winnat.Dropped:
+				s.dropf(out, ifi, buf, r, CompWinNAT)
+				return
+			case winnat.Translated:
+				s.traceNAT(ifi, "dnat", before, p, out)
+				s.forward(ifi, buf, p, out, true)
+				return
+			}
+		}
+	}
+	if local {
+		s.localInput(ifi, buf, p, out)
+		return
+	}
+	s.forward(ifi, buf, p, out, false)
+}
+
+// natPublished reports whether dst:port is a published port of WinNAT: a
+// static mapping on that external address, or for a loopback destination
+// on any external address.
+func (s *Stack) natPublished(proto uint8, dst netip.Addr, port uint16) bool {
+	if !dst.IsLoopback() {
+		return s.nat.External(dst) && s.nat.HasStaticMapping(proto, dst, port)
+	}
+	for _, a := range s.nat.Config().ExternalAddrs {
+		if s.nat.HasStaticMapping(proto, a, port) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Stack) traceNAT(ifi int, action string, before trace.Snapshot, p *packet.Parsed, out *Outbox) {
+	if out.Trace.Enabled() {
+		out.Trace.Add(trace.Event{Host: s.h.Name, Component: CompWinNAT, Port: s.ifaces[ifi].Name, Action: action,
+			Before: before, After: trace.Snap(p, 0)})
+	}
+}
+
+// localInput delivers a packet addressed to the host itself.
+func (s *Stack) localInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
+	if (p.IPProto == header.ProtoTCP || p.IPProto == header.ProtoUDP) && p.HasL4Ports {
+		if _, ok := s.listeners[listenKey{p.IPProto, p.DstPort}]; !ok {
+			r := drop.NoListener
+			if s.nat != nil && ifi != s.natIface {
+				// WinNAT had neither a session nor a mapping: unsolicited inbound.
+				r = drop.NATNoMapping
+			}
+			s.dropf(out, ifi, buf, r, CompTCPIP)
+			return
+		}
+	}
+	s.deliverHost(ifi, buf, p, out)
+}
+
+// forward routes a packet received on ifi that is not for the host.
+// natted says WinNAT already translated it inbound (no outbound NAT then).
+func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outbox, natted bool) {
+	if !s.ifaces[ifi].Forwarding && !natted {
+		s.dropf(out, ifi, buf, drop.NoRoute, CompTCPIP)
+		return
+	}
+	r, ok := s.Lookup(p.Dst)
+	if !ok {
+		s.dropf(out, ifi, buf, drop.NoRoute, CompTCPIP)
+		return
+	}
+	if p.TTL <= 1 {
+		s.icmpError(ifi, p, icmpTimeExceeded, 0, out)
+		s.dropf(out, ifi, buf, drop.TTLExceeded, CompTCPIP)
+		return
+	}
+	if s.nat != nil && !natted && p.Kind == packet.KindIPv4 && r.Iface != s.natIface && s.nat.Internal(p.Src) {
+		ext, ok := s.PrimaryAddr(r.Iface, false)
+		if !ok {
+			s.dropf(out, ifi, buf, drop.NoRoute, CompTCPIP)
+			return
+		}
+		before := snapIf(out, p)
+		v, reason := s.nat.Outbound(p, ext, out.Now, out.Trace)
+		if v == winnat.Dropped {
+			s.dropf(out, ifi, buf, reason, CompWinNAT)
+			return
+		}
+		if v == winnat.Translated {
+			s.traceNAT(ifi, "snat", before, p, out)
+		}
+	}
+	p.DecTTL()
+	nh := r.NextHop
+	if !nh.IsValid() {
+		nh = p.Dst
+	}
+	if out.Trace.Enabled() {
+		out.Trace.Add(trace.Event{Host: s.h.Name, Component: CompTCPIP, Port: s.ifaces[r.Iface].Name, Action: "route",
+			Detail: "route " + r.Prefix.String() + " via " + nh.String() + " dev " + s.ifaces[r.Iface].Name, After: trace.Snap(p, 0)})
+	}
+	s.output(r.Iface, nh, buf, p, out)
+}
+
+// output sends an IP packet to next hop nh on interface ifi, filling in the
+// Ethernet addresses.
+func (s *Stack) output(ifi int, nh netip.Addr, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
+	ifc := &s.ifaces[ifi]
+	if p.L3Len() > ifc.MTU {
+		if p.Kind == packet.KindIPv6 || p.IPv4().Flags()&header.IPv4FlagDontFragment != 0 {
+			s.icmpErrorMTU(ifi, p, uint16(ifc.MTU), out)
+		}
+		// The model does not fragment: a packet over the MTU is dropped.
+		s.dropf(out, ifi, buf, drop.MTUMismatch, CompTCPIP)
+		return
+	}
+	mac, ok := s.Neighbor(nh)
+	if !ok {
+		if nh.IsMulticast() || (nh.Is4() && nh == netip.AddrFrom4([4]byte{255, 255, 255, 255})) {
+			mac = header.BroadcastMAC
+		} else {
+			s.dropf(out, ifi, buf, drop.NeighborUnresolved, CompTCPIP)
+			return
+		}
+	}
+	p.SetSrcMAC(ifc.MAC)
+	p.SetDstMAC(mac)
+	s.transmit(ifi, buf, p, out)
+}
+
+// transmit puts a finished frame on interface ifi.
+func (s *Stack) transmit(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
+	ifc := &s.ifaces[ifi]
+	if ifc.nic >= 0 {
+		s.h.transmit(ifc.nic, buf, p, out)
+		return
+	}
+	s.h.switchIngress(ifc.sw, ifc.port, buf, p, out)
+}
+
+// send handles a packet the management OS originates.
+func (s *Stack) send(buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
+	if !p.Valid() {
+		s.dropf(out, -1, buf, drop.InvalidPacket, CompTCPIP)
+		return
+	}
+	switch p.Kind {
+	case packet.KindARP:
+		for i := range s.ifaces {
+			for _, pr := range s.ifaces[i].Addrs {
+				if pr.Contains(p.Dst) {
+					s.transmit(i, buf, p, out)
+					return
+				}
+			}
+		}
+		s.dropf(out, -1, buf, drop.NoRoute, CompTCPIP)
+		return
+	case packet.KindIPv4, packet.KindIPv6:
+	default:
+		s.dropf(out, -1, buf, drop.UnsupportedEtherType, CompTCPIP)
+		return
+	}
+	if s.IsLocal(p.Dst) {
+		if s.nat != nil && p.HasL4Ports && s.natPublished(p.IPProto, p.Dst, p.DstPort) {
+			// WinNAT limit: the host cannot reach a container through its own
+			// external IP:port or localhost (windows-behaviour.md §2.2 item 4).
+			s.dropf(out, -1, buf, drop.NATHostHairpin, CompWinNAT)
+			return
+		}
+		ifi := 0
+		if i, ok := s.localIface(p.Dst); ok {
+			ifi = i
+		}
+		s.localInput(ifi, buf, p, out)
+		return
+	}
+	r, ok := s.Lookup(p.Dst)
+	if !ok {
+		s.dropf(out, -1, buf, drop.NoRoute, CompTCPIP)
+		return
+	}
+	nh := r.NextHop
+	if !nh.IsValid() {
+		nh = p.Dst
+	}
+	s.output(r.Iface, nh, buf, p, out)
+}

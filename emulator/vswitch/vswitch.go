@@ -1,0 +1,371 @@
+// Package vswitch models the Hyper-V virtual switch: ports for container
+// vNICs, the management OS's host vNIC and the external (physical NIC) port,
+// a MAC table, and the forwarding decisions the switch and its VFP
+// forwarding extension make.
+//
+// The switch only decides where a frame goes. The host (package host) runs
+// each port's VFP layers before and after the decision and moves the frame;
+// keeping the switch free of VFP keeps this package a leaf of the datapath.
+//
+// Forwarding facts modelled (reference/windows-behaviour.md §3):
+//   - vNIC MACs are known to the switch, not learned; unknown unicast from a
+//     vNIC goes to the external port, unknown unicast from outside is dropped
+//     ("found no destination (unicast)", VfpExt drop reason 11);
+//   - broadcast and multicast are flooded within the VLAN;
+//   - with VFP forwarding (l2bridge, l2tunnel, overlay), frames from outside
+//     addressed to the host's MAC are sent to the port that owns the
+//     destination IP (the customer address), and VXLAN frames to a local
+//     provider address are sent to the port that owns the inner destination
+//     in that VNI;
+//   - on l2tunnel every frame from a vNIC goes to the external port, even to
+//     a container on the same host (Azure: policy applies in the physical
+//     host's switch).
+//
+// Nothing here allocates per frame.
+package vswitch
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/hnspath/hnspath/emulator/drop"
+	"github.com/hnspath/hnspath/emulator/header"
+	"github.com/hnspath/hnspath/emulator/packet"
+)
+
+// Kind is the kind of a virtual switch.
+type Kind uint8
+
+// Switch kinds.
+const (
+	Internal Kind = iota // host vNIC and containers, no physical NIC (the nat network)
+	External             // bound to a physical NIC
+	Private              // containers only
+)
+
+func (k Kind) String() string {
+	return [...]string{"internal", "external", "private"}[k]
+}
+
+// PortKind says what is plugged into a port.
+type PortKind uint8
+
+// Port kinds.
+const (
+	PortVM       PortKind = iota // a container (or VM) vNIC: an HNS endpoint
+	PortHostVNIC                 // the management OS's vNIC ("vEthernet (...)")
+	PortExternal                 // the physical NIC
+)
+
+func (k PortKind) String() string {
+	return [...]string{"vm", "host-vnic", "external"}[k]
+}
+
+// PortID is a port's index in its switch.
+type PortID int32
+
+// None is the absence of a port.
+const None PortID = -1
+
+// Port is a switch port.
+type Port struct {
+	Name string
+	Kind PortKind
+	MAC  header.MAC // the vNIC's MAC; zero for the external port
+	// VLAN is the port's access VLAN (0: untagged). The external port is a trunk.
+	VLAN uint16
+	// AllowMACSpoofing lets a vNIC send with a source MAC other than its own
+	// (Set-VMNetworkAdapter -MacAddressSpoofing On).
+	AllowMACSpoofing bool
+}
+
+// Switch is a virtual switch.
+type Switch struct {
+	Name     string
+	Kind     Kind
+	ports    []Port
+	external PortID
+	macs     map[uint64]PortID // vNIC MAC -> port
+	small    []macEntry        // the same, scanned linearly while the switch is small
+
+	// VFP forwarding extension state.
+	vfp        bool
+	l2tunnel   bool
+	rewriteMAC header.MAC              // the host MAC that rewritten container traffic uses
+	caPorts    map[netip.Addr]PortID   // customer address -> port (l2bridge, l2tunnel ingress)
+	paLocal    map[netip.Addr]struct{} // local provider addresses (overlay)
+	vxlanPorts [4]uint16
+	nvxlan     int
+	vniPorts   map[vniKey]PortID // (VNI, inner destination) -> port
+	vniOwner   map[netip.Addr]uint32
+}
+
+type macEntry struct {
+	mac uint64
+	id  PortID
+}
+
+// smallSwitch is the port count up to which a linear scan of the MAC table
+// beats a map lookup.
+const smallSwitch = 16
+
+type vniKey struct {
+	vni  uint32
+	addr netip.Addr
+}
+
+// New returns an empty switch.
+func New(name string, kind Kind) *Switch {
+	return &Switch{Name: name, Kind: kind, external: None, macs: make(map[uint64]PortID)}
+}
+
+// AddPort adds a port and returns its ID. A vNIC MAC must be unique on the switch.
+func (s *Switch) AddPort(p Port) (PortID, error) {
+	if p.Kind == PortExternal {
+		if s.Kind != External {
+			return None, fmt.Errorf("vswitch %s: add port %s: a %s switch has no external port", s.Name, p.Name, s.Kind)
+		}
+		if s.external != None {
+			return None, fmt.Errorf("vswitch %s: add port %s: the switch already has an external port", s.Name, p.Name)
+		}
+	}
+	for _, q := range s.ports {
+		if q.Name == p.Name {
+			return None, fmt.Errorf("vswitch %s: add port %s: name in use", s.Name, p.Name)
+		}
+	}
+	id := PortID(len(s.ports))
+	if p.Kind != PortExternal {
+		if p.MAC.IsZero() || p.MAC.IsMulticast() {
+			return None, fmt.Errorf("vswitch %s: add port %s: invalid MAC %s", s.Name, p.Name, p.MAC)
+		}
+		if o, dup := s.macs[p.MAC.Uint64()]; dup {
+			return None, fmt.Errorf("vswitch %s: add port %s: MAC %s already on port %s", s.Name, p.Name, p.MAC, s.ports[o].Name)
+		}
+		s.macs[p.MAC.Uint64()] = id
+		s.small = append(s.small, macEntry{p.MAC.Uint64(), id})
+	} else {
+		s.external = id
+	}
+	s.ports = append(s.ports, p)
+	return id, nil
+}
+
+// Port returns the port with the given ID.
+func (s *Switch) Port(id PortID) *Port { return &s.ports[id] }
+
+// Ports returns the number of ports.
+func (s *Switch) Ports() int { return len(s.ports) }
+
+// PortByName returns the ID of the named port.
+func (s *Switch) PortByName(name string) (PortID, bool) {
+	for i := range s.ports {
+		if s.ports[i].Name == name {
+			return PortID(i), true
+		}
+	}
+	return None, false
+}
+
+// ExternalPort returns the external port's ID, or None.
+func (s *Switch) ExternalPort() PortID { return s.external }
+
+// EnableVFPForwarding turns on the VFP forwarding extension with the MAC
+// that rewritten container traffic carries (the host's MAC).
+func (s *Switch) EnableVFPForwarding(rewriteMAC header.MAC) {
+	s.vfp = true
+	s.rewriteMAC = rewriteMAC
+	if s.caPorts == nil {
+		s.caPorts = make(map[netip.Addr]PortID)
+		s.paLocal = make(map[netip.Addr]struct{})
+		s.vniPorts = make(map[vniKey]PortID)
+		s.vniOwner = make(map[netip.Addr]uint32)
+	}
+}
+
+// SetL2Tunnel makes every frame from a vNIC go to the external port.
+func (s *Switch) SetL2Tunnel(on bool) { s.l2tunnel = on }
+
+// L2Tunnel reports whether the switch is in l2tunnel mode.
+func (s *Switch) L2Tunnel() bool { return s.l2tunnel }
+
+// RewriteMAC returns the host MAC used for rewritten traffic.
+func (s *Switch) RewriteMAC() header.MAC { return s.rewriteMAC }
+
+// MapCA maps a customer address to a port (l2bridge/l2tunnel ingress).
+func (s *Switch) MapCA(a netip.Addr, id PortID) { s.caPorts[a] = id }
+
+// UnmapCA removes a customer address.
+func (s *Switch) UnmapCA(a netip.Addr) { delete(s.caPorts, a) }
+
+// PortOfCA returns the port that owns customer address a.
+func (s *Switch) PortOfCA(a netip.Addr) (PortID, bool) {
+	id, ok := s.caPorts[a]
+	return id, ok
+}
+
+// AddProviderAddress declares a local provider address (overlay PA) and the
+// VXLAN UDP port it listens on.
+func (s *Switch) AddProviderAddress(pa netip.Addr, vxlanPort uint16) {
+	s.paLocal[pa] = struct{}{}
+	for i := 0; i < s.nvxlan; i++ {
+		if s.vxlanPorts[i] == vxlanPort {
+			return
+		}
+	}
+	if s.nvxlan < len(s.vxlanPorts) {
+		s.vxlanPorts[s.nvxlan] = vxlanPort
+		s.nvxlan++
+	}
+}
+
+// IsVXLANPort reports whether UDP port p carries VXLAN on this switch.
+func (s *Switch) IsVXLANPort(p uint16) bool {
+	for i := 0; i < s.nvxlan; i++ {
+		if s.vxlanPorts[i] == p {
+			return true
+		}
+	}
+	return false
+}
+
+// MapVNI maps an inner destination address in a VNI to a port (overlay ingress).
+func (s *Switch) MapVNI(vni uint32, inner netip.Addr, id PortID) {
+	s.vniPorts[vniKey{vni, inner}] = id
+	s.vniOwner[inner] = vni
+}
+
+// Decision is where the switch sends a frame.
+type Decision struct {
+	Port   PortID // destination port, when not flooding
+	Flood  bool   // send to every port of the VLAN but the ingress one
+	Reason drop.Reason
+}
+
+// Forward decides where a frame that entered at port in goes. p is the
+// frame decoded (after the ingress port's VFP Out layers ran). It does not
+// allocate.
+func (s *Switch) Forward(in PortID, p *packet.Parsed) Decision {
+	ip := &s.ports[in]
+	if p.Err == packet.ErrShortEthernet || p.Err == packet.ErrShortVLAN {
+		return Decision{Port: None, Reason: drop.InvalidPacket}
+	}
+	if p.DstMAC.IsZero() {
+		return Decision{Port: None, Reason: drop.InvalidDstMAC} // pktmon 26: NULL destination MAC
+	}
+	if p.SrcMAC.IsMulticast() {
+		return Decision{Port: None, Reason: drop.InvalidSrcMAC}
+	}
+	if ip.Kind == PortVM && p.SrcMAC != ip.MAC && !ip.AllowMACSpoofing && !(s.vfp && p.SrcMAC == s.rewriteMAC) {
+		return Decision{Port: None, Reason: drop.SpoofedMAC}
+	}
+	if p.DstMAC.IsMulticast() {
+		return Decision{Port: None, Flood: true}
+	}
+	if s.l2tunnel && ip.Kind == PortVM {
+		if s.external == None {
+			return Decision{Port: None, Reason: drop.NoDestUnicast}
+		}
+		return Decision{Port: s.external}
+	}
+	if s.vfp && ip.Kind == PortExternal {
+		if d, ok := s.vfpForward(p); ok {
+			return d
+		}
+	}
+	if s.vfp && p.DstMAC == s.rewriteMAC && ip.Kind == PortVM && p.IsIP() {
+		// A container addressing the host MAC (rewritten gateway) for another
+		// local container: the extension delivers by customer address.
+		if id, ok := s.caPorts[p.Dst]; ok && id != in {
+			return Decision{Port: id}
+		}
+	}
+	if id, ok := s.lookupMAC(p.DstMAC); ok {
+		if id == in {
+			return Decision{Port: None, Reason: drop.NoDestUnicast}
+		}
+		if q := &s.ports[id]; q.Kind != PortExternal {
+			vlan := ip.VLAN
+			if ip.Kind == PortExternal {
+				vlan = p.VID
+			}
+			if q.VLAN != vlan {
+				return Decision{Port: None, Reason: drop.FilteredVLAN}
+			}
+		}
+		return Decision{Port: id}
+	}
+	if ip.Kind != PortExternal && s.external != None {
+		return Decision{Port: s.external}
+	}
+	return Decision{Port: None, Reason: drop.NoDestUnicast}
+}
+
+// lookupMAC returns the port of a vNIC MAC.
+func (s *Switch) lookupMAC(m header.MAC) (PortID, bool) {
+	k := m.Uint64()
+	if len(s.small) <= smallSwitch {
+		for i := range s.small {
+			if s.small[i].mac == k {
+				return s.small[i].id, true
+			}
+		}
+		return None, false
+	}
+	id, ok := s.macs[k]
+	return id, ok
+}
+
+// vfpForward makes the extension's decision for a frame from the wire.
+func (s *Switch) vfpForward(p *packet.Parsed) (Decision, bool) {
+	if !p.IsIP() {
+		return Decision{}, false
+	}
+	if _, ok := s.paLocal[p.Dst]; ok && p.IPProto == header.ProtoUDP && p.L4 != 0 && s.IsVXLANPort(p.DstPort) {
+		vx := header.VXLAN(p.UDP().Payload())
+		if !vx.IsValid() {
+			return Decision{Port: None, Reason: drop.VFPInvalid}, true
+		}
+		var in packet.Parsed
+		in.Decode(vx.Inner())
+		if !in.IsIP() {
+			return Decision{Port: None, Reason: drop.VFPInvalid}, true
+		}
+		if id, ok := s.vniPorts[vniKey{vx.VNI(), in.Dst}]; ok {
+			return Decision{Port: id}, true
+		}
+		if _, known := s.vniOwner[in.Dst]; known {
+			// The inner destination lives here, but in another virtual subnet.
+			return Decision{Port: None, Reason: drop.VSIDMismatch}, true
+		}
+		return Decision{Port: None, Reason: drop.NoDestUnicast}, true
+	}
+	if p.DstMAC == s.rewriteMAC {
+		if id, ok := s.caPorts[p.Dst]; ok {
+			return Decision{Port: id}, true
+		}
+	}
+	return Decision{}, false
+}
+
+// FloodTargets appends to dst the ports a flooded frame from in reaches:
+// every port in the same VLAN (the external trunk included) except in.
+func (s *Switch) FloodTargets(in PortID, dst []PortID) []PortID {
+	vlan := s.ports[in].VLAN
+	fromExt := s.ports[in].Kind == PortExternal
+	for i := range s.ports {
+		id := PortID(i)
+		if id == in {
+			continue
+		}
+		q := &s.ports[i]
+		if !fromExt && q.Kind != PortExternal && q.VLAN != vlan {
+			continue
+		}
+		if s.l2tunnel && s.ports[in].Kind == PortVM && q.Kind == PortVM {
+			continue // l2tunnel: containers reach each other only through the physical host
+		}
+		dst = append(dst, id)
+	}
+	return dst
+}
