@@ -212,7 +212,7 @@ type Fabric struct {
 	head  int // next frame of queue to carry
 
 	injects uint64
-	opts  Options
+	opts    Options
 }
 
 // Hosts returns the fabric's hosts.

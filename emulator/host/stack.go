@@ -61,7 +61,7 @@ type listenKey struct {
 type Stack struct {
 	h         *Host
 	ifaces    []Iface
-	routes    []Route // longest prefix first, then lowest metric
+	routes    []Route                 // longest prefix first, then lowest metric
 	neigh4    map[uint32]header.MAC   // IPv4 neighbour cache
 	neigh6    map[[16]byte]header.MAC // IPv6 neighbour cache
 	local     []localAddr             // the host's addresses (few: scanned linearly)

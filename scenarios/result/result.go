@@ -89,11 +89,11 @@ type Drop struct {
 	Port      string `json:"port,omitempty"` // nearest port
 	Host      string `json:"host,omitempty"`
 	Component string `json:"component"`
-	Where     string `json:"where,omitempty"`  // component's port or interface
-	Reason    string `json:"reason"`           // slug, e.g. winnat-no-mapping
-	Text      string `json:"text,omitempty"`   // Windows' wording
-	Layer     string `json:"layer,omitempty"`  // the vocabulary: pktmon, vfp, winnat, tcpip, hns, hnspath
-	Code      int    `json:"code,omitempty"`   // the layer's numeric code, when it has one
+	Where     string `json:"where,omitempty"` // component's port or interface
+	Reason    string `json:"reason"`          // slug, e.g. winnat-no-mapping
+	Text      string `json:"text,omitempty"`  // Windows' wording
+	Layer     string `json:"layer,omitempty"` // the vocabulary: pktmon, vfp, winnat, tcpip, hns, hnspath
+	Code      int    `json:"code,omitempty"`  // the layer's numeric code, when it has one
 	VFPLayer  string `json:"vfp_layer,omitempty"`
 	VFPGroup  string `json:"vfp_group,omitempty"`
 	VFPRule   string `json:"vfp_rule,omitempty"`
