@@ -140,8 +140,10 @@ func BenchmarkOutboundEstablished(b *testing.B) {
 	}{
 		{"udp64/flows=10k", true, 0, 10000},
 		{"udp64/flows=10k/expire=1", true, 1, 10000},
+		{"udp64/flows=1k", true, 0, 1000},
 		{"udp64/flows=1", true, 0, 1},
 		{"decode-only/flows=10k", false, 0, 10000},
+		{"decode-only/flows=1k", false, 0, 1000},
 		{"decode-only/flows=1", false, 0, 1},
 	} {
 		b.Run(tc.name, func(b *testing.B) {

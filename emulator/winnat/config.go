@@ -167,6 +167,7 @@ type ConfigError struct {
 	Err   error
 }
 
+// Error returns "winnat: config: Field: cause".
 func (e *ConfigError) Error() string { return "winnat: config: " + e.Field + ": " + e.Err.Error() }
 
 // Unwrap returns the cause.
