@@ -53,7 +53,8 @@
 //
 // A NAT is not safe for concurrent use: one per worker, as per-core flow
 // tables are (Config.Shard). Translating a packet of an existing session
-// does not allocate (one map lookup with a 16-byte key); creating a session
-// may. Stats and Sessions read the NAT's state: call them from the owner
-// too (or between batches).
+// does not allocate (one index lookup with a 16-byte key, see index.go,
+// and two checksum deltas precomputed per session, see rewrite.go);
+// creating a session may. Stats and Sessions read the NAT's state: call
+// them from the owner too (or between batches).
 package winnat

@@ -20,8 +20,9 @@ import (
 //
 // Outbound passes packets addressed to one of the NAT's external addresses
 // to Hairpin, and ICMP errors to the ICMP error translation (RFC 5508
-// section 4). Packets that do not come from the internal prefix, go to it,
-// or whose ext is not an external address of the NAT are NotHandled. IPv6
+// section 4). Packets that do not come from the internal prefix or go to
+// it are NotHandled, and so is a packet that needs a new session when ext
+// is not an external address of the NAT. IPv6
 // is Dropped (drop.NATIPv6). Fragments, and packets without ports or
 // query identifier, are Dropped with drop.NATNoMapping: WinNAT keys
 // sessions on ports and the model does not reassemble. It does not
@@ -170,8 +171,8 @@ func (n *NAT) outbound(p *packet.Parsed, ext netip.Addr, now int64) (Verdict, dr
 	}
 	k := key{local: src, remote: dst, lport: p.SrcPort, rport: remotePort(p.IPProto, p.DstPort), proto: p.IPProto, dir: dirOut}
 	if !n.vacant(k, now) {
-		// Only a hairpin session can be here (the fast path took the rest),
-		// and its remote is an external address: not this packet's.
+		// Not reached: the fast path took a live session, vacant reaped an
+		// idle one, and hairpin sessions have an external remote.
 		return n.verdict(Dropped, drop.NATNoMapping, noteClash)
 	}
 	i, r := n.newOutbound(p.IPProto, src, p.SrcPort, dst, k.rport, ei, p.TCPFlags, now)
