@@ -13,13 +13,13 @@ import (
 // The oracle: a linear scan written without the index's data structures.
 
 type testPkt struct {
-	src, dst         netip.Addr
-	srcMAC, dstMAC   header.MAC
-	proto            uint8
-	sport, dport     uint16
-	hasPorts         bool
-	vxlan            bool
-	vni              uint32
+	src, dst       netip.Addr
+	srcMAC, dstMAC header.MAC
+	proto          uint8
+	sport, dport   uint16
+	hasPorts       bool
+	vxlan          bool
+	vni            uint32
 }
 
 func (pk *testPkt) fields() fields {

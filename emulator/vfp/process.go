@@ -756,6 +756,10 @@ func (p *Port) commit(dir Direction, k *ufKey, flags uint8, now int64) {
 		lfs := pd.l.flows
 		p.flowID += 2
 		fid, rid := p.flowID-1, p.flowID
+		// Lookup removes an expired entry with the same key, whose pair
+		// may still be waiting for a sweep.
+		lfs.t.Lookup(pd.fwdKey, now)
+		lfs.t.Lookup(pd.revKey, now)
 		fh, ok := lfs.t.Insert(pd.fwdKey, layerFlow{id: fid, rule: pd.r, ruleGen: pd.r.gen, forward: true,
 			mod: pd.fwd, mss: pd.mssF, nat: pd.nat}, now, pd.ttl)
 		if !ok {

@@ -261,8 +261,12 @@ func writeRule(ew *errWriter, r *Rule) {
 		ruleData = true
 		ew.printf("%sEncap Type: VXLAN\n", indRuleKV)
 		kv("VNI", "%d", e.VNI)
-		kv("Encap source IP", "%s", e.SrcPA)
-		kv("Encap destination(s)", "%s", e.DstPA)
+		if e.SrcPA.IsValid() {
+			kv("Encap source IP", "%s", e.SrcPA)
+		}
+		if e.DstPA.IsValid() {
+			kv("Encap destination(s)", "%s", e.DstPA)
+		}
 		kv("Encap source MAC", "%s", macString(e.SrcMAC))
 		kv("Encap destination MAC", "%s", macString(e.DstMAC))
 		if !e.InnerSrcMAC.IsZero() {
@@ -907,6 +911,9 @@ func (ps *parser) ruleField(key, val string, ok bool, s string) {
 		for _, part := range strings.Split(val, ";") {
 			if k, v, ok := splitKV(strings.TrimSpace(part)); ok && k == "NAT pool" {
 				a.Pool.Name = v
+				if a.Type == ActionLBNAT {
+					a.LB.SNAT = true
+				}
 			}
 		}
 	case "MSS delta":
