@@ -149,7 +149,7 @@ func TestCachedPathMatchesSlowPath(t *testing.T) {
 		dir, frame := g.next()
 		bc, pc := load(frame)
 		vc, rc := cached.Process(dir, bc, pc, now, nil)
-		slow.uft.Clear()
+		slow.uft.clear()
 		bs, ps := load(frame)
 		vs, rs := slow.Process(dir, bs, ps, now, nil)
 		if vc != vs || rc != rs {

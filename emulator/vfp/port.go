@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/hnspath/hnspath/emulator/drop"
-	"github.com/hnspath/hnspath/emulator/flow"
 	"github.com/hnspath/hnspath/emulator/header"
+	"github.com/hnspath/hnspath/emulator/packet"
 )
 
 // Defaults of PortOptions.
@@ -76,7 +76,7 @@ type Port struct {
 	gen       uint64   // bumped on every policy change
 	dirty     bool     // groups need recompiling
 	seq       uint64
-	uft       *flow.Table[ufKey, ufEntry]
+	uft       *ufTable
 	pools     map[string]*natPool
 	vxlan     [4]uint16
 	nvxlan    int
@@ -87,6 +87,10 @@ type Port struct {
 	ipID      uint16
 	flowID    uint64
 	slow      slowState // scratch for the slow path, reused
+	// inner is the inner frame of the VXLAN packet being processed,
+	// decoded for the flow key (valid while innerOK).
+	inner   packet.Parsed
+	innerOK bool
 }
 
 type dirCounters struct {
@@ -112,7 +116,7 @@ func NewPort(name string, opts PortOptions) *Port {
 	}
 	p := &Port{
 		Name: name, FriendlyName: opts.FriendlyName, opts: opts,
-		uft:       flow.NewTable[ufKey, ufEntry](opts.FlowCapacity),
+		uft:       newUFTable(opts.FlowCapacity),
 		pools:     make(map[string]*natPool),
 		defTTL:    int64(opts.DefaultFlowTTL),
 		closedTTL: int64(opts.ClosedFlowTTL),

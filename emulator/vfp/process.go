@@ -31,22 +31,6 @@ func (v Verdict) String() string {
 	return "pass"
 }
 
-// ufKey identifies a unified flow: the direction and every header field a
-// rule can match or an action depends on, at each encapsulation level
-// (VFP's UFID, reference windows-behaviour.md §1.1). It is comparable and
-// pointer-free, without padding, so the map hashes it as plain memory.
-type ufKey struct {
-	outer, inner     packet.Tuple
-	srcMAC, dstMAC   header.MAC
-	isrcMAC, idstMAC header.MAC
-	vid              uint16
-	vni              [4]byte
-	dir              Direction
-	encap            uint8
-	vxflags          uint8
-	pad              uint8
-}
-
 // ufEntry is a cached decision: a transposition to apply, or a drop.
 type ufEntry struct {
 	gen      uint64
@@ -72,8 +56,9 @@ type lfRef struct {
 // entry was made. If one appears later (the reply of a flow created since),
 // the entry is stale: its decision was made without the flow.
 type lfMiss struct {
-	l *Layer
-	k lfKey
+	l     *Layer
+	k     lfKey
+	epoch uint64 // the layer's flow epoch when last checked
 }
 
 // lfKey keys a layer flow: the direction and the tuple of the packet as
@@ -99,7 +84,8 @@ type layerFlow struct {
 }
 
 type layerFlows struct {
-	t *flow.Table[lfKey, layerFlow]
+	t     *flow.Table[lfKey, layerFlow]
+	epoch uint64 // counts flow insertions
 }
 
 func newLayerFlows(capacity int) *layerFlows {
@@ -204,19 +190,26 @@ func (p *Port) vxlanOf(pp *packet.Parsed) (header.VXLAN, bool) {
 	return vx, true
 }
 
+// makeKey fills k with the packet's unified flow key.
 func (p *Port) makeKey(dir Direction, pp *packet.Parsed, k *ufKey) {
-	k.outer = pp.Tuple()
-	k.srcMAC, k.dstMAC = pp.SrcMAC, pp.DstMAC
-	k.vid = pp.VID
-	k.dir = dir
+	putTuple(k[kSrc:kSrc+tupleLen], pp)
+	*(*[6]byte)(k[kSrcMAC:]) = pp.SrcMAC
+	*(*[6]byte)(k[kDstMAC:]) = pp.DstMAC
+	binary.BigEndian.PutUint16(k[kVID:], pp.VID)
+	k[kDir] = byte(dir)
+	p.innerOK = false
 	if vx, ok := p.vxlanOf(pp); ok {
-		k.encap = 1
-		k.vxflags = vx.Flags()
-		binary.BigEndian.PutUint32(k.vni[:], vx.VNI())
-		var in packet.Parsed
+		k[kEncap] = 1
+		k[kVXFlags] = vx.Flags()
+		*(*[3]byte)(k[kVNI:]) = *(*[3]byte)(vx[4:7])
+		in := &p.inner
 		in.Decode(vx.Inner())
-		k.inner = in.Tuple()
-		k.isrcMAC, k.idstMAC = in.SrcMAC, in.DstMAC
+		p.innerOK = true
+		if in.IsIP() {
+			putTuple(k[kInner:kInner+tupleLen], in)
+		}
+		*(*[6]byte)(k[kISrcMAC:]) = in.SrcMAC
+		*(*[6]byte)(k[kIDstMAC:]) = in.DstMAC
 	}
 }
 
@@ -270,12 +263,12 @@ func (p *Port) Process(dir Direction, buf *packet.Buffer, pp *packet.Parsed, now
 	}
 	var k ufKey
 	p.makeKey(dir, pp, &k)
-	if h, ok := p.uft.Lookup(k, now); ok {
-		e := p.uft.Get(h)
+	if h, s := p.uft.lookup(&k, now); s != nil {
+		e := &s.val
 		if e.gen == p.gen && p.missesHold(e) && p.refsLive(e, now) {
-			return p.hit(c, h, e, buf, pp, flags, now, tr)
+			return p.hit(c, s, buf, pp, flags, now, tr)
 		}
-		p.uft.Delete(h)
+		p.uft.delete(h)
 	}
 	c.misses++
 	v, r := p.slowPath(dir, buf, pp, &k, flags, now, tr)
@@ -287,12 +280,18 @@ func (p *Port) Process(dir Direction, buf *packet.Buffer, pp *packet.Parsed, now
 
 // missesHold reports whether the stateful layers that had no flow for the
 // entry still have none.
+// Only when the layer has created flows since the last check does it look
+// the key up.
 func (p *Port) missesHold(e *ufEntry) bool {
 	for i := range e.misses {
 		m := &e.misses[i]
+		if m.epoch == m.l.flows.epoch {
+			continue
+		}
 		if _, ok := m.l.flows.t.Peek(m.k); ok {
 			return false
 		}
+		m.epoch = m.l.flows.epoch
 	}
 	return true
 }
@@ -311,9 +310,10 @@ func (p *Port) refsLive(e *ufEntry, now int64) bool {
 	return true
 }
 
-func (p *Port) hit(c *dirCounters, h flow.Handle, e *ufEntry, buf *packet.Buffer, pp *packet.Parsed, flags uint8, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
+func (p *Port) hit(c *dirCounters, s *ufSlot, buf *packet.Buffer, pp *packet.Parsed, flags uint8, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
 	c.hits++
-	p.uft.Touch(h, now)
+	s.lastSeen = now
+	e := &s.val
 	e.packets++
 	e.bytes += uint64(buf.Len())
 	for _, r := range e.rules {
@@ -328,7 +328,7 @@ func (p *Port) hit(c *dirCounters, h flow.Handle, e *ufEntry, buf *packet.Buffer
 		return Drop, e.reason
 	}
 	if flags&(header.TCPFlagFIN|header.TCPFlagRST) != 0 {
-		p.tcpClose(h, e.refs, flags, now)
+		p.tcpClose(s, e.refs, flags, now)
 	}
 	var before trace.Snapshot
 	if tr.Enabled() {
@@ -351,9 +351,9 @@ func (p *Port) hit(c *dirCounters, h flow.Handle, e *ufEntry, buf *packet.Buffer
 // FIN from each side. VFP tracks SYN, FIN and RST to age flows (reference
 // windows-behaviour.md §1.2 [U]); the timeout after close is not
 // documented, see DefaultClosedFlowTTL.
-func (p *Port) tcpClose(h flow.Handle, refs []lfRef, flags uint8, now int64) {
-	if h != 0 {
-		p.uft.SetTimeout(h, p.closedTTL)
+func (p *Port) tcpClose(s *ufSlot, refs []lfRef, flags uint8, now int64) {
+	if s != nil {
+		s.timeout = p.closedTTL
 	}
 	rst := flags&header.TCPFlagRST != 0
 	for i := range refs {
@@ -410,7 +410,7 @@ func (p *Port) slowPath(dir Direction, buf *packet.Buffer, pp *packet.Parsed, k 
 	if p.dirty {
 		p.compile()
 	}
-	p.uft.Sweep(now, 4)
+	p.uft.sweep(now, 4)
 	st := &p.slow
 	st.reset(p.defTTL)
 	st.size = buf.Len()
@@ -446,7 +446,7 @@ func (p *Port) slowPath(dir Direction, buf *packet.Buffer, pp *packet.Parsed, k 
 		}
 		r, g := l.decide(dir, v6, &f)
 		if l.Stateful && (r == nil || !r.Stateful || !createsFlow(r.Action.Type)) {
-			st.misses = append(st.misses, lfMiss{l: l, k: lfKey{t: tin, dir: dir}})
+			st.misses = append(st.misses, lfMiss{l: l, k: lfKey{t: tin, dir: dir}, epoch: l.flows.epoch})
 		}
 		if r == nil {
 			if l.DefaultAllow {
@@ -688,6 +688,7 @@ func (p *Port) encapSlow(buf *packet.Buffer, pp *packet.Parsed, l *Layer, g *Gro
 	if t.dport == 0 {
 		t.dport = header.VXLANPort
 	}
+	t.build()
 	info := DropInfo{Reason: drop.MTUMismatch, Layer: l.Name, Group: g.Name, Rule: r.label()}
 	if t.mtu > 0 && outerIPLen(buf.Len()) > t.mtu && !st.mtuDrop {
 		st.mtuDrop = true
@@ -714,7 +715,7 @@ func (p *Port) decapSlow(buf *packet.Buffer, pp *packet.Parsed, d *DecapParams) 
 	if !ok || !vx.HasVNI() || (len(d.VNI) > 0 && !slices.Contains(d.VNI, vx.VNI())) {
 		return drop.VSIDMismatch, true
 	}
-	if !popVXLAN(buf, pp) {
+	if !p.popVXLAN(buf, pp) {
 		return drop.VFPInvalid, false
 	}
 	return drop.None, false
@@ -738,10 +739,10 @@ func (p *Port) dropSlow(k *ufKey, reason drop.Reason, l *Layer, g *Group, r *Rul
 	if cache {
 		e := ufEntry{gen: p.gen, reason: reason, dropRule: r, info: info, packets: 1, bytes: uint64(st.size),
 			rules: slices.Clone(st.rules), misses: slices.Clone(st.misses)}
-		if _, ok := p.uft.Insert(*k, e, now, p.defTTL); ok {
-			p.counters[k.dir].created++
+		if _, ok := p.uft.insert(k, e, now, p.defTTL); ok {
+			p.counters[k.dir()].created++
 		} else {
-			p.counters[k.dir].tableFull++
+			p.counters[k.dir()].tableFull++
 		}
 	}
 	return Drop, reason
@@ -766,6 +767,7 @@ func (p *Port) commit(dir Direction, k *ufKey, flags uint8, now int64) {
 			c.tableFull++
 			continue
 		}
+		lfs.epoch++
 		rh, ok := lfs.t.Insert(pd.revKey, layerFlow{id: rid, rule: pd.r, ruleGen: pd.r.gen,
 			mod: pd.rev, mss: pd.mssR, nat: pd.nat, pair: fh, pairID: fid}, now, pd.ttl)
 		if ok {
@@ -794,15 +796,15 @@ func (p *Port) commit(dir Direction, k *ufKey, flags uint8, now int64) {
 	if len(st.misses) > 0 {
 		e.misses = slices.Clone(st.misses)
 	}
-	h, ok := p.uft.Insert(*k, e, now, st.ttl)
-	if !ok {
-		c.tableFull++
-		h = 0
-	} else {
+	var slot *ufSlot
+	if h, ok := p.uft.insert(k, e, now, st.ttl); ok {
 		c.created++
+		slot = p.uft.at(h)
+	} else {
+		c.tableFull++
 	}
 	if flags&(header.TCPFlagFIN|header.TCPFlagRST) != 0 {
-		p.tcpClose(h, st.refs, flags, now)
+		p.tcpClose(slot, st.refs, flags, now)
 	}
 }
 
@@ -832,14 +834,15 @@ type UnifiedFlow struct {
 // UnifiedFlows lists the unified flow table at time now (ns). It allocates.
 func (p *Port) UnifiedFlows(now int64) []UnifiedFlow {
 	var out []UnifiedFlow
-	p.uft.All(func(h flow.Handle, k ufKey, e *ufEntry) bool {
+	p.uft.all(func(h ufHandle, s *ufSlot) bool {
+		k, e := &s.key, &s.val
 		u := UnifiedFlow{
-			Direction: k.dir, Outer: k.outer, SrcMAC: k.srcMAC, DstMAC: k.dstMAC, VLAN: k.vid,
-			Encap: k.encap != 0, VNI: binary.BigEndian.Uint32(k.vni[:]), Inner: k.inner,
-			InnerSrcMAC: k.isrcMAC, InnerDstMAC: k.idstMAC,
+			Direction: k.dir(), Outer: tupleAt(k[kSrc:]), SrcMAC: k.mac(kSrcMAC), DstMAC: k.mac(kDstMAC),
+			VLAN: binary.BigEndian.Uint16(k[kVID:]), Encap: k[kEncap] != 0, VNI: k.vni(),
+			Inner: tupleAt(k[kInner:]), InnerSrcMAC: k.mac(kISrcMAC), InnerDstMAC: k.mac(kIDstMAC),
 			Generation: e.gen, Stale: e.gen != p.gen, Drop: e.reason, Transposition: summarize(e.steps),
 			LayerFlows: len(e.refs), Packets: e.packets, Bytes: e.bytes,
-			Idle: time.Duration(now - p.uft.LastSeen(h)), Timeout: time.Duration(p.uft.Timeout(h)),
+			Idle: time.Duration(now - s.lastSeen), Timeout: time.Duration(s.timeout),
 		}
 		if e.reason != drop.None {
 			u.DropInfo = e.info

@@ -1,10 +1,12 @@
 package vfp
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"strconv"
 	"strings"
 
+	"github.com/hnspath/hnspath/emulator/checksum"
 	"github.com/hnspath/hnspath/emulator/drop"
 	"github.com/hnspath/hnspath/emulator/header"
 	"github.com/hnspath/hnspath/emulator/packet"
@@ -87,11 +89,15 @@ func (m *modify) apply(pp *packet.Parsed) {
 	if m.set == 0 {
 		return
 	}
+	// MACs are written as 6-byte arrays: the same as Parsed.SetSrcMAC and
+	// SetDstMAC, without the memmove call their copy() compiles to.
 	if m.set&modSrcMAC != 0 {
-		pp.SetSrcMAC(m.srcMAC)
+		*(*[6]byte)(pp.Bytes()[6:12]) = m.srcMAC
+		pp.SrcMAC = m.srcMAC
 	}
 	if m.set&modDstMAC != 0 {
-		pp.SetDstMAC(m.dstMAC)
+		*(*[6]byte)(pp.Bytes()[0:6]) = m.dstMAC
+		pp.DstMAC = m.dstMAC
 	}
 	if !pp.IsIP() {
 		return
@@ -174,7 +180,8 @@ func (m *modify) describe(b *strings.Builder) {
 }
 
 // encapTemplate is a VXLAN outer header stack with every per-flow value
-// resolved (the entropy source port included).
+// resolved (the entropy source port included), and the 50 header bytes
+// prebuilt: per packet only the lengths, the IPv4 ID and checksum change.
 type encapTemplate struct {
 	srcMAC, dstMAC header.MAC
 	src, dst       [4]byte
@@ -183,6 +190,36 @@ type encapTemplate struct {
 	sport, dport   uint16
 	vni            uint32
 	mtu            int
+	hdr            [header.VXLANOverhead]byte
+	ipSum          uint16 // sum of the IPv4 header with length, ID and checksum zero
+}
+
+// Offsets in the prebuilt outer headers.
+const (
+	outerIP     = header.EthernetMinimumSize
+	outerIPLenO = outerIP + 2
+	outerIPIDO  = outerIP + 4
+	outerIPSumO = outerIP + 10
+	outerUDP    = outerIP + header.IPv4MinimumSize
+	outerUDPLen = outerUDP + 4
+	outerVXLAN  = outerUDP + header.UDPSize
+)
+
+// build fills hdr and ipSum from the fields.
+func (t *encapTemplate) build() {
+	b := t.hdr[:]
+	header.Ethernet(b).Encode(t.dstMAC, t.srcMAC, header.EtherTypeIPv4)
+	var flags uint16
+	if t.df {
+		flags = header.IPv4FlagDontFragment
+	}
+	f := header.IPv4Fields{Flags: flags, TTL: t.ttl, Protocol: header.ProtoUDP, Src: t.src, Dst: t.dst}
+	ip := header.IPv4(b[outerIP:])
+	ip.Encode(&f)
+	ip.SetChecksum(0)
+	t.ipSum = checksum.Checksum(b[outerIP:outerUDP], 0)
+	header.UDP(b[outerUDP:]).Encode(t.sport, t.dport, 0)
+	header.VXLAN(b[outerVXLAN:]).Encode(t.vni)
 }
 
 type stepOp uint8
@@ -247,7 +284,7 @@ func (p *Port) applyHT(steps []htStep, buf *packet.Buffer, pp *packet.Parsed) dr
 		case opModify:
 			s.mod.apply(pp)
 		case opPop:
-			if !popVXLAN(buf, pp) {
+			if !p.popVXLAN(buf, pp) {
 				return drop.VFPInvalid
 			}
 		case opPush:
@@ -283,29 +320,28 @@ func (p *Port) push(buf *packet.Buffer, pp *packet.Parsed, t *encapTemplate, che
 	if !ok {
 		return drop.FrameTooBig
 	}
-	header.Ethernet(b).Encode(t.dstMAC, t.srcMAC, header.EtherTypeIPv4)
-	var flags, id uint16
-	if t.df {
-		// An atomic datagram's ID has no meaning (RFC 6864 section 4.1).
-		flags = header.IPv4FlagDontFragment
-	} else {
+	*(*[header.VXLANOverhead]byte)(b) = t.hdr
+	var id uint16
+	if !t.df {
+		// With DF set the datagram is atomic and its ID has no meaning
+		// (RFC 6864 section 4.1); it stays 0.
 		p.ipID++
 		id = p.ipID
 	}
-	f := header.IPv4Fields{TotalLength: uint16(ipLen), ID: id, Flags: flags, TTL: t.ttl,
-		Protocol: header.ProtoUDP, Src: t.src, Dst: t.dst}
-	header.IPv4(b[header.EthernetMinimumSize:]).Encode(&f)
-	off := header.EthernetMinimumSize + header.IPv4MinimumSize
-	header.UDP(b[off:]).Encode(t.sport, t.dport, uint16(header.UDPSize+header.VXLANSize+inner))
-	header.VXLAN(b[off+header.UDPSize:]).Encode(t.vni)
+	binary.BigEndian.PutUint16(b[outerIPLenO:], uint16(ipLen))
+	binary.BigEndian.PutUint16(b[outerIPIDO:], id)
+	binary.BigEndian.PutUint16(b[outerIPSumO:], ^checksum.Combine(checksum.Combine(t.ipSum, uint16(ipLen)), id))
+	binary.BigEndian.PutUint16(b[outerUDPLen:], uint16(header.UDPSize+header.VXLANSize+inner))
 	pp.Decode(buf.Bytes())
 	return drop.None
 }
 
 // popVXLAN removes the outer Ethernet, IP, UDP and VXLAN headers (a
 // reslice) and decodes the inner frame; it reports whether that frame is
-// valid.
-func popVXLAN(buf *packet.Buffer, pp *packet.Parsed) bool {
+// valid. The inner frame was already decoded to build the flow key: when
+// the bytes are the very same (same start and length), that decoding is
+// reused instead of decoding again.
+func (p *Port) popVXLAN(buf *packet.Buffer, pp *packet.Parsed) bool {
 	if pp.L4 == 0 {
 		return false
 	}
@@ -313,7 +349,13 @@ func popVXLAN(buf *packet.Buffer, pp *packet.Parsed) bool {
 	if n > buf.Len() || !buf.Pull(n) {
 		return false
 	}
-	pp.Decode(buf.Bytes())
+	fb := buf.Bytes()
+	if ib := p.inner.Bytes(); p.innerOK && len(ib) == len(fb) && len(fb) > 0 && &ib[0] == &fb[0] {
+		*pp = p.inner
+	} else {
+		pp.Decode(fb)
+	}
+	p.innerOK = false
 	return pp.Valid()
 }
 
