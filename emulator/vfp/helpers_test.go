@@ -1,6 +1,7 @@
 package vfp
 
 import (
+	"math/rand"
 	"net/netip"
 	"testing"
 
@@ -67,3 +68,5 @@ func run(p *Port, dir Direction, frame []byte, now int64) (Verdict, drop.Reason,
 	v, r := p.Process(dir, b, pp, now, nil)
 	return v, r, append([]byte(nil), b.Bytes()...)
 }
+
+func newRand(seed int64) *rand.Rand { return rand.New(rand.NewSource(seed)) }

@@ -138,7 +138,7 @@ func swap(t testing.TB, frame []byte) []byte {
 func TestCachedPathMatchesSlowPath(t *testing.T) {
 	mk := func() *Port { return newPort(t, PortOptions{}, realisticLayers()...) }
 	cached, slow := mk(), mk()
-	g := &streamGen{t: t, rng: rand.New(rand.NewSource(1))}
+	g := &streamGen{t: t, rng: newRand(1)}
 	now := int64(0)
 	passed := 0
 	for i := 0; i < 3000; i++ {

@@ -184,18 +184,34 @@ func (p *Port) AddLayer(l *Layer) error {
 	if p.Layer(l.Name) != nil {
 		return fmt.Errorf("vfp: port %s: add layer %s: %w", p.Name, l.Name, ErrExists)
 	}
-	for i, g := range l.Groups {
-		for _, g2 := range l.Groups[:i] {
-			if g2.Name == g.Name {
-				return fmt.Errorf("vfp: port %s: add layer %s: group %s: %w", p.Name, l.Name, g.Name, ErrExists)
+	groups := map[string]bool{}
+	for _, g := range l.Groups {
+		if groups[g.Name] || (g.layer != nil && g.layer != l) {
+			err := ErrExists
+			if !groups[g.Name] {
+				err = ErrAttached
 			}
+			return fmt.Errorf("vfp: port %s: add layer %s: group %s: %w", p.Name, l.Name, g.Name, err)
 		}
+		groups[g.Name] = true
 		if err := validateGroup(g); err != nil {
 			return fmt.Errorf("vfp: port %s: add layer %s: group %s: %w", p.Name, l.Name, g.Name, err)
 		}
-		for j, r := range g.Rules {
-			if err := checkRuleName(g, g.Rules[:j], r); err != nil {
+		rules := map[any]bool{}
+		for _, r := range g.Rules {
+			var err error
+			switch {
+			case r.group != nil && r.group != g:
+				err = ErrAttached
+			case rules[r] || (r.label() != "" && rules[r.label()]):
+				err = ErrExists
+			}
+			if err != nil {
 				return fmt.Errorf("vfp: port %s: add layer %s: group %s: rule %s: %w", p.Name, l.Name, g.Name, r.label(), err)
+			}
+			rules[r] = true
+			if r.label() != "" {
+				rules[r.label()] = true
 			}
 			if err := p.validateRule(l, g, r); err != nil {
 				return fmt.Errorf("vfp: port %s: add layer %s: group %s: rule %s: %w", p.Name, l.Name, g.Name, r.label(), err)

@@ -105,6 +105,7 @@ type ufTable struct {
 	max      int
 	n        int
 	cursor   ufHandle
+	collide  bool // tests: every key hashes to 1, to exercise the overflow index
 }
 
 func newUFTable(max int) *ufTable {
@@ -116,7 +117,12 @@ func (t *ufTable) at(h ufHandle) *ufSlot {
 	return &t.chunks[i>>ufChunkBits][i&(ufChunkSize-1)]
 }
 
-func (t *ufTable) hash(k *ufKey) uint64 { return maphash.Bytes(t.seed, k[:]) }
+func (t *ufTable) hash(k *ufKey) uint64 {
+	if t.collide {
+		return 1
+	}
+	return maphash.Bytes(t.seed, k[:])
+}
 
 // lookup returns the live slot of k. An entry idle past its timeout is
 // removed and reported missing. It does not allocate.
