@@ -42,6 +42,7 @@ func New(topo Topology, opts Options) (*Fabric, error) {
 		owners: newOwners(), opts: opts}
 	var errs errList
 	var exposed [][]hns.Exposed
+	pre := underlayNeighbors(topo)
 	for hi := range topo.Hosts {
 		hs := &topo.Hosts[hi]
 		field := fmt.Sprintf("hosts[%d]", hi)
@@ -49,7 +50,7 @@ func New(topo Topology, opts Options) (*Fabric, error) {
 			errs.add(field+".name", "host name %q must be non-empty and without '/'", hs.Name)
 			continue
 		}
-		h, ex, err := buildHost(hs, field, opts, &errs)
+		h, ex, err := buildHost(hs, field, opts, &errs, pre)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -273,7 +274,7 @@ func parseAddrOrPrefix(s string) (netip.Addr, error) {
 
 // buildHost makes one host: NICs, management OS settings, then the HNS
 // objects through the programmer.
-func buildHost(hs *HostSpec, field string, opts Options, errs *errList) (*host.Host, []hns.Exposed, error) {
+func buildHost(hs *HostSpec, field string, opts Options, errs *errList, pre []neighbor) (*host.Host, []hns.Exposed, error) {
 	h := host.New(hs.Name)
 	before := len(*errs)
 	var nics []hns.NIC
@@ -347,6 +348,13 @@ func buildHost(hs *HostSpec, field string, opts Options, errs *errList) (*host.H
 	if len(*errs) > before {
 		return nil, nil, nil
 	}
+	// The underlay's neighbours are known before HNS objects are programmed
+	// (VXLAN encapsulation rules carry the next hop's MAC).
+	for _, n := range pre {
+		if !h.Stack.IsLocal(n.addr) {
+			h.Stack.AddNeighbor(n.addr, n.mac)
+		}
+	}
 	profile := hns.DefaultProfile()
 	if hs.Profile != "" {
 		p, err := hns.ProfileByName(hs.Profile)
@@ -390,4 +398,45 @@ func buildHost(hs *HostSpec, field string, opts Options, errs *errList) (*host.H
 		h.Stack.AddRoute(host.Route{Prefix: p, NextHop: nh, Iface: r.Iface, Metric: 256})
 	}
 	return h, ex, nil
+}
+
+type neighbor struct {
+	addr netip.Addr
+	mac  header.MAC
+}
+
+// underlayNeighbors lists the addresses and MACs of everything on the
+// underlay that the topology declares directly: host NICs, peers and the
+// router. Malformed entries are skipped (New reports them).
+func underlayNeighbors(topo Topology) []neighbor {
+	var out []neighbor
+	add := func(mac, ip string) {
+		m, ok := header.ParseMAC(mac)
+		if !ok || ip == "" {
+			return
+		}
+		a, err := parseAddrOrPrefix(ip)
+		if err != nil {
+			return
+		}
+		out = append(out, neighbor{a, m})
+	}
+	for _, h := range topo.Hosts {
+		for _, n := range h.NICs {
+			add(n.MAC, n.IP)
+			add(n.MAC, n.IPv6)
+		}
+	}
+	for _, p := range topo.Peers {
+		add(p.MAC, p.IP)
+		for _, ip := range p.IPs {
+			add(p.MAC, ip)
+		}
+	}
+	if r := topo.Underlay.Router; r != nil {
+		for _, ip := range r.IPs {
+			add(r.MAC, ip)
+		}
+	}
+	return out
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hnspath/hnspath/emulator/header"
 	"github.com/hnspath/hnspath/emulator/host"
+	"github.com/hnspath/hnspath/emulator/vfp"
 	"github.com/hnspath/hnspath/emulator/winnat"
 )
 
@@ -52,6 +53,23 @@ func Program(h *host.Host, o *Objects, opts ProgramOptions) ([]Exposed, error) {
 			pr.errs = append(pr.errs, fmt.Errorf("network %q: %w", n.Name, err))
 		}
 	}
+	if len(pr.errs) == 0 {
+		for _, vn := range pr.nets {
+			if err := pr.programPolicies(vn); err != nil {
+				pr.errs = append(pr.errs, fmt.Errorf("network %q: %w", vn.n.Name, err))
+			}
+		}
+	}
+	if len(pr.errs) == 0 {
+		if err := pr.programLoadBalancers(); err != nil {
+			pr.errs = append(pr.errs, err)
+		}
+	}
+	if len(pr.errs) == 0 {
+		if err := pr.attachLayers(); err != nil {
+			pr.errs = append(pr.errs, err)
+		}
+	}
 	return pr.exposed, errors.Join(pr.errs...)
 }
 
@@ -61,6 +79,12 @@ type programmer struct {
 	opts    Options
 	exposed []Exposed
 	errs    []error
+
+	nets   []*vfpNet
+	ports  portAlloc
+	layers map[*vfp.Port]map[string]*vfp.Layer // layers being built, attached at the end
+	extVFP map[int]*vfp.Port                  // VFP of a switch's external port
+	vnicVFP map[int]*vfp.Port                 // VFP of a switch's management OS vNIC port
 }
 
 // Options is ProgramOptions under a short name inside the package.

@@ -207,7 +207,7 @@ func (h *Host) AddEndpoint(si int, name string, mac header.MAC, ips []netip.Addr
 		}
 	}
 	sw := h.Switches[si]
-	port, err := sw.AddPort(vswitch.Port{Name: name, Kind: vswitch.PortVM, MAC: mac, VLAN: vlan})
+	port, err := sw.AddPort(vswitch.Port{Name: name, Kind: vswitch.PortVM, MAC: mac, VLAN: vlan, IPs: ips})
 	if err != nil {
 		return -1, err
 	}
@@ -331,4 +331,11 @@ func (h *Host) NICAddrs(ni int) []netip.Addr {
 // NICPrimary returns the first IPv4 address on NIC ni.
 func (h *Host) NICPrimary(ni int) (netip.Addr, bool) {
 	return h.Stack.PrimaryAddr(h.NICs[ni].Iface, false)
+}
+
+// SetEndpointMTU sets the largest IP datagram an endpoint's vNIC accepts
+// (1450 on overlay, HNS EncapOverhead 50; microsoft/SDN#517).
+func (h *Host) SetEndpointMTU(ei int, mtu int) {
+	e := &h.Endpoints[ei]
+	h.Switches[e.Switch].Port(e.Port).MTU = mtu
 }

@@ -77,6 +77,12 @@ type Port struct {
 	// AllowMACSpoofing lets a vNIC send with a source MAC other than its own
 	// (Set-VMNetworkAdapter -MacAddressSpoofing On).
 	AllowMACSpoofing bool
+	// IPs are the vNIC's addresses (used to tell VFP hairpin traffic, which
+	// comes back to its own port with a translated source, from a loop).
+	IPs []netip.Addr
+	// MTU is the largest IP datagram the vNIC accepts (0: no limit); an
+	// overlay endpoint has 1450 (EncapOverhead 50).
+	MTU int
 }
 
 // Switch is a virtual switch.
@@ -98,6 +104,17 @@ type Switch struct {
 	nvxlan     int
 	vniPorts   map[vniKey]PortID // (VNI, inner destination) -> port
 	vniOwner   map[netip.Addr]uint32
+	snat       []snatRange               // translated-source port ranges -> owning port
+	arpProxy   map[netip.Addr]header.MAC // addresses VFP answers ARP for (virtual gateways)
+}
+
+// snatRange is a block of translated source ports owned by one port: VFP
+// steers replies to (VIP, protocol, port in range) back to it.
+type snatRange struct {
+	vip    netip.Addr
+	proto  uint8
+	lo, hi uint16
+	port   PortID
 }
 
 type macEntry struct {
@@ -180,7 +197,38 @@ func (s *Switch) EnableVFPForwarding(rewriteMAC header.MAC) {
 		s.paLocal = make(map[netip.Addr]struct{})
 		s.vniPorts = make(map[vniKey]PortID)
 		s.vniOwner = make(map[netip.Addr]uint32)
+		s.arpProxy = make(map[netip.Addr]header.MAC)
 	}
+}
+
+// MapSNATRange declares that replies to vip:lo-hi (protocol proto) belong
+// to port: the port whose VFP translated sources into that block.
+func (s *Switch) MapSNATRange(vip netip.Addr, proto uint8, lo, hi uint16, port PortID) {
+	s.snat = append(s.snat, snatRange{vip: vip, proto: proto, lo: lo, hi: hi, port: port})
+}
+
+// snatOwner returns the port owning a reply's destination.
+func (s *Switch) snatOwner(p *packet.Parsed) (PortID, bool) {
+	if len(s.snat) == 0 || !p.HasL4Ports || p.ICMPQuery {
+		return None, false
+	}
+	for i := range s.snat {
+		r := &s.snat[i]
+		if r.proto == p.IPProto && r.lo <= p.DstPort && p.DstPort <= r.hi && r.vip == p.Dst {
+			return r.port, true
+		}
+	}
+	return None, false
+}
+
+// ProxyARP makes the extension answer ARP requests from vNICs for addr
+// with mac (the virtual gateway of l2bridge and overlay networks [I]).
+func (s *Switch) ProxyARP(addr netip.Addr, mac header.MAC) { s.arpProxy[addr] = mac }
+
+// ARPProxy returns the MAC the extension answers for addr, if any.
+func (s *Switch) ARPProxy(addr netip.Addr) (header.MAC, bool) {
+	m, ok := s.arpProxy[addr]
+	return m, ok
 }
 
 // SetL2Tunnel makes every frame from a vNIC go to the external port.
@@ -273,6 +321,13 @@ func (s *Switch) Forward(in PortID, p *packet.Parsed) Decision {
 			return d
 		}
 	}
+	if s.vfp && ip.Kind == PortVM && p.IsIP() {
+		// A reply to a source another port translated (an LB SNAT on the
+		// external port, say) goes back to that port.
+		if id, ok := s.snatOwner(p); ok && id != in {
+			return Decision{Port: id}
+		}
+	}
 	if s.vfp && p.DstMAC == s.rewriteMAC && ip.Kind == PortVM && p.IsIP() {
 		// A container addressing the host MAC (rewritten gateway) for another
 		// local container: the extension delivers by customer address.
@@ -282,6 +337,11 @@ func (s *Switch) Forward(in PortID, p *packet.Parsed) Decision {
 	}
 	if id, ok := s.lookupMAC(p.DstMAC); ok {
 		if id == in {
+			if s.vfp && ip.Kind == PortVM && p.IsIP() && !owns(ip.IPs, p.Src) {
+				// VFP hairpin: a packet whose source VFP translated comes
+				// back to its own port (loopback through a service VIP).
+				return Decision{Port: id}
+			}
 			return Decision{Port: None, Reason: drop.NoDestUnicast}
 		}
 		if q := &s.ports[id]; q.Kind != PortExternal {
@@ -340,12 +400,24 @@ func (s *Switch) vfpForward(p *packet.Parsed) (Decision, bool) {
 		}
 		return Decision{Port: None, Reason: drop.NoDestUnicast}, true
 	}
+	if id, ok := s.snatOwner(p); ok {
+		return Decision{Port: id}, true
+	}
 	if p.DstMAC == s.rewriteMAC {
 		if id, ok := s.caPorts[p.Dst]; ok {
 			return Decision{Port: id}, true
 		}
 	}
 	return Decision{}, false
+}
+
+func owns(ips []netip.Addr, a netip.Addr) bool {
+	for _, x := range ips {
+		if x == a {
+			return true
+		}
+	}
+	return false
 }
 
 // FloodTargets appends to dst the ports a flooded frame from in reaches:
