@@ -80,11 +80,11 @@ type programmer struct {
 	exposed []Exposed
 	errs    []error
 
-	nets   []*vfpNet
-	ports  portAlloc
-	layers map[*vfp.Port]map[string]*vfp.Layer // layers being built, attached at the end
-	extVFP map[int]*vfp.Port                  // VFP of a switch's external port
-	vnicVFP map[int]*vfp.Port                 // VFP of a switch's management OS vNIC port
+	nets    []*vfpNet
+	ports   portAlloc
+	layers  map[*vfp.Port]map[string]*vfp.Layer // layers being built, attached at the end
+	extVFP  map[int]*vfp.Port                   // VFP of a switch's external port
+	vnicVFP map[int]*vfp.Port                   // VFP of a switch's management OS vNIC port
 }
 
 // Options is ProgramOptions under a short name inside the package.

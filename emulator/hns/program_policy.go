@@ -260,12 +260,12 @@ func (pr *programmer) overlayVNET(vn *vfpNet, ep *vfpEp, local []header.MAC) err
 // aclRule is one ACL from an ACL endpoint policy or a NetworkACL network
 // policy (same fields).
 type aclRule struct {
-	id                             string
-	protocols                      string
-	allow                          bool
-	in                             bool
+	id                            string
+	protocols                     string
+	allow                         bool
+	in                            bool
 	local, remote, lports, rports string
-	priority                       uint16
+	priority                      uint16
 }
 
 func (pr *programmer) networkACLs(n *HostComputeNetwork) ([]aclRule, error) {
@@ -461,7 +461,6 @@ func parsePortRanges(s string) ([]vfp.PortRange, error) {
 	}
 	return out, nil
 }
-
 
 // outboundNAT builds the SNAT layer of an endpoint's OutBoundNAT policy:
 // destinations in the exception list pass untranslated, ICMP to other

@@ -366,4 +366,3 @@ func (pr *programmer) hostNamespace(e *HostComputeEndpoint) bool {
 	}
 	return false
 }
-
