@@ -47,7 +47,23 @@
 //
 // Flows expire after the rule's Flow TTL of idleness (240 s on real
 // stateful rules); after a TCP RST, or a FIN from each side, after
-// DefaultClosedFlowTTL [I].
+// DefaultClosedFlowTTL [I]. ICMP queries are flows too: their identifier
+// stands for both ports, so dynamic NAT rewrites it. Port conditions match
+// only TCP and UDP.
+//
+// Dynamic NAT pools map endpoint-independently (one external port per
+// protocol, source address and port) and hand out ports in order; a port
+// is reused once its mapping idled past the TTL. An exhausted pool drops
+// with drop.LBPortsExhausted. LBNAT picks a DIP by a hash of the 5-tuple,
+// of the source address and protocol, or of the source address (HNS
+// distribution types 0, 1, 2).
+//
+// VXLAN encapsulation (RFC 7348 section 5) pushes outer Ethernet, IPv4
+// (TTL 64 unless set, DF as configured, ID 0 with DF and a per-port
+// counter without), UDP with a zero checksum and a source port hashed from
+// the inner flow in 49152-65535, and VXLAN with the I flag. Decapsulation
+// requires the VXLAN port, the I flag and an accepted VNI, else
+// drop.VSIDMismatch.
 //
 // # Unified flow table
 //
@@ -61,6 +77,12 @@
 // it depends on, and do not allocate. Drops are cached too, with their
 // reason and rule, except those that depend on the packet rather than the
 // flow (MTU, an exhausted port pool, an invalid inner frame).
+//
+// A decision made while a stateful layer had no flow for the packet (a
+// reply dropped before its request created the flow pair, say) records
+// that; the entry is re-evaluated once such a flow appears. The table is
+// uft.go's: byte-array keys filled from the headers, indexed by a 64-bit
+// hash in a map with integer keys.
 //
 // Every policy change bumps the port's generation. A cached entry of an
 // older generation is re-evaluated on its next packet (lazy

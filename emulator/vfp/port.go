@@ -93,6 +93,10 @@ type Port struct {
 	innerOK bool
 }
 
+// maxReasons bounds the drop reasons counted per port; drop.Reason values
+// are small (under 64 today).
+const maxReasons = 256
+
 type dirCounters struct {
 	packets, bytes     uint64
 	syn, synack        uint64
@@ -100,7 +104,7 @@ type dirCounters struct {
 	dropped            uint64
 	hits, misses       uint64
 	created, tableFull uint64
-	drops              [drop.FrameTooBig + 16]uint64
+	drops              [maxReasons]uint64
 }
 
 // NewPort returns a port without layers.
@@ -439,7 +443,16 @@ func (g *Group) ReplaceRule(r *Rule) error {
 		}
 		p := g.port()
 		if p != nil {
-			if err := p.validateRule(g.layer, g, r); err != nil {
+			// The old rule's hold on its NAT pool does not count: the new
+			// rule may redefine the pool it replaces.
+			if old.pool != nil {
+				old.pool.refs--
+			}
+			err := p.validateRule(g.layer, g, r)
+			if old.pool != nil {
+				old.pool.refs++
+			}
+			if err != nil {
 				return fmt.Errorf("vfp: group %s: replace rule %s: %w", g.Name, r.label(), err)
 			}
 		}

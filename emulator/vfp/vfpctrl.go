@@ -525,6 +525,7 @@ type ParseError struct {
 	Err   error
 }
 
+// Error formats the error as "vfpctrl: file:line: field: error".
 func (e *ParseError) Error() string {
 	where := "line " + strconv.Itoa(e.Line)
 	if e.File != "" {
@@ -536,6 +537,7 @@ func (e *ParseError) Error() string {
 	return "vfpctrl: " + where + ": " + e.Err.Error()
 }
 
+// Unwrap returns the underlying error.
 func (e *ParseError) Unwrap() error { return e.Err }
 
 // maxParseErrors caps the errors one parse reports.
