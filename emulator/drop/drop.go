@@ -52,6 +52,7 @@ const (
 	InvalidDstMAC        // 26
 	InvalidSrcMAC        // 27
 	WNVFiltered          // 29
+	DestNICDisabled      // 33
 	UnsupportedEtherType // 104
 
 	// VFP (VFPEXT_MapPacketDropReason) and rule blocks.
@@ -118,6 +119,7 @@ var table = [numReasons]info{
 	InvalidDstMAC:        {"invalid-dst-mac", LayerPktmon, 26, "Invalid destination MAC"},
 	InvalidSrcMAC:        {"invalid-src-mac", LayerPktmon, 27, "Invalid source MAC"},
 	WNVFiltered:          {"wnv-filtered", LayerPktmon, 29, "Windows Network Virtualization error"},
+	DestNICDisabled:      {"destination-nic-disabled", LayerPktmon, 33, "Destination NIC is disabled"},
 	UnsupportedEtherType: {"unsupported-ethertype", LayerPktmon, 104, "Unsupported EtherType"},
 
 	ARPGuard:            {"vfp-arp-guard", LayerVFP, 0, "ARP guard"},

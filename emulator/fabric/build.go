@@ -50,7 +50,7 @@ func New(topo Topology, opts Options) (*Fabric, error) {
 			errs.add(field+".name", "host name %q must be non-empty and without '/'", hs.Name)
 			continue
 		}
-		h, ex, err := buildHost(hs, field, opts, &errs, pre)
+		h, prog, err := buildHost(hs, field, opts, &errs, pre)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -60,7 +60,8 @@ func New(topo Topology, opts Options) (*Fabric, error) {
 		}
 		hi2 := len(f.hosts)
 		f.hosts = append(f.hosts, h)
-		exposed = append(exposed, ex)
+		f.programmed = append(f.programmed, prog)
+		exposed = append(exposed, prog.Exposed)
 		f.epPort = append(f.epPort, nil)
 		f.nicPort = append(f.nicPort, nil)
 		for ei, e := range h.Endpoints {
@@ -274,7 +275,7 @@ func parseAddrOrPrefix(s string) (netip.Addr, error) {
 
 // buildHost makes one host: NICs, management OS settings, then the HNS
 // objects through the programmer.
-func buildHost(hs *HostSpec, field string, opts Options, errs *errList, pre []neighbor) (*host.Host, []hns.Exposed, error) {
+func buildHost(hs *HostSpec, field string, opts Options, errs *errList, pre []neighbor) (*host.Host, *hns.Programmed, error) {
 	h := host.New(hs.Name)
 	before := len(*errs)
 	var nics []hns.NIC
@@ -378,7 +379,7 @@ func buildHost(hs *HostSpec, field string, opts Options, errs *errList, pre []ne
 		errs.wrap(field+".nat", err)
 		return nil, nil, nil
 	}
-	ex, err := hns.Program(h, &objs, hns.ProgramOptions{Profile: profile, NAT: natCfg, Shard: opts.Shard, Shards: opts.Shards})
+	prog, err := hns.Program(h, &objs, hns.ProgramOptions{Profile: profile, NAT: natCfg, Shard: opts.Shard, Shards: opts.Shards})
 	if err != nil {
 		errs.wrap(field+".hns", err)
 		return nil, nil, nil
@@ -397,7 +398,7 @@ func buildHost(hs *HostSpec, field string, opts Options, errs *errList, pre []ne
 		}
 		h.Stack.AddRoute(host.Route{Prefix: p, NextHop: nh, Iface: r.Iface, Metric: 256})
 	}
-	return h, ex, nil
+	return h, prog, nil
 }
 
 type neighbor struct {

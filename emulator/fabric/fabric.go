@@ -13,10 +13,12 @@
 package fabric
 
 import (
+	"fmt"
 	"net/netip"
 
 	"github.com/hnspath/hnspath/emulator/drop"
 	"github.com/hnspath/hnspath/emulator/header"
+	"github.com/hnspath/hnspath/emulator/hns"
 	"github.com/hnspath/hnspath/emulator/host"
 	"github.com/hnspath/hnspath/emulator/packet"
 	"github.com/hnspath/hnspath/emulator/trace"
@@ -193,12 +195,13 @@ type wireFrame struct {
 type Fabric struct {
 	Topology Topology
 
-	hosts   []*host.Host
-	ports   []Port
-	byName  map[string]PortID
-	epPort  [][]PortID // [host][endpoint]
-	nicPort [][]PortID // [host][nic]
-	peers   []PortID
+	hosts      []*host.Host
+	programmed []*hns.Programmed
+	ports      []Port
+	byName     map[string]PortID
+	epPort     [][]PortID // [host][endpoint]
+	nicPort    [][]PortID // [host][nic]
+	peers      []PortID
 
 	members map[uint64]member // unicast destination MAC -> who receives it
 	attach  []member          // each attachment once, by port, for flooding
@@ -477,4 +480,33 @@ func (f *Fabric) deliverMember(m member, buf *packet.Buffer, res *Outcome) {
 		p.Decode(buf.Bytes())
 		f.route(buf, &p, res)
 	}
+}
+
+func (f *Fabric) hostIndex(name string) (int, error) {
+	for i, h := range f.hosts {
+		if h.Name == name {
+			return i, nil
+		}
+	}
+	return -1, fmt.Errorf("no host %q", name)
+}
+
+// RemoveEndpoint deletes an endpoint of a host, as HNS does when its
+// container is removed (see hns.Programmed.RemoveEndpoint).
+func (f *Fabric) RemoveEndpoint(hostName, endpoint string) error {
+	hi, err := f.hostIndex(hostName)
+	if err != nil {
+		return err
+	}
+	return f.programmed[hi].RemoveEndpoint(endpoint)
+}
+
+// UpdateLoadBalancer sets the backends of a host's load balancer, as
+// kube-proxy does with HcnModifyLoadBalancer (see hns.Programmed).
+func (f *Fabric) UpdateLoadBalancer(hostName, lb string, endpoints []string) error {
+	hi, err := f.hostIndex(hostName)
+	if err != nil {
+		return err
+	}
+	return f.programmed[hi].UpdateLoadBalancer(lb, endpoints)
 }

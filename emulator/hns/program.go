@@ -34,12 +34,26 @@ type Exposed struct {
 	NIC    int          // the host NIC it is behind
 }
 
+// Programmed is a host's programmed HNS state; its methods apply later
+// changes the way HNS would, bumping VFP generations so that cached flows
+// are re-evaluated lazily.
+type Programmed struct {
+	// Exposed are the container addresses the underlay reaches through the host.
+	Exposed []Exposed
+	pr      *programmer
+}
+
 // Program turns a host's HNS objects (already normalised and validated)
 // into the host's virtual switches, ports, VFP policy and WinNAT, as HNS
-// does on a real host. It returns the container addresses the underlay
-// reaches through the host.
-func Program(h *host.Host, o *Objects, opts ProgramOptions) ([]Exposed, error) {
+// does on a real host.
+func Program(h *host.Host, o *Objects, opts ProgramOptions) (*Programmed, error) {
 	pr := &programmer{h: h, o: o, opts: opts}
+	ex, err := pr.program()
+	return &Programmed{Exposed: ex, pr: pr}, err
+}
+
+func (pr *programmer) program() ([]Exposed, error) {
+	o := pr.o
 	for i := range o.Networks {
 		n := &o.Networks[i]
 		var err error
@@ -85,6 +99,7 @@ type programmer struct {
 	layers  map[*vfp.Port]map[string]*vfp.Layer // layers being built, attached at the end
 	extVFP  map[int]*vfp.Port                   // VFP of a switch's external port
 	vnicVFP map[int]*vfp.Port                   // VFP of a switch's management OS vNIC port
+	lbPools map[string]lbPool                   // port blocks reserved by non-DSR load balancers
 }
 
 // Options is ProgramOptions under a short name inside the package.
@@ -167,4 +182,61 @@ func (a *ipam) next() (netip.Addr, error) {
 		}
 	}
 	return netip.Addr{}, fmt.Errorf("subnet %s: no free address (HCN_E_ADDR_INVALID_OR_RESERVED)", a.prefix)
+}
+
+// RemoveEndpoint deletes a local endpoint as HNS does when its container
+// goes away: its vNIC is disabled (frames to it are dropped, "Destination
+// NIC is disabled") and the switch forgets its addresses. Load balancers
+// that list it are not changed: updating them is the orchestrator's job
+// (kube-proxy), and until it does they still send flows there
+// (kubernetes/kubernetes#112836).
+func (p *Programmed) RemoveEndpoint(name string) error {
+	for _, vn := range p.pr.nets {
+		for _, ep := range vn.eps {
+			if endpointName(ep.e) != name || ep.removed {
+				continue
+			}
+			ep.removed = true
+			sw := p.pr.h.Switches[vn.si]
+			sw.Port(ep.port).Disabled = true
+			for _, a := range ep.ips {
+				sw.UnmapCA(a)
+				if vn.n.Type == Overlay {
+					sw.UnmapVNI(vn.vni, a)
+				}
+			}
+			return nil
+		}
+	}
+	if ei, ok := p.pr.h.EndpointByName(name); ok && ei != host.HostEndpoint {
+		e := &p.pr.h.Endpoints[ei]
+		p.pr.h.Switches[e.Switch].Port(e.Port).Disabled = true
+		return nil
+	}
+	return fmt.Errorf("remove endpoint %q: no such endpoint (HCN_E_ENDPOINT_NOT_FOUND)", name)
+}
+
+// UpdateLoadBalancer changes a load balancer's backends (HcnModifyLoadBalancer):
+// its LBNAT rules are replaced, which bumps the generation of every port
+// that has them; flows to a removed backend are re-evaluated on their next
+// packet and pick a remaining one.
+func (p *Programmed) UpdateLoadBalancer(name string, endpoints []string) error {
+	pr := p.pr
+	for li := range pr.o.LoadBalancers {
+		lb := &pr.o.LoadBalancers[li]
+		if label(lb.Name, lb.Id, li) != name && !sameID(lb.Id, name) {
+			continue
+		}
+		var ids []string
+		for _, e := range endpoints {
+			if x := pr.o.EndpointByName(e); x != nil {
+				ids = append(ids, x.Id)
+			} else {
+				ids = append(ids, e)
+			}
+		}
+		lb.HostComputeEndpoints = ids
+		return pr.programLB(li, true)
+	}
+	return fmt.Errorf("update load balancer %q: no such load balancer (HCN_E_LOADBALANCER_NOT_FOUND)", name)
 }

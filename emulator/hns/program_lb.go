@@ -46,154 +46,181 @@ func (pr *programmer) programLoadBalancers() error {
 		return &Error{Code: HCN_E_INVALID_POLICY, Kind: KindLoadBalancer, Object: label(pr.o.LoadBalancers[0].Name, pr.o.LoadBalancers[0].Id, 0),
 			Msg: "load balancers need a VFP network (l2bridge, l2tunnel, overlay or transparent)"}
 	}
+	var errs []error
+	for li := range pr.o.LoadBalancers {
+		if err := pr.programLB(li, false); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return joinErrors(errs)
+}
+
+// lbPool is the port block a non-DSR load balancer reserved.
+type lbPool struct{ lo, hi uint16 }
+
+// programLB builds (or, with update, replaces) the rules of load balancer li.
+func (pr *programmer) programLB(li int, update bool) error {
+	lb := &pr.o.LoadBalancers[li]
+	name := label(lb.Name, lb.Id, li)
 	byID := map[string]*vfpEp{}
 	var all []*vfpEp
 	for _, vn := range pr.nets {
 		for _, ep := range vn.eps {
-			byID[canonicalID(ep.e.Id)] = ep
+			if !ep.removed {
+				byID[canonicalID(ep.e.Id)] = ep
+			}
 			all = append(all, ep)
 		}
 	}
+	dsr := lb.Flags&LoadBalancerFlagsDSR != 0
+	var backends []lbBackend
+	for _, id := range lb.HostComputeEndpoints {
+		if ep, ok := byID[canonicalID(id)]; ok {
+			backends = append(backends, lbBackend{ep: ep, addr: ep.ips[0], mac: ep.mac, local: true})
+			continue
+		}
+		e := pr.o.EndpointByID(id)
+		if e == nil || len(e.Addrs()) == 0 || !e.IsRemote() {
+			continue // Validate reported unknown IDs; a removed local endpoint is no backend
+		}
+		mac, _ := header.ParseMAC(e.MacAddress)
+		backends = append(backends, lbBackend{addr: e.Addrs()[0], mac: mac})
+	}
+	if pr.lbPools == nil {
+		pr.lbPools = map[string]lbPool{}
+	}
+	pool, reserved := pr.lbPools[name]
+	if !dsr && !reserved {
+		lo, hi, ok := pr.ports.take(lbBlock)
+		if !ok {
+			return &Error{Code: HCN_E_PORT_ALREADY_EXISTS, Kind: KindLoadBalancer, Object: name,
+				Msg: "no free 64-port block left in the dynamic port range for this non-DSR load balancer (hcnCreateLoadBalancer fails; Azure/AKS#1375)"}
+		}
+		pool = lbPool{lo, hi}
+		pr.lbPools[name] = pool
+	}
 	var errs []error
-	for li := range pr.o.LoadBalancers {
-		lb := &pr.o.LoadBalancers[li]
-		name := label(lb.Name, lb.Id, li)
-		dsr := lb.Flags&LoadBalancerFlagsDSR != 0
-		var backends []lbBackend
-		for _, id := range lb.HostComputeEndpoints {
-			if ep, ok := byID[canonicalID(id)]; ok {
-				backends = append(backends, lbBackend{ep: ep, addr: ep.ips[0], mac: ep.mac, local: true})
-				continue
-			}
-			e := pr.o.EndpointByID(id)
-			if e == nil || len(e.Addrs()) == 0 {
-				continue // Validate reported it; a backend without address is skipped
-			}
-			mac, _ := header.ParseMAC(e.MacAddress)
-			backends = append(backends, lbBackend{addr: e.Addrs()[0], mac: mac})
+	place := func(vp *vfp.Port, gname string, v6 bool, r *vfp.Rule) {
+		if !update {
+			g := group(pr.layer(vp, LayerLB, prioLB, true), gname, 1, vfp.Out, v6)
+			g.Rules = append(g.Rules, r)
+			return
 		}
-		var poolLo, poolHi uint16
-		if !dsr {
-			var ok bool
-			poolLo, poolHi, ok = pr.ports.take(lbBlock)
-			if !ok {
-				errs = append(errs, &Error{Code: HCN_E_PORT_ALREADY_EXISTS, Kind: KindLoadBalancer, Object: name,
-					Msg: "no free 64-port block left in the dynamic port range for this non-DSR load balancer (hcnCreateLoadBalancer fails; Azure/AKS#1375)"})
-				continue
+		if l := vp.Layer(LayerLB); l != nil {
+			if g := l.Group(gname); g != nil {
+				if err := g.ReplaceRule(r); err != nil {
+					errs = append(errs, err)
+				}
 			}
 		}
-		for mi, pm := range lb.PortMappings {
-			proto := uint8(pm.Protocol)
-			if proto == 0 {
-				proto = header.ProtoTCP
+	}
+	for mi, pm := range lb.PortMappings {
+		proto := uint8(pm.Protocol)
+		if proto == 0 {
+			proto = header.ProtoTCP
+		}
+		ilb := pm.Flags&LoadBalancerPortMappingFlagsILB != 0
+		localRouted := pm.Flags&LoadBalancerPortMappingFlagsLocalRoutedVIP != 0
+		preserveDIP := pm.Flags&LoadBalancerPortMappingFlagsPreserveDIP != 0
+		useMux := pm.Flags&LoadBalancerPortMappingFlagsUseMux != 0
+		internal := pm.InternalPort
+		if internal == 0 {
+			internal = pm.ExternalPort
+		}
+		dist := vfp.Distribution(pm.DistributionType)
+		var vips []netip.Addr
+		for _, v := range lb.FrontendVIPs {
+			a, err := netip.ParseAddr(v)
+			if err != nil {
+				return &Error{Code: HCN_E_INVALID_IP, Kind: KindLoadBalancer, Object: name, Field: "FrontendVIPs", Msg: err.Error()}
 			}
-			ilb := pm.Flags&LoadBalancerPortMappingFlagsILB != 0
-			localRouted := pm.Flags&LoadBalancerPortMappingFlagsLocalRoutedVIP != 0
-			preserveDIP := pm.Flags&LoadBalancerPortMappingFlagsPreserveDIP != 0
-			useMux := pm.Flags&LoadBalancerPortMappingFlagsUseMux != 0
-			internal := pm.InternalPort
-			if internal == 0 {
-				internal = pm.ExternalPort
+			vips = append(vips, a)
+		}
+		nodePort := len(vips) == 0
+		srcVIP := netip.Addr{}
+		if lb.SourceVIP != "" {
+			a, err := netip.ParseAddr(lb.SourceVIP)
+			if err != nil {
+				return &Error{Code: HCN_E_INVALID_IP, Kind: KindLoadBalancer, Object: name, Field: "SourceVIP", Msg: err.Error()}
 			}
-			dist := vfp.Distribution(pm.DistributionType)
-			var vips []netip.Addr
-			for _, v := range lb.FrontendVIPs {
-				a, err := netip.ParseAddr(v)
-				if err != nil {
-					errs = append(errs, &Error{Code: HCN_E_INVALID_IP, Kind: KindLoadBalancer, Object: name, Field: "FrontendVIPs", Msg: err.Error()})
-					continue
-				}
-				vips = append(vips, a)
+			srcVIP = a
+		}
+		mk := func(prefix string, vip netip.Addr, bs []lbBackend, snat bool, poolIP netip.Addr) *vfp.Rule {
+			var be []vfp.Backend
+			for _, b := range bs {
+				be = append(be, vfp.Backend{Addr: b.addr, Port: internal, MAC: b.mac})
 			}
-			nodePort := len(vips) == 0
-			srcVIP := netip.Addr{}
-			if lb.SourceVIP != "" {
-				a, err := netip.ParseAddr(lb.SourceVIP)
-				if err != nil {
-					errs = append(errs, &Error{Code: HCN_E_INVALID_IP, Kind: KindLoadBalancer, Object: name, Field: "SourceVIP", Msg: err.Error()})
-					continue
-				}
-				srcVIP = a
+			r := &vfp.Rule{Name: fmt.Sprintf("%s%s_%s_%d_%d_%d", prefix, name, vip, pm.ExternalPort, internal, proto), Priority: 100 + uint32(mi),
+				Terminating: true, Stateful: true,
+				Conditions: vfp.Conditions{DstIP: []netip.Prefix{netip.PrefixFrom(vip, vip.BitLen())}, Protocols: []uint8{proto},
+					DstPort: []vfp.PortRange{vfp.SinglePort(pm.ExternalPort)}},
+				Action: vfp.Action{Type: vfp.ActionLBNAT, LB: vfp.LBParams{Backends: be, Distribution: dist, PreserveDIP: preserveDIP, SNAT: snat}}}
+			if len(be) == 0 {
+				r.Action = vfp.Action{Type: vfp.ActionBlock, Reason: drop.LBNoBackend}
+				r.Stateful = false
 			}
-			mk := func(vip netip.Addr, bs []lbBackend, snat bool, pool netip.Addr) *vfp.Rule {
-				var be []vfp.Backend
-				for _, b := range bs {
-					be = append(be, vfp.Backend{Addr: b.addr, Port: internal, MAC: b.mac})
-				}
-				r := &vfp.Rule{Name: fmt.Sprintf("LB_%s_%s_%d_%d_%d", name, vip, pm.ExternalPort, internal, proto), Priority: 100 + uint32(mi),
-					Terminating: true, Stateful: true,
-					Conditions: vfp.Conditions{DstIP: []netip.Prefix{netip.PrefixFrom(vip, vip.BitLen())}, Protocols: []uint8{proto},
-						DstPort: []vfp.PortRange{vfp.SinglePort(pm.ExternalPort)}},
-					Action: vfp.Action{Type: vfp.ActionLBNAT, LB: vfp.LBParams{Backends: be, Distribution: dist, PreserveDIP: preserveDIP, SNAT: snat}}}
-				if len(be) == 0 {
-					r.Action = vfp.Action{Type: vfp.ActionBlock, Reason: drop.LBNoBackend}
-					r.Stateful = false
-				}
-				if snat {
-					r.Action.Pool = vfp.NATPool{Name: "SLB_NATPOOL_" + name, IP: pool, Lo: poolLo, Hi: poolHi}
-				}
-				return r
+			if snat && len(be) > 0 {
+				r.Action.Pool = vfp.NATPool{Name: "SLB_NATPOOL_" + name, IP: poolIP, Lo: pool.lo, Hi: pool.hi}
 			}
-			// Pods to the VIP (ClusterIP, external IPs).
-			for _, vip := range vips {
-				for _, ep := range all {
-					g := group(pr.layer(ep.vp, LayerLB, prioLB, true), "LB_OUT_V4", 1, vfp.Out, vip.Is6())
-					g.Rules = append(g.Rules, mk(vip, backends, false, netip.Addr{}))
+			return r
+		}
+		// Pods to the VIP (ClusterIP, external IPs).
+		for _, vip := range vips {
+			for _, ep := range all {
+				place(ep.vp, "LB_OUT_V4", vip.Is6(), mk("LB_", vip, backends, false, netip.Addr{}))
+				if !update {
 					pr.loopback(ep, backends, dsr)
 				}
 			}
-			// The wire to the VIP or NodePort: local backends only.
-			if !ilb {
-				targets := vips
-				if nodePort {
-					for _, vn := range pr.nets {
-						targets = appendUnique(targets, vn.hostIP)
-					}
-				}
-				var local []lbBackend
-				for _, b := range backends {
-					if b.local {
-						local = append(local, b)
-					}
-				}
-				snat := !dsr && !useMux
+		}
+		// The wire to the VIP or NodePort: local backends only.
+		if !ilb {
+			targets := vips
+			if nodePort {
 				for _, vn := range pr.nets {
-					ext := pr.externalVFP(vn)
-					if ext == nil {
-						continue
+					targets = appendUnique(targets, vn.hostIP)
+				}
+			}
+			var local []lbBackend
+			for _, b := range backends {
+				if b.local {
+					local = append(local, b)
+				}
+			}
+			snat := !dsr && !useMux
+			for _, vn := range pr.nets {
+				ext := pr.externalVFP(vn)
+				if ext == nil {
+					continue
+				}
+				for _, vip := range targets {
+					poolIP := srcVIP
+					if !poolIP.IsValid() {
+						poolIP = vip // NatPool = VIP when SourceVIP is empty (kubernetes/community#8890)
 					}
-					for _, vip := range targets {
-						pool := srcVIP
-						if !pool.IsValid() {
-							pool = vip // NatPool = VIP when SourceVIP is empty (kubernetes/community#8890)
-						}
-						g := group(pr.layer(ext, LayerLB, prioLB, true), "LB_EXTERNAL_OUT_V4", 1, vfp.Out, vip.Is6())
-						g.Rules = append(g.Rules, mk(vip, local, snat, pool))
-						if snat {
-							sw := pr.h.Switches[vn.si]
-							sw.MapSNATRange(pool, proto, poolLo, poolHi, sw.ExternalPort())
-						}
+					place(ext, "LB_EXTERNAL_OUT_V4", vip.Is6(), mk("LB_", vip, local, snat, poolIP))
+					if snat && !update {
+						sw := pr.h.Switches[vn.si]
+						sw.MapSNATRange(poolIP, proto, pool.lo, pool.hi, sw.ExternalPort())
 					}
 				}
 			}
-			// The host itself to the VIP.
-			for _, vn := range pr.nets {
-				hv := pr.hostVNICVFP(vn)
-				if hv == nil {
-					continue
-				}
-				for _, vip := range vips {
-					g := group(pr.layer(hv, LayerLB, prioLB, true), "LB_HOST_OUT_V4", 1, vfp.Out, vip.Is6())
-					if localRouted {
-						r := mk(vip, backends, false, netip.Addr{})
-						r.Name = "LB_HOST_" + r.Name[3:]
-						g.Rules = append(g.Rules, r)
-					} else {
-						g.Rules = append(g.Rules, &vfp.Rule{Name: fmt.Sprintf("BLOCK_HOST_TO_%s_%d", vip, pm.ExternalPort), Priority: 100 + uint32(mi),
-							Terminating: true, Conditions: vfp.Conditions{DstIP: []netip.Prefix{netip.PrefixFrom(vip, vip.BitLen())},
-								Protocols: []uint8{proto}, DstPort: []vfp.PortRange{vfp.SinglePort(pm.ExternalPort)}},
-							Action: vfp.Action{Type: vfp.ActionBlock, Reason: drop.HostToServiceIP}})
-					}
+		}
+		// The host itself to the VIP.
+		for _, vn := range pr.nets {
+			hv := pr.hostVNICVFP(vn)
+			if hv == nil {
+				continue
+			}
+			for _, vip := range vips {
+				if localRouted {
+					place(hv, "LB_HOST_OUT_V4", vip.Is6(), mk("LB_HOST_", vip, backends, false, netip.Addr{}))
+				} else if !update {
+					place(hv, "LB_HOST_OUT_V4", vip.Is6(), &vfp.Rule{Name: fmt.Sprintf("BLOCK_HOST_TO_%s_%s_%d", name, vip, pm.ExternalPort),
+						Priority: 100 + uint32(mi), Terminating: true,
+						Conditions: vfp.Conditions{DstIP: []netip.Prefix{netip.PrefixFrom(vip, vip.BitLen())},
+							Protocols: []uint8{proto}, DstPort: []vfp.PortRange{vfp.SinglePort(pm.ExternalPort)}},
+						Action: vfp.Action{Type: vfp.ActionBlock, Reason: drop.HostToServiceIP}})
 				}
 			}
 		}

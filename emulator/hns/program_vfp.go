@@ -66,6 +66,8 @@ type vfpEp struct {
 	mtu  int
 	// loopbackDSR: the endpoint has OutBoundNAT{Destinations: [own IP]}.
 	loopbackDSR bool
+	removed     bool
+	vn          *vfpNet
 }
 
 // ports allocates ports from the host's dynamic range in blocks, as HNS
@@ -282,7 +284,7 @@ func (pr *programmer) vfpEndpoints(vn *vfpNet) error {
 		if err != nil {
 			return err
 		}
-		ep := &vfpEp{e: e, ei: ei, port: h.Endpoints[ei].Port, mac: mac, ips: ips}
+		ep := &vfpEp{e: e, ei: ei, port: h.Endpoints[ei].Port, mac: mac, ips: ips, vn: vn}
 		for i, p := range vn.subnets {
 			for _, a := range ips {
 				if p.Contains(a) {

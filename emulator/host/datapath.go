@@ -138,6 +138,10 @@ func (h *Host) switchEgress(si int, port vswitch.PortID, buf *packet.Buffer, p *
 		}
 	}
 	b := h.ports[si][port]
+	if h.Switches[si].Port(port).Disabled {
+		h.dropAt(out, CompVSwitch, h.portName(si, port), buf, p, drop.DestNICDisabled, "", "", "")
+		return
+	}
 	switch {
 	case b.endpoint >= 0:
 		if mtu := h.Switches[si].Port(port).MTU; mtu > 0 && p.IsIP() && p.L3Len() > mtu {

@@ -83,6 +83,9 @@ type Port struct {
 	// MTU is the largest IP datagram the vNIC accepts (0: no limit); an
 	// overlay endpoint has 1450 (EncapOverhead 50).
 	MTU int
+	// Disabled marks a vNIC that is gone (its container was deleted):
+	// frames to it are dropped ("Destination NIC is disabled").
+	Disabled bool
 }
 
 // Switch is a virtual switch.
@@ -277,6 +280,12 @@ func (s *Switch) IsVXLANPort(p uint16) bool {
 	return false
 }
 
+// UnmapVNI removes an inner destination address from a VNI.
+func (s *Switch) UnmapVNI(vni uint32, inner netip.Addr) {
+	delete(s.vniPorts, vniKey{vni, inner})
+	delete(s.vniOwner, inner)
+}
+
 // MapVNI maps an inner destination address in a VNI to a port (overlay ingress).
 func (s *Switch) MapVNI(vni uint32, inner netip.Addr, id PortID) {
 	s.vniPorts[vniKey{vni, inner}] = id
@@ -343,6 +352,9 @@ func (s *Switch) Forward(in PortID, p *packet.Parsed) Decision {
 				return Decision{Port: id}
 			}
 			return Decision{Port: None, Reason: drop.NoDestUnicast}
+		}
+		if s.ports[id].Disabled {
+			return Decision{Port: None, Reason: drop.DestNICDisabled}
 		}
 		if q := &s.ports[id]; q.Kind != PortExternal {
 			vlan := ip.VLAN
