@@ -25,7 +25,7 @@ func checksumsOK(frame []byte) bool {
 		}
 		var in packet.Parsed
 		in.Decode(vx.Inner())
-		return !in.IsIP() || in.ChecksumsValid()
+		return in.Valid() && (!in.IsIP() || in.ChecksumsValid())
 	}
 	return true
 }
