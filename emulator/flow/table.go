@@ -99,8 +99,14 @@ func (t *Table[K, V]) Timeout(h Handle) int64 { return t.at(h).timeout }
 // Insert adds k with value v. It returns ok false when the table is full
 // (after trying to reclaim idle entries) or k is present.
 func (t *Table[K, V]) Insert(k K, v V, now, timeout int64) (Handle, bool) {
-	if _, dup := t.index[k]; dup {
-		return 0, false
+	if h, dup := t.index[k]; dup {
+		e := t.at(h)
+		if !t.expired(e, now) {
+			return 0, false
+		}
+		// An idle entry no lookup has reaped yet gives way.
+		t.remove(h, e)
+		t.Expired++
 	}
 	if len(t.index) >= t.max {
 		t.Sweep(now, 64)

@@ -82,3 +82,15 @@ func TestNoAllocsSteadyState(t *testing.T) {
 		t.Fatalf("allocs = %v, want 0", n)
 	}
 }
+
+func TestInsertReplacesIdleEntry(t *testing.T) {
+	tb := NewTable[key, int](10)
+	tb.Insert(key{1, 1}, 1, 0, 100)
+	if _, ok := tb.Insert(key{1, 1}, 2, 50, 100); ok {
+		t.Fatal("live duplicate accepted")
+	}
+	h, ok := tb.Insert(key{1, 1}, 3, 200, 100)
+	if !ok || *tb.Get(h) != 3 || tb.Len() != 1 {
+		t.Fatalf("insert over an idle entry: ok %v len %d", ok, tb.Len())
+	}
+}
