@@ -1,0 +1,4 @@
+// Package emulator is the root of hnspath's userspace model of the Windows
+// container packet path. Its subpackages use only the standard library;
+// TestDeps checks the import rules of DESIGN.md §1.
+package emulator
