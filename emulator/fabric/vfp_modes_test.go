@@ -218,3 +218,48 @@ func TestOverlayMTUAndVNI(t *testing.T) {
 	f.Inject(port(t, f, "host2/eth0"), vx, 2, &res)
 	dropped(t, &res, drop.VSIDMismatch)
 }
+
+// TestVFPModesNoAllocs: the cached path of every VFP mode through the whole
+// host (and the fabric) does not allocate.
+func TestVFPModesNoAllocs(t *testing.T) {
+	cases := []struct {
+		topo, at string
+		frame    func(t testing.TB) []byte
+	}{
+		{"l2bridge", "host1/pod-a", func(t testing.TB) []byte {
+			return emutest.UDP4(t, macPodA, macHost1, "10.244.1.2", "10.244.2.2", 1000, 2000, make([]byte, 18))
+		}},
+		{"l2bridge", "host1/pod-a", func(t testing.TB) []byte {
+			return emutest.UDP4(t, macPodA, macHost1, "10.244.1.2", "198.18.0.10", 1000, 53, make([]byte, 18))
+		}},
+		{"overlay", "host1/pod-a", func(t testing.TB) []byte {
+			return emutest.UDP4(t, "0e:2a:0a:f4:01:02", "0e:2a:0a:f4:01:01", "10.244.1.2", "10.244.2.2", 1000, 2000, make([]byte, 18))
+		}},
+		{"l2tunnel", "host1/pod-a", func(t testing.TB) []byte {
+			return emutest.UDP4(t, macPodA, macPodB, "10.0.0.20", "10.0.0.21", 1000, 2000, make([]byte, 18))
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.topo, func(t *testing.T) {
+			f, err := fabric.New(loadTopology(t, "testdata/"+c.topo+".json"), fabric.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fr := c.frame(t)
+			p := port(t, f, c.at)
+			var res fabric.Outcome
+			f.Inject(p, fr, 0, &res)
+			if len(res.Outputs) == 0 {
+				t.Fatalf("not delivered: %+v", res.Drops)
+			}
+			now := int64(1)
+			n := testing.AllocsPerRun(500, func() {
+				now++
+				f.Inject(p, fr, now, &res)
+			})
+			if n != 0 {
+				t.Fatalf("allocs = %v per packet, want 0", n)
+			}
+		})
+	}
+}
