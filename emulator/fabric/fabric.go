@@ -125,6 +125,9 @@ type Options struct {
 	HopLimit int
 	// Shard and Shards partition NAT port ranges between per-core fabrics.
 	Shard, Shards int
+	// NoFlowCache turns off the hosts' flow caches (the fast path for
+	// routed, NATed traffic); results are the same, only slower.
+	NoFlowCache bool
 }
 
 type memberKind uint8
@@ -143,6 +146,23 @@ type member struct {
 	peer int
 	port PortID
 	mac  header.MAC // the MAC frames to it carry
+}
+
+// member returns who receives frames to MAC mac on the underlay: a linear
+// scan while the underlay is small, else the map.
+func (f *Fabric) member(mac uint64) (member, bool) {
+	if len(f.members) <= 8 {
+		for i := range f.attach {
+			if f.attach[i].mac.Uint64() == mac {
+				return f.attach[i], true
+			}
+		}
+		if len(f.members) == len(f.attach) {
+			return member{}, false
+		}
+	}
+	m, ok := f.members[mac]
+	return m, ok
 }
 
 // owners maps IP addresses to the underlay member that receives them.
@@ -447,7 +467,7 @@ func (f *Fabric) underlay(w wireFrame, res *Outcome) {
 		}
 		return
 	}
-	m, ok := f.members[dst.Uint64()]
+	m, ok := f.member(dst.Uint64())
 	if !ok {
 		f.dropUnderlay(w.from, w.buf, drop.UnderlayNoDestination, res)
 		return

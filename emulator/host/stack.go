@@ -31,6 +31,8 @@ type Iface struct {
 	nic  int            // NIC index, or -1
 	sw   int            // switch of a host vNIC, or -1
 	port vswitch.PortID // its port
+
+	primary4 netip.Addr // first IPv4 address, cached for NAT
 }
 
 // Route is an entry of the management OS routing table.
@@ -39,6 +41,12 @@ type Route struct {
 	NextHop netip.Addr // invalid (zero) for on-link
 	Iface   int
 	Metric  int
+}
+
+// route4 is an IPv4 route in integer form.
+type route4 struct {
+	net, mask uint32
+	idx       int // index in routes
 }
 
 type localAddr struct {
@@ -62,6 +70,7 @@ type Stack struct {
 	h         *Host
 	ifaces    []Iface
 	routes    []Route                 // longest prefix first, then lowest metric
+	routes4   []route4                // the IPv4 routes in the same order, for a fast lookup
 	neigh4    map[uint32]header.MAC   // IPv4 neighbour cache
 	neigh6    map[[16]byte]header.MAC // IPv6 neighbour cache
 	local     []localAddr             // the host's addresses (few: scanned linearly)
@@ -78,6 +87,11 @@ func newStack(h *Host) *Stack {
 
 func (s *Stack) addIface(i Iface) int {
 	idx := len(s.ifaces)
+	for _, a := range i.Addrs {
+		if a.Addr().Is4() && !i.primary4.IsValid() {
+			i.primary4 = a.Addr()
+		}
+	}
 	s.ifaces = append(s.ifaces, i)
 	for _, a := range i.Addrs {
 		s.local = append(s.local, localAddr{a.Addr(), idx})
@@ -104,7 +118,11 @@ func (s *Stack) IfaceByName(name string) (int, bool) {
 
 // AddAddr adds an address to an interface, with its connected route.
 func (s *Stack) AddAddr(ifi int, a netip.Prefix) {
+	s.h.gen++
 	s.ifaces[ifi].Addrs = append(s.ifaces[ifi].Addrs, a)
+	if a.Addr().Is4() && !s.ifaces[ifi].primary4.IsValid() {
+		s.ifaces[ifi].primary4 = a.Addr()
+	}
 	s.local = append(s.local, localAddr{a.Addr(), ifi})
 	s.AddRoute(Route{Prefix: a.Masked(), Iface: ifi, Metric: 256})
 }
@@ -112,6 +130,7 @@ func (s *Stack) AddAddr(ifi int, a netip.Prefix) {
 // AddRoute adds a route. Routes are looked up longest prefix first, then by
 // lowest metric.
 func (s *Stack) AddRoute(r Route) {
+	s.h.gen++
 	r.Prefix = r.Prefix.Masked()
 	for _, o := range s.routes {
 		if o == r {
@@ -126,6 +145,35 @@ func (s *Stack) AddRoute(r Route) {
 		}
 		return a.Metric < b.Metric
 	})
+	s.routes4 = s.routes4[:0]
+	for i, r := range s.routes {
+		if r.Prefix.Addr().Is4() {
+			var mask uint32
+			if b := r.Prefix.Bits(); b > 0 {
+				mask = ^uint32(0) << (32 - b)
+			}
+			s.routes4 = append(s.routes4, route4{net: v4key(r.Prefix.Addr()), mask: mask, idx: i})
+		}
+	}
+}
+
+// lookup returns the index of the route for dst, or -1.
+func (s *Stack) lookup(dst netip.Addr) int {
+	if dst.Is4() {
+		k := v4key(dst)
+		for i := range s.routes4 {
+			if k&s.routes4[i].mask == s.routes4[i].net {
+				return s.routes4[i].idx
+			}
+		}
+		return -1
+	}
+	for i := range s.routes {
+		if s.routes[i].Prefix.Contains(dst) {
+			return i
+		}
+	}
+	return -1
 }
 
 // Routes returns the routing table.
@@ -133,10 +181,8 @@ func (s *Stack) Routes() []Route { return s.routes }
 
 // Lookup returns the route for dst.
 func (s *Stack) Lookup(dst netip.Addr) (Route, bool) {
-	for i := range s.routes {
-		if s.routes[i].Prefix.Contains(dst) {
-			return s.routes[i], true
-		}
+	if i := s.lookup(dst); i >= 0 {
+		return s.routes[i], true
 	}
 	return Route{}, false
 }
@@ -144,6 +190,9 @@ func (s *Stack) Lookup(dst netip.Addr) (Route, bool) {
 // AddNeighbor adds a static neighbour (ARP/ND cache) entry.
 func (s *Stack) AddNeighbor(a netip.Addr, m header.MAC) {
 	a = a.Unmap()
+	if old, ok := s.Neighbor(a); !ok || old != m {
+		s.h.gen++
+	}
 	if a.Is4() {
 		s.neigh4[v4key(a)] = m
 	} else {
@@ -175,7 +224,10 @@ func (s *Stack) localIface(a netip.Addr) (int, bool) {
 
 // Listen declares a port the management OS listens on; packets to it are
 // delivered to the host endpoint instead of being dropped.
-func (s *Stack) Listen(proto uint8, port uint16) { s.listeners[listenKey{proto, port}] = struct{}{} }
+func (s *Stack) Listen(proto uint8, port uint16) {
+	s.h.gen++
+	s.listeners[listenKey{proto, port}] = struct{}{}
+}
 
 // IsLocal reports whether a is one of the host's addresses (loopback included).
 func (s *Stack) IsLocal(a netip.Addr) bool {
@@ -381,19 +433,20 @@ func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 		s.dropf(out, ifi, buf, drop.NoRoute, CompTCPIP)
 		return
 	}
-	r, ok := s.Lookup(p.Dst)
-	if !ok {
+	ri := s.lookup(p.Dst)
+	if ri < 0 {
 		s.dropf(out, ifi, buf, drop.NoRoute, CompTCPIP)
 		return
 	}
+	r := &s.routes[ri]
 	if p.TTL <= 1 {
 		s.icmpError(ifi, p, icmpTimeExceeded, 0, out)
 		s.dropf(out, ifi, buf, drop.TTLExceeded, CompTCPIP)
 		return
 	}
 	if s.nat != nil && !natted && p.Kind == packet.KindIPv4 && r.Iface != s.natIface && s.nat.Internal(p.Src) {
-		ext, ok := s.PrimaryAddr(r.Iface, false)
-		if !ok {
+		ext := s.ifaces[r.Iface].primary4
+		if !ext.IsValid() {
 			s.dropf(out, ifi, buf, drop.NoRoute, CompTCPIP)
 			return
 		}
@@ -405,6 +458,9 @@ func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 		}
 		if v == winnat.Translated {
 			s.traceNAT(ifi, "snat", before, p, out)
+			if out.rec.on {
+				out.rec.nat = s.nat.LastOutbound()
+			}
 		}
 	}
 	p.DecTTL()
@@ -423,6 +479,9 @@ func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 // Ethernet addresses.
 func (s *Stack) output(ifi int, nh netip.Addr, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
 	ifc := &s.ifaces[ifi]
+	if out.rec.on {
+		out.rec.mtu = ifc.MTU
+	}
 	if p.L3Len() > ifc.MTU {
 		if p.Kind == packet.KindIPv6 || p.IPv4().Flags()&header.IPv4FlagDontFragment != 0 {
 			s.icmpErrorMTU(ifi, p, uint16(ifc.MTU), out)
