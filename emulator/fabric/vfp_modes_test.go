@@ -263,3 +263,28 @@ func TestVFPModesNoAllocs(t *testing.T) {
 		})
 	}
 }
+
+// TestOutboundNATStrictReplyTuple: VFP matches OutBoundNAT replies on the
+// whole 5-tuple; a reply from another address (an upstream DNAT changed
+// who answers) does not reach the pod (microsoft/Windows-Containers#625).
+func TestOutboundNATStrictReplyTuple(t *testing.T) {
+	f := newFabric(t, "testdata/l2bridge.json")
+	var res fabric.Outcome
+	req := emutest.UDP4(t, macPodA, macHost1, "10.244.1.2", "198.18.0.10", 40000, 53, []byte("q"))
+	f.Inject(port(t, f, "host1/pod-a"), req, 0, &res)
+	d := only(t, f, &res, "server")
+	ext := uint16(d.UDP.SrcPort)
+	good := emutest.UDP4(t, macServer, macRouter, "198.18.0.10", "10.0.0.4", 53, ext, []byte("a"))
+	f.Inject(port(t, f, "server"), good, 1, &res)
+	only(t, f, &res, "host1/pod-a")
+	other := emutest.UDP4(t, macServer, macRouter, "198.18.0.11", "10.0.0.4", 53, ext, []byte("a"))
+	f.Inject(port(t, f, "server"), other, 2, &res)
+	for _, o := range res.Outputs {
+		if o.Kind == fabric.Delivered && f.Port(o.Port).Name == "host1/pod-a" {
+			t.Fatalf("a reply from another address reached the pod")
+		}
+	}
+	if len(res.Drops) != 1 || res.Drops[0].Reason != drop.NoListener || res.Drops[0].Host != "host1" {
+		t.Fatalf("drops %+v, want the host's stack to drop it (no listener)", res.Drops)
+	}
+}

@@ -111,6 +111,11 @@ func (h *Host) switchIngress(si int, port vswitch.PortID, buf *packet.Buffer, p 
 		return
 	}
 	d := sw.Forward(port, p)
+	if d.SNAT {
+		if v := h.vfps[si][d.Port]; v == nil || !v.HasFlow(vfp.In, p, out.Now) {
+			d = sw.ForwardL2(port, p)
+		}
+	}
 	if d.Reason != drop.None {
 		h.dropAt(out, CompVSwitch, h.portName(si, port), buf, p, d.Reason, "", "", "")
 		return

@@ -108,6 +108,7 @@ type Switch struct {
 	vniPorts   map[vniKey]PortID // (VNI, inner destination) -> port
 	vniOwner   map[netip.Addr]uint32
 	snat       []snatRange               // translated-source port ranges -> owning port
+	noSNAT     bool                      // ForwardL2 in progress: ignore snat
 	arpProxy   map[netip.Addr]header.MAC // addresses VFP answers ARP for (virtual gateways)
 }
 
@@ -297,6 +298,10 @@ type Decision struct {
 	Port   PortID // destination port, when not flooding
 	Flood  bool   // send to every port of the VLAN but the ingress one
 	Reason drop.Reason
+	// SNAT says the port was chosen because it owns the translated
+	// destination (a reply to a source NAT): the caller checks that the
+	// port's VFP has the connection, else uses ForwardL2.
+	SNAT bool
 }
 
 // Forward decides where a frame that entered at port in goes. p is the
@@ -330,11 +335,11 @@ func (s *Switch) Forward(in PortID, p *packet.Parsed) Decision {
 			return d
 		}
 	}
-	if s.vfp && ip.Kind == PortVM && p.IsIP() {
+	if s.vfp && ip.Kind == PortVM && p.IsIP() && !s.noSNAT {
 		// A reply to a source another port translated (an LB SNAT on the
 		// external port, say) goes back to that port.
 		if id, ok := s.snatOwner(p); ok && id != in {
-			return Decision{Port: id}
+			return Decision{Port: id, SNAT: true}
 		}
 	}
 	if s.vfp && p.DstMAC == s.rewriteMAC && ip.Kind == PortVM && p.IsIP() {
@@ -388,6 +393,15 @@ func (s *Switch) lookupMAC(m header.MAC) (PortID, bool) {
 	return id, ok
 }
 
+// ForwardL2 decides like Forward but without steering replies by their
+// translated destination: the decision for a packet no port's flow owns.
+func (s *Switch) ForwardL2(in PortID, p *packet.Parsed) Decision {
+	s.noSNAT = true
+	d := s.Forward(in, p)
+	s.noSNAT = false
+	return d
+}
+
 // vfpForward makes the extension's decision for a frame from the wire.
 func (s *Switch) vfpForward(p *packet.Parsed) (Decision, bool) {
 	if !p.IsIP() {
@@ -412,8 +426,10 @@ func (s *Switch) vfpForward(p *packet.Parsed) (Decision, bool) {
 		}
 		return Decision{Port: None, Reason: drop.NoDestUnicast}, true
 	}
-	if id, ok := s.snatOwner(p); ok {
-		return Decision{Port: id}, true
+	if !s.noSNAT {
+		if id, ok := s.snatOwner(p); ok {
+			return Decision{Port: id, SNAT: true}, true
+		}
 	}
 	if p.DstMAC == s.rewriteMAC {
 		if id, ok := s.caPorts[p.Dst]; ok {
