@@ -22,8 +22,14 @@ import (
 //
 // The cache is direct-mapped, like a CPU cache: a flow's slot is a hash of
 // its key, and a new flow overwrites whatever was there. A miss costs one
-// slot check before the slow path; there is nothing to expire or sweep.
-const fcSlots = 1 << 16
+// slot check before the slow path; there is nothing to expire or sweep. A
+// doorkeeper admits a flow only on its second miss (TinyLFU's doorkeeper),
+// so that many more flows than slots (a scan, 1M flows round robin) do not
+// turn every packet into a cache write.
+const (
+	fcSlots = 1 << 16
+	fcDoor  = 1 << 16
+)
 
 // fcKey identifies a flow as the slow path saw it: everything its decisions
 // depended on (ingress endpoint, VLAN, MACs, addresses, protocol, ports).
@@ -111,13 +117,20 @@ func (h *Host) remember(k *fcKey, r *fcRecord, emit *Emit) {
 	}
 	if h.fc == nil {
 		h.fc = make([]fcEntry, fcSlots)
+		h.fcDoor = make([]uint32, fcDoor)
+	}
+	hash := k.hash()
+	fp := hash | 1 // never 0, the empty door slot
+	if d := &h.fcDoor[(hash>>16^hash*0x9e3779b9)&(fcDoor-1)]; *d != fp {
+		*d = fp // first miss: remember, do not cache yet
+		return
 	}
 	eth := header.Ethernet(emit.Buf.Bytes())
 	e := fcEntry{key: *k, gen: h.gen, nat: r.nat, nic: int32(emit.NIC), mtu: int32(r.mtu), srcMAC: eth.SrcMAC(), dstMAC: eth.DstMAC()}
 	if n := h.NICs[emit.NIC].MTU; e.mtu == 0 || n < int(e.mtu) {
 		e.mtu = int32(n)
 	}
-	h.fc[k.hash()&(fcSlots-1)] = e
+	h.fc[hash&(fcSlots-1)] = e
 }
 
 // enableFastPath turns the host flow cache on; its slots are allocated on
@@ -129,4 +142,5 @@ func (h *Host) DisableFlowCache() {
 	h.fcOff = true
 	h.fcOn = false
 	h.fc = nil
+	h.fcDoor = nil
 }

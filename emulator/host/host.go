@@ -75,10 +75,11 @@ type Host struct {
 	ports [][]portBinding
 	vfps  [][]*vfp.Port // per switch, per port; nil entries for ports without policy
 
-	gen   uint64    // configuration generation, for the flow cache (starts at 1)
-	fcOn  bool      // the host flow cache is on (a host with WinNAT)
-	fcOff bool      // DisableFlowCache was called
-	fc    []fcEntry // its slots, allocated on first use (fastpath.go)
+	gen    uint64    // configuration generation, for the flow cache (starts at 1)
+	fcOn   bool      // the host flow cache is on (a host with WinNAT)
+	fcOff  bool      // DisableFlowCache was called
+	fc     []fcEntry // its slots, allocated on first use (fastpath.go)
+	fcDoor []uint32  // its doorkeeper: fingerprints of flows that missed once
 
 	// FastHits counts packets the host flow cache handled.
 	FastHits uint64
