@@ -172,7 +172,7 @@ func New(topo Topology, opts Options) (*Fabric, error) {
 	// l2tunnel): the router routes to them through the owning host.
 	for hi, ex := range exposed {
 		for _, e := range ex {
-			m := member{kind: memberNIC, host: hi, nic: e.NIC, port: f.nicPort[hi][e.NIC], mac: e.MAC}
+			m := member{kind: memberNIC, host: hi, nic: e.NIC, port: f.nicPort[hi][e.NIC], mac: e.MAC, key: e.MAC.Uint64()}
 			if e.OwnMAC {
 				if _, dup := f.members[e.MAC.Uint64()]; !dup {
 					f.members[e.MAC.Uint64()] = m
@@ -207,6 +207,7 @@ func New(topo Topology, opts Options) (*Fabric, error) {
 }
 
 func (f *Fabric) addMember(m member, errs *errList, field string) {
+	m.key = m.mac.Uint64()
 	if o, dup := f.members[m.mac.Uint64()]; dup {
 		errs.add(field, "MAC %s already used by %s", m.mac, f.ports[o.port].Name)
 		return

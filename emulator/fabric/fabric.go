@@ -146,6 +146,7 @@ type member struct {
 	peer int
 	port PortID
 	mac  header.MAC // the MAC frames to it carry
+	key  uint64     // mac as an integer
 }
 
 // member returns who receives frames to MAC mac on the underlay: a linear
@@ -153,7 +154,7 @@ type member struct {
 func (f *Fabric) member(mac uint64) (member, bool) {
 	if len(f.members) <= 8 {
 		for i := range f.attach {
-			if f.attach[i].mac.Uint64() == mac {
+			if f.attach[i].key == mac {
 				return f.attach[i], true
 			}
 		}
