@@ -1,6 +1,7 @@
 package linux
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -298,7 +299,8 @@ type VXLAN struct {
 	// default: remote VTEPs come only from FDB entries, as HNS programs them from
 	// RemoteSubnetRoute policies.
 	Learning bool
-	// UDPChecksum computes outer UDP checksums for IPv4 (the kernel default is 0, "none").
+	// UDPChecksum computes outer UDP checksums for IPv4; off, they are 0 ("none", as
+	// RFC 7348 section 5 recommends). AddVXLAN always tells the kernel which.
 	UDPChecksum bool
 	// TTL of the outer IP header; 0 means inherit (the kernel default).
 	TTL int
@@ -318,25 +320,61 @@ func (n *Namespace) AddVXLAN(v VXLAN) error {
 		if port == 0 {
 			port = VXLANPort
 		}
-		x := &netlink.Vxlan{LinkAttrs: netlink.NewLinkAttrs(), VxlanId: int(v.VNI), Port: port,
-			Learning: v.Learning, UDPCSum: v.UDPChecksum, TTL: v.TTL}
-		x.Name = v.Name
-		if v.Local.IsValid() {
-			x.SrcAddr = net.IP(v.Local.AsSlice())
-		}
+		devIndex := 0
 		if v.Dev != "" {
 			d, err := n.link(v.Dev)
 			if err != nil {
 				return fmt.Errorf("dev: %w", err)
 			}
-			x.VtepDevIndex = d.Attrs().Index
+			devIndex = d.Attrs().Index
 		}
-		if err := n.addLink(x); err != nil {
+		// The request is built here rather than by netlink.LinkAdd, which leaves
+		// IFLA_VXLAN_UDP_CSUM out when it is false: the kernel then computes outer UDP
+		// checksums (observed on Linux 6.18), where RFC 7348 section 5 says they SHOULD
+		// be zero and VFP sends zero.
+		req := nl.NewNetlinkRequest(unix.RTM_NEWLINK, unix.NLM_F_CREATE|unix.NLM_F_EXCL|unix.NLM_F_ACK)
+		req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
+		req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(v.Name)))
+		info := nl.NewRtAttr(unix.IFLA_LINKINFO, nil)
+		info.AddRtAttr(nl.IFLA_INFO_KIND, nl.NonZeroTerminated("vxlan"))
+		data := info.AddRtAttr(nl.IFLA_INFO_DATA, nil)
+		data.AddRtAttr(nl.IFLA_VXLAN_ID, nl.Uint32Attr(v.VNI))
+		if devIndex != 0 {
+			data.AddRtAttr(nl.IFLA_VXLAN_LINK, nl.Uint32Attr(uint32(devIndex)))
+		}
+		if v.Local.IsValid() {
+			if a := v.Local.Unmap(); a.Is4() {
+				data.AddRtAttr(nl.IFLA_VXLAN_LOCAL, a.AsSlice())
+			} else {
+				data.AddRtAttr(nl.IFLA_VXLAN_LOCAL6, a.AsSlice())
+			}
+		}
+		data.AddRtAttr(nl.IFLA_VXLAN_TTL, nl.Uint8Attr(uint8(v.TTL)))
+		data.AddRtAttr(nl.IFLA_VXLAN_LEARNING, boolByte(v.Learning))
+		data.AddRtAttr(nl.IFLA_VXLAN_UDP_CSUM, boolByte(v.UDPChecksum))
+		data.AddRtAttr(nl.IFLA_VXLAN_PORT, binary.BigEndian.AppendUint16(nil, uint16(port)))
+		req.AddData(info)
+		err := doIn(n.fd, func() error {
+			_, err := req.Execute(unix.NETLINK_ROUTE, 0)
+			return err
+		})
+		if errors.Is(err, unix.EOPNOTSUPP) {
+			return fmt.Errorf("vxlan: %w (%w)", ErrLinkKindUnsupported, err)
+		}
+		if err != nil {
 			return err
 		}
 		n.recordLink(v.Name)
 		return nil
 	})
+}
+
+// boolByte returns a one-byte netlink flag.
+func boolByte(b bool) []byte {
+	if b {
+		return []byte{1}
+	}
+	return []byte{0}
 }
 
 // AddDummy creates a dummy link (a place to hold addresses, or a parent for ipvlan or

@@ -82,7 +82,9 @@ type nftState struct {
 	chains  map[string]*nftables.Chain // of both tables, by chain name
 	filters map[Hook][]FilterRule      // sorted by Priority, stable
 	policy  map[Hook]Verdict
-	seq     int // for default rule names
+	// bridgeFilters are the bridge filter rules by direction, sorted by Priority.
+	bridgeFilters map[Direction][]BridgeFilter
+	seq           int // for default rule names
 }
 
 // chain names and hooks; priorities are nft's named ones (dstnat -100, srcnat 100, filter 0).
@@ -207,6 +209,9 @@ type Masquerade struct {
 	// To, if set, translates to this fixed address (snat) instead of the address of the
 	// output interface (masquerade).
 	To netip.Addr
+	// DNATed matches only connections whose destination was translated (ct status dnat),
+	// e.g. a container reaching another through a published port (NAT hairpin).
+	DNATed bool
 }
 
 // AddMasquerade appends a source NAT rule to the nat postrouting chain (priority srcnat).
@@ -235,6 +240,9 @@ func (n *Namespace) AddMasquerade(m Masquerade) error {
 			}
 		}
 		ex = append(ex, matchFamily(fam)...)
+		if m.DNATed {
+			ex = append(ex, matchCtStatus(ipsDstNAT)...)
+		}
 		if m.Src.IsValid() {
 			ex = append(ex, matchPrefix(m.Src, true, expr.CmpOpEq)...)
 		}
@@ -368,6 +376,10 @@ type FilterRule struct {
 	Proto uint8
 	// SrcPorts and DstPorts match TCP/UDP ports; they need Proto TCP or UDP.
 	SrcPorts, DstPorts []PortRange
+	// Established matches only packets of connections conntrack has seen both ways, or
+	// related to one (ct state established,related): what makes a stateful allow rule's
+	// replies pass.
+	Established bool
 	// Action is Accept or Drop.
 	Action Verdict
 }
@@ -377,15 +389,38 @@ type FilterRule struct {
 // again from zero.
 func (n *Namespace) AddFilter(r FilterRule) error {
 	return n.nftOp(fmt.Sprintf("add filter %q (%s, priority %d)", r.Name, r.Hook, r.Priority), func(c *nftables.Conn) error {
+		return n.addFilters(c, []FilterRule{r})
+	})
+}
+
+// AddFilters adds several filter rules as AddFilter does, rewriting each chain once.
+func (n *Namespace) AddFilters(rs ...FilterRule) error {
+	return n.nftOp(fmt.Sprintf("add %d filters", len(rs)), func(c *nftables.Conn) error {
+		return n.addFilters(c, rs)
+	})
+}
+
+// addFilters adds rs to their chains in one transaction. The caller holds n.nft.mu.
+func (n *Namespace) addFilters(c *nftables.Conn, rs []FilterRule) error {
+	byHook := map[Hook][]FilterRule{}
+	var hooks []Hook
+	for _, r := range rs {
 		if _, err := filterExprs(r); err != nil {
-			return err
+			return fmt.Errorf("filter %q: %w", r.Name, err)
 		}
-		ch, err := n.ensureChain(c, r.Hook.String())
+		if _, ok := byHook[r.Hook]; !ok {
+			hooks = append(hooks, r.Hook)
+			byHook[r.Hook] = append([]FilterRule(nil), n.nft.filters[r.Hook]...)
+		}
+		r.Name = n.ruleName("filter", r.Name)
+		byHook[r.Hook] = append(byHook[r.Hook], r)
+	}
+	for _, h := range hooks {
+		ch, err := n.ensureChain(c, h.String())
 		if err != nil {
 			return err
 		}
-		r.Name = n.ruleName("filter", r.Name)
-		rules := append(append([]FilterRule(nil), n.nft.filters[r.Hook]...), r)
+		rules := byHook[h]
 		sort.SliceStable(rules, func(i, j int) bool { return rules[i].Priority < rules[j].Priority })
 		c.FlushChain(ch)
 		for _, fr := range rules {
@@ -397,12 +432,14 @@ func (n *Namespace) AddFilter(r FilterRule) error {
 				c.AddRule(&nftables.Rule{Table: n.nft.table, Chain: ch, Exprs: ex, UserData: comment(fr.Name)})
 			}
 		}
-		if err := c.Flush(); err != nil {
-			return err
-		}
-		n.nft.filters[r.Hook] = rules
-		return nil
-	})
+	}
+	if err := c.Flush(); err != nil {
+		return err
+	}
+	for _, h := range hooks {
+		n.nft.filters[h] = byHook[h]
+	}
+	return nil
 }
 
 // SetFilterPolicy sets what the chain of hook does with packets no rule matched
@@ -431,7 +468,12 @@ func (n *Namespace) SetFilterPolicy(hook Hook, v Verdict) error {
 
 // filterExprs returns the expression lists of r, one per combination of its prefixes and
 // port ranges (combinations mixing IPv4 and IPv6 are left out: they cannot match).
-func filterExprs(r FilterRule) ([][]expr.Any, error) {
+func filterExprs(r FilterRule) ([][]expr.Any, error) { return filterExprsFor(r, false) }
+
+// filterExprsFor is filterExprs for the inet table, or for the bridge table (bridge):
+// there the family is matched by EtherType (meta protocol), and a rule without
+// addresses matches IPv4 only, so ARP is never filtered.
+func filterExprsFor(r FilterRule, bridge bool) ([][]expr.Any, error) {
 	if r.Hook > HookOutput {
 		return nil, fmt.Errorf("hook %v: unknown", r.Hook)
 	}
@@ -452,6 +494,9 @@ func filterExprs(r FilterRule) ([][]expr.Any, error) {
 			return nil, fmt.Errorf("dir %v: unknown", r.Dir)
 		}
 		base = append(base, matchIfname(r.Dir == In, r.Iface)...)
+	}
+	if r.Established {
+		base = append(base, matchEstablished()...)
 	}
 	if (len(r.SrcPorts) > 0 || len(r.DstPorts) > 0) && r.Proto != ProtoTCP && r.Proto != ProtoUDP {
 		return nil, fmt.Errorf("ports need proto %d (tcp) or %d (udp), got %d", ProtoTCP, ProtoUDP, r.Proto)
@@ -484,7 +529,11 @@ func filterExprs(r FilterRule) ([][]expr.Any, error) {
 			for _, sp := range sps {
 				for _, dp := range dps {
 					ex := append([]expr.Any(nil), base...)
-					ex = append(ex, matchFamily(fam)...)
+					if bridge {
+						ex = append(ex, matchEtherFamily(fam)...)
+					} else {
+						ex = append(ex, matchFamily(fam)...)
+					}
 					if r.Proto != 0 {
 						ex = append(ex, matchL4Proto(r.Proto)...)
 					}
@@ -654,6 +703,19 @@ func matchFamily(f family) []expr.Any {
 	}
 }
 
+// matchEtherFamily restricts a bridge-family rule to IPv4 frames (famNone, famIPv4) or
+// IPv6 frames by EtherType.
+func matchEtherFamily(f family) []expr.Any {
+	et := EtherTypeIPv4
+	if f == famIPv6 {
+		et = EtherTypeIPv6
+	}
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyPROTOCOL, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: be16(et)},
+	}
+}
+
 // matchIfname matches the input (in) or output interface name.
 func matchIfname(in bool, name string) []expr.Any {
 	key := expr.MetaKeyOIFNAME
@@ -665,6 +727,28 @@ func matchIfname(in bool, name string) []expr.Any {
 	return []expr.Any{
 		&expr.Meta{Key: key, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: b},
+	}
+}
+
+// ipsDstNAT is IPS_DST_NAT of enum ip_conntrack_status (include/uapi/linux/netfilter/nf_conntrack_common.h).
+const ipsDstNAT = 1 << 5
+
+// matchCtStatus matches connections with any of the status bits set.
+func matchCtStatus(bits uint32) []expr.Any {
+	return []expr.Any{
+		&expr.Ct{Key: expr.CtKeySTATUS, Register: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: binary.NativeEndian.AppendUint32(nil, bits), Xor: make([]byte, 4)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
+	}
+}
+
+// matchEstablished matches ct state established or related.
+func matchEstablished() []expr.Any {
+	bits := binary.NativeEndian.AppendUint32(nil, expr.CtStateBitESTABLISHED|expr.CtStateBitRELATED)
+	return []expr.Any{
+		&expr.Ct{Key: expr.CtKeySTATE, Register: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: bits, Xor: make([]byte, 4)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
 	}
 }
 

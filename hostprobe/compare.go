@@ -1,0 +1,651 @@
+package hostprobe
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/hnspath/hnspath/scenarios/result"
+	"github.com/hnspath/hnspath/scenarios/spec"
+)
+
+// Comparison is the packet-by-packet comparison of two runs of one scenario (backend A,
+// usually the emulator, and backend B).
+type Comparison struct {
+	Scenario string
+	A, B     string
+	Packets  []PacketComparison
+}
+
+// PacketComparison compares the results of one input packet.
+type PacketComparison struct {
+	Index int
+	In    string
+	Diffs []Difference
+}
+
+// Agrees reports whether the two results agree (after normalisation and bindings).
+func (p *PacketComparison) Agrees() bool { return len(p.Diffs) == 0 }
+
+// Documented reports whether every difference of p is a documented one.
+func (p *PacketComparison) Documented() bool {
+	for _, d := range p.Diffs {
+		if d.Known == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// Difference is one way two results of an input differ.
+type Difference struct {
+	// Port and Kind name the output ("" for the packet's outcome).
+	Port, Kind string
+	// What is "outcome", "missing" (only A has the output), "extra" (only B has it),
+	// "layers" (the frames have different layer stacks) or "field".
+	What string
+	// Field is the field, as "<layer>.<name>" with the layer's position for repeated
+	// layers ("ipv4.ttl", "ipv4#2.src" for the packet an ICMP error quotes).
+	Field string
+	// A and B are the two values.
+	A, B string
+	// Known is the ID of the documented Windows/Linux difference that explains it
+	// (see Differences), or "".
+	Known string
+}
+
+// String formats d for a report line.
+func (d Difference) String() string {
+	where := "outcome"
+	if d.Port != "" {
+		where = d.Port + " " + d.Kind
+	}
+	var s string
+	switch d.What {
+	case "outcome":
+		s = fmt.Sprintf("%s: %s vs %s", where, d.A, d.B)
+	case "missing", "extra":
+		s = fmt.Sprintf("%s: %s output (%s | %s)", where, d.What, dash(d.A), dash(d.B))
+	case "layers":
+		s = fmt.Sprintf("%s: layers %s vs %s", where, d.A, d.B)
+	default:
+		s = fmt.Sprintf("%s: %s %s vs %s", where, d.Field, dash(d.A), dash(d.B))
+	}
+	if d.Known != "" {
+		s += " [documented: " + d.Known + "]"
+	}
+	return s
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// Differing returns the number of packets that do not agree.
+func (c *Comparison) Differing() int {
+	n := 0
+	for i := range c.Packets {
+		if !c.Packets[i].Agrees() {
+			n++
+		}
+	}
+	return n
+}
+
+// Undocumented returns the number of packets with a difference no documented
+// Windows/Linux difference explains.
+func (c *Comparison) Undocumented() int {
+	n := 0
+	for i := range c.Packets {
+		if !c.Packets[i].Documented() {
+			n++
+		}
+	}
+	return n
+}
+
+// Known returns the IDs of the documented differences seen, sorted.
+func (c *Comparison) Known() []string {
+	seen := map[string]bool{}
+	for _, p := range c.Packets {
+		for _, d := range p.Diffs {
+			if d.Known != "" {
+				seen[d.Known] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Comparer compares results packet by packet. It learns bindings: where the two
+// backends chose different values for the same thing (a NAT's source port, an ICMP
+// query id), the first sighting binds A's value to B's, later outputs must use the
+// same pair, and Translate rewrites later inputs from A's values to B's (a reply the
+// scenario built to the port the emulator chose goes to the port the kernel chose).
+// Fields that carry no meaning are not compared: the IPv4 identification, the outer UDP
+// source port of VXLAN (an entropy hash, RFC 7348 section 5) and Ethernet padding.
+type Comparer struct {
+	Scenario string
+	A, B     string
+	// VXLANPorts are extra UDP ports decoded as VXLAN (4789 always is).
+	VXLANPorts []uint16
+
+	ab, ba map[bindKey]uint64
+}
+
+type bindKey struct {
+	kind string // "tcp", "udp", "icmp-id"
+	v    uint64
+}
+
+// NewComparer returns a comparer of backend a's results with backend b's.
+func NewComparer(scenario, a, b string) *Comparer {
+	return &Comparer{Scenario: scenario, A: a, B: b, ab: map[bindKey]uint64{}, ba: map[bindKey]uint64{}}
+}
+
+// Compare compares two result lists of one scenario, in input order.
+func Compare(scenario string, a, b []*result.Packet) *Comparison {
+	an, bn := "a", "b"
+	if len(a) > 0 {
+		an = a[0].Backend
+	}
+	if len(b) > 0 {
+		bn = b[0].Backend
+	}
+	c := NewComparer(scenario, an, bn)
+	out := &Comparison{Scenario: scenario, A: an, B: bn}
+	for i := 0; i < max(len(a), len(b)); i++ {
+		switch {
+		case i >= len(a):
+			out.Packets = append(out.Packets, PacketComparison{Index: b[i].Index, In: b[i].In,
+				Diffs: []Difference{{What: "outcome", A: "(no result)", B: b[i].Outcome}}})
+		case i >= len(b):
+			out.Packets = append(out.Packets, PacketComparison{Index: a[i].Index, In: a[i].In,
+				Diffs: []Difference{{What: "outcome", A: a[i].Outcome, B: "(no result)"}}})
+		default:
+			out.Packets = append(out.Packets, c.Packet(a[i], b[i]))
+		}
+	}
+	return out
+}
+
+// Packet compares the results of one input and learns bindings from them.
+func (c *Comparer) Packet(a, b *result.Packet) PacketComparison {
+	pc := PacketComparison{Index: a.Index, In: a.In}
+	if a.Outcome != b.Outcome {
+		pc.Diffs = append(pc.Diffs, Difference{What: "outcome", A: outcomeText(a), B: outcomeText(b)})
+	}
+	type key struct{ port, kind string }
+	group := func(p *result.Packet) (map[key][]result.Output, []key) {
+		m := map[key][]result.Output{}
+		var order []key
+		for _, o := range p.Outputs {
+			k := key{o.Port, o.Kind}
+			if _, ok := m[k]; !ok {
+				order = append(order, k)
+			}
+			m[k] = append(m[k], o)
+		}
+		return m, order
+	}
+	ga, oa := group(a)
+	gb, ob := group(b)
+	keys := oa
+	for _, k := range ob {
+		if _, ok := ga[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		xa, xb := ga[k], gb[k]
+		for i := 0; i < max(len(xa), len(xb)); i++ {
+			switch {
+			case i >= len(xb):
+				pc.Diffs = append(pc.Diffs, Difference{Port: k.port, Kind: k.kind, What: "missing", A: c.describe(xa[i].Frame)})
+			case i >= len(xa):
+				pc.Diffs = append(pc.Diffs, Difference{Port: k.port, Kind: k.kind, What: "extra", B: c.describe(xb[i].Frame)})
+			default:
+				for _, d := range c.frames(xa[i].Frame, xb[i].Frame) {
+					d.Port, d.Kind = k.port, k.kind
+					pc.Diffs = append(pc.Diffs, d)
+				}
+			}
+		}
+	}
+	portChoice := c.boundOnlyInB(a.Frame)
+	for i := range pc.Diffs {
+		pc.Diffs[i].Known = Explain(a, b, &pc.Diffs[i])
+		if pc.Diffs[i].Known == "" && portChoice {
+			// The input goes to a port that only B's NAT chose (a scenario's packet to a
+			// port the emulator did not map): a consequence of the port choice.
+			pc.Diffs[i].Known = "nat-port-choice"
+		}
+	}
+	markSwitched(pc.Diffs)
+	return pc
+}
+
+func outcomeText(p *result.Packet) string {
+	s := p.Outcome
+	var rs []string
+	for _, d := range p.Drops {
+		rs = append(rs, d.Reason)
+	}
+	if len(rs) > 0 {
+		s += " (" + strings.Join(rs, ", ") + ")"
+	}
+	return s
+}
+
+// describe returns a frame as a spec.
+func (c *Comparer) describe(frame []byte) string {
+	return spec.Decode(frame, spec.DecodeOptions{VXLANPorts: c.VXLANPorts}).String()
+}
+
+// field is one field of a flattened frame.
+type field struct {
+	key   string // "ipv4.ttl", "ipv4#2.src"
+	layer string
+	name  string
+	val   string
+	num   uint64
+	isNum bool
+	// bind is the binding kind of the field ("tcp", "udp", "icmp-id"), or "".
+	bind string
+	// checkOnly fields match through an existing binding but make none.
+	checkOnly bool
+	// free fields are not compared.
+	free bool
+}
+
+// layerDefaults are the values spec.Decode leaves out because Build would write them
+// (package spec, "Defaults (Build)"); a field one side shows and the other leaves out is
+// compared with these. Checksums left out are valid.
+var layerDefaults = map[string]string{
+	"ipv4.ttl": "64", "ipv4.version": "4", "ipv4.ihl": "5", "ipv4.tos": "0", "ipv4.id": "0", "ipv4.flags": "0",
+	"ipv4.frag": "0", "ipv4.chksum": "valid", "ipv6.hlim": "64", "ipv6.tc": "0", "ipv6.fl": "0",
+	"tcp.sport": "20", "tcp.dport": "80", "tcp.flags": "2", "tcp.seq": "0", "tcp.ack": "0", "tcp.window": "8192",
+	"tcp.chksum": "valid", "tcp.urgptr": "0", "tcp.reserved": "0",
+	"udp.sport": "53", "udp.dport": "53", "udp.chksum": "valid",
+	"icmp.type": "8", "icmp.code": "0", "icmp.id": "0", "icmp.seq": "0", "icmp.chksum": "valid",
+	"icmpv6.code": "0", "icmpv6.chksum": "valid",
+	"vxlan.flags": "8", "vxlan.vni": "0",
+}
+
+// flatten decodes a frame into its fields, without Ethernet padding.
+func (c *Comparer) flatten(frame []byte) (layers []string, fields []field) {
+	s := spec.Decode(frame, spec.DecodeOptions{VXLANPorts: c.VXLANPorts})
+	count := map[string]int{}
+	for li, l := range s.Layers {
+		if l.Name == "padding" {
+			continue
+		}
+		count[l.Name]++
+		lk := l.Name
+		if n := count[l.Name]; n > 1 {
+			lk = l.Name + "#" + strconv.Itoa(n)
+		}
+		layers = append(layers, l.Name)
+		nextVXLAN := li+1 < len(s.Layers) && s.Layers[li+1].Name == "vxlan"
+		for _, f := range l.Fields {
+			fl := field{key: lk + "." + f.Name, layer: l.Name, name: f.Name}
+			switch f.Value.Kind {
+			case spec.KindNum:
+				fl.val, fl.num, fl.isNum = strconv.FormatUint(f.Value.Num, 10), f.Value.Num, true
+			case spec.KindAddr:
+				fl.val = f.Value.Addr.String()
+			case spec.KindMAC:
+				fl.val = f.Value.MAC.String()
+			case spec.KindBytes:
+				fl.val = hex.EncodeToString(f.Value.Bytes)
+			default:
+				fl.val = f.Value.Name
+			}
+			switch {
+			case l.Name == "ipv4" && f.Name == "id":
+				fl.free = true
+			case l.Name == "udp" && f.Name == "sport" && nextVXLAN:
+				fl.free = true
+			case (l.Name == "tcp" || l.Name == "udp") && f.Name == "sport":
+				// A NAT chooses source ports.
+				fl.bind = l.Name
+			case (l.Name == "tcp" || l.Name == "udp") && f.Name == "dport":
+				// Destination ports come from policies (a port mapping's internal port)
+				// and must agree, except where they are a NAT's choice seen again (a
+				// reply to the translated port, on its way in).
+				fl.bind, fl.checkOnly = l.Name, true
+			case l.Name == "icmp" && f.Name == "id":
+				fl.bind = "icmp-id"
+			}
+			fields = append(fields, fl)
+		}
+	}
+	return layers, fields
+}
+
+// frames compares two frames field by field.
+func (c *Comparer) frames(a, b []byte) []Difference {
+	la, fa := c.flatten(a)
+	lb, fb := c.flatten(b)
+	var out []Difference
+	sameLayers := strings.Join(la, "/") == strings.Join(lb, "/")
+	if !sameLayers {
+		out = append(out, Difference{What: "layers", A: strings.Join(la, "/"), B: strings.Join(lb, "/")})
+	}
+	present := func(fs []field) map[string]bool {
+		m := map[string]bool{}
+		for _, f := range fs {
+			m[strings.SplitN(f.key, ".", 2)[0]] = true
+		}
+		return m
+	}
+	// With different stacks, only the layers both have are compared field by field.
+	pa, pb := present(fa), present(fb)
+	ma := map[string]field{}
+	var keys []string
+	for _, f := range fa {
+		ma[f.key] = f
+		keys = append(keys, f.key)
+	}
+	mb := map[string]field{}
+	for _, f := range fb {
+		mb[f.key] = f
+		if _, ok := ma[f.key]; !ok {
+			keys = append(keys, f.key)
+		}
+	}
+	for _, k := range keys {
+		x, okA := ma[k]
+		y, okB := mb[k]
+		if lk := strings.SplitN(k, ".", 2)[0]; !sameLayers && (!pa[lk] || !pb[lk]) {
+			continue
+		}
+		if x.free || y.free {
+			continue
+		}
+		def := layerDefaults[layerOf(k)+"."+fieldOf(k)]
+		va, vb := x.val, y.val
+		if !okA {
+			va, x = def, y
+			x.val = def
+			x.num, x.isNum = parseNum(def)
+		}
+		if !okB {
+			vb, y = def, x
+			y.val = def
+			y.num, y.isNum = parseNum(def)
+		}
+		if va == vb {
+			continue
+		}
+		if x.bind != "" && x.isNum && y.isNum {
+			if x.checkOnly && c.ab[bindKey{x.bind, x.num}] == y.num && c.hasBind(x.bind, x.num) {
+				continue
+			}
+			if !x.checkOnly && c.bindOK(x.bind, x.num, y.num) {
+				continue
+			}
+		}
+		if va == "" {
+			va = "(computed)"
+		}
+		if vb == "" {
+			vb = "(computed)"
+		}
+		out = append(out, Difference{What: "field", Field: k, A: va, B: vb})
+	}
+	return out
+}
+
+func parseNum(s string) (uint64, bool) {
+	n, err := strconv.ParseUint(s, 10, 64)
+	return n, err == nil
+}
+
+// layerOf returns the layer name of a field key ("ipv4#2.src" -> "ipv4").
+func layerOf(k string) string {
+	l, _, _ := strings.Cut(k, ".")
+	l, _, _ = strings.Cut(l, "#")
+	return l
+}
+
+func fieldOf(k string) string {
+	_, f, _ := strings.Cut(k, ".")
+	return f
+}
+
+// markSwitched labels the differences of an output whose TTL is one lower on B (and, on
+// that output, its source MAC) as "vfp-switched-nat": A translated the packet in the
+// vSwitch, B in a stack that routes.
+func markSwitched(ds []Difference) {
+	type out struct{ port, kind string }
+	routed := map[out]bool{}
+	for _, d := range ds {
+		if d.What == "field" && d.Field == "ipv4.ttl" && d.Kind == result.KindDelivered {
+			a, errA := strconv.Atoi(d.A)
+			b, errB := strconv.Atoi(d.B)
+			if errA == nil && errB == nil && b == a-1 {
+				routed[out{d.Port, d.Kind}] = true
+			}
+		}
+	}
+	for i := range ds {
+		d := &ds[i]
+		if routed[out{d.Port, d.Kind}] && d.What == "field" && (d.Field == "ipv4.ttl" || d.Field == "ether.src") && d.Known == "" {
+			d.Known = "vfp-switched-nat"
+		}
+	}
+}
+
+// boundOnlyInB reports whether the outermost TCP/UDP destination port or ICMP id of an
+// input frame is a value B chose and A did not.
+func (c *Comparer) boundOnlyInB(f []byte) bool {
+	kind, _, dport, ok := l4Ports(f)
+	if !ok {
+		return false
+	}
+	_, inB := c.ba[bindKey{kind, dport}]
+	_, inA := c.ab[bindKey{kind, dport}]
+	return inB && !inA
+}
+
+// l4Ports returns the binding kind and the source and destination port (for ICMP
+// queries the id, twice) of a frame's outermost IPv4 packet.
+func l4Ports(f []byte) (kind string, sport, dport uint64, ok bool) {
+	if len(f) < 14+20 || binary.BigEndian.Uint16(f[12:14]) != 0x0800 {
+		return "", 0, 0, false
+	}
+	ip := f[14:]
+	ihl := int(ip[0]&0x0f) * 4
+	if ihl < 20 || len(ip) < ihl+8 {
+		return "", 0, 0, false
+	}
+	l4 := ip[ihl:]
+	switch ip[9] {
+	case 6, 17:
+		kind = "tcp"
+		if ip[9] == 17 {
+			kind = "udp"
+		}
+		return kind, uint64(binary.BigEndian.Uint16(l4[0:])), uint64(binary.BigEndian.Uint16(l4[2:])), true
+	case 1:
+		id := uint64(binary.BigEndian.Uint16(l4[4:]))
+		return "icmp-id", id, id, true
+	}
+	return "", 0, 0, false
+}
+
+// bindOK records or checks the binding a -> b of kind.
+func (c *Comparer) bindOK(kind string, a, b uint64) bool {
+	ka, kb := bindKey{kind, a}, bindKey{kind, b}
+	if x, ok := c.ab[ka]; ok {
+		return x == b
+	}
+	if y, ok := c.ba[kb]; ok {
+		return y == a
+	}
+	c.ab[ka], c.ba[kb] = b, a
+	return true
+}
+
+func (c *Comparer) hasBind(kind string, a uint64) bool {
+	_, ok := c.ab[bindKey{kind, a}]
+	return ok
+}
+
+// Bindings returns the learned bindings as "kind a->b" strings, sorted.
+func (c *Comparer) Bindings() []string {
+	var out []string
+	for k, v := range c.ab {
+		out = append(out, fmt.Sprintf("%s %d->%d", k.kind, k.v, v))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Translate returns in with the TCP/UDP ports and ICMP query ids of its outermost IPv4
+// packet rewritten from backend A's bound values to backend B's, with the checksums
+// recomputed; frames without a bound value are returned unchanged.
+func (c *Comparer) Translate(in Input) Input {
+	f := in.Frame
+	if len(f) < 14+20 || binary.BigEndian.Uint16(f[12:14]) != 0x0800 {
+		return in
+	}
+	ip := f[14:]
+	ihl := int(ip[0]&0x0f) * 4
+	total := int(binary.BigEndian.Uint16(ip[2:4]))
+	if ihl < 20 || total < ihl || total > len(ip) || binary.BigEndian.Uint16(ip[6:8])&0x1fff != 0 {
+		return in
+	}
+	l4 := ip[ihl:total]
+	proto := ip[9]
+	var out []byte
+	rewrite := func(off int, kind string) {
+		if len(l4) < off+2 {
+			return
+		}
+		v := uint64(binary.BigEndian.Uint16(l4[off:]))
+		w, ok := c.ab[bindKey{kind, v}]
+		if !ok || w == v {
+			return
+		}
+		if out == nil {
+			out = append([]byte(nil), f...)
+			ip = out[14:]
+			l4 = ip[ihl:total]
+		}
+		binary.BigEndian.PutUint16(l4[off:], uint16(w))
+	}
+	switch proto {
+	case 6, 17:
+		kind := "tcp"
+		if proto == 17 {
+			kind = "udp"
+		}
+		rewrite(0, kind)
+		rewrite(2, kind)
+	case 1:
+		if len(l4) >= 8 && (l4[0] == 8 || l4[0] == 0 || l4[0] == 13 || l4[0] == 14) {
+			rewrite(4, "icmp-id")
+		}
+	}
+	if out == nil {
+		return in
+	}
+	fixL4Checksum(ip[:total], ihl, proto)
+	in.Frame = out
+	return in
+}
+
+// fixL4Checksum recomputes the TCP, UDP or ICMP checksum of an IPv4 packet (RFC 793,
+// RFC 768 with the pseudo-header; RFC 792 without). A UDP checksum of 0 ("none") stays 0.
+func fixL4Checksum(ip []byte, ihl int, proto uint8) {
+	l4 := ip[ihl:]
+	var off int
+	switch proto {
+	case 6:
+		off = 16
+	case 17:
+		off = 6
+		if len(l4) < 8 || binary.BigEndian.Uint16(l4[6:8]) == 0 {
+			return
+		}
+	case 1:
+		off = 2
+	default:
+		return
+	}
+	if len(l4) < off+2 {
+		return
+	}
+	l4[off], l4[off+1] = 0, 0
+	var sum uint32
+	if proto != 1 {
+		sum = onesSum(sum, ip[12:20])
+		sum += uint32(proto) + uint32(len(l4))
+	}
+	sum = onesSum(sum, l4)
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
+	}
+	cs := ^uint16(sum)
+	if proto == 17 && cs == 0 {
+		cs = 0xffff
+	}
+	binary.BigEndian.PutUint16(l4[off:], cs)
+}
+
+func onesSum(sum uint32, b []byte) uint32 {
+	for len(b) >= 2 {
+		sum += uint32(binary.BigEndian.Uint16(b))
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		sum += uint32(b[0]) << 8
+	}
+	return sum
+}
+
+// InputsOf returns the inputs of a run: each result's port, frame and time.
+func InputsOf(ref []*result.Packet) []Input {
+	out := make([]Input, len(ref))
+	for i, p := range ref {
+		out[i] = Input{Port: p.In, Frame: p.Frame, TimeNS: p.TimeNS}
+	}
+	return out
+}
+
+// RunAgainst runs the inputs of a reference run (usually the emulator's) on backend
+// be, one by one: each input is translated through the bindings learned from the
+// packets before it (Comparer.Translate), and each result is compared with the
+// reference's as soon as it is known. It returns be's results and the comparison.
+func RunAgainst(ctx context.Context, be Backend, scenario string, ref []*result.Packet) ([]*result.Packet, *Comparison, error) {
+	an := result.BackendEmulator
+	if len(ref) > 0 && ref[0].Backend != "" {
+		an = ref[0].Backend
+	}
+	c := NewComparer(scenario, an, be.Name())
+	cmp := &Comparison{Scenario: scenario, A: an, B: be.Name()}
+	opts := RunOptions{
+		Before: func(i int, in Input) Input { return c.Translate(in) },
+		After: func(i int, p *result.Packet) {
+			if i < len(ref) {
+				cmp.Packets = append(cmp.Packets, c.Packet(ref[i], p))
+			}
+		},
+	}
+	out, err := be.Run(ctx, scenario, InputsOf(ref), opts)
+	return out, cmp, err
+}

@@ -1,0 +1,173 @@
+package hostprobe
+
+import (
+	"strings"
+
+	"github.com/hnspath/hnspath/scenarios/result"
+	"github.com/hnspath/hnspath/scenarios/spec"
+)
+
+// KnownDifference is a documented way in which Windows (the emulator's model of it) and
+// the Linux kernel handle a packet differently. A difference a Comparer finds is
+// labelled with the first entry whose Match accepts it.
+type KnownDifference struct {
+	// ID is a short stable name, used in reports.
+	ID string
+	// Windows and Linux say what each does.
+	Windows, Linux string
+	// Source cites where the Windows behaviour is documented (DESIGN.md, reference/) and
+	// where the Linux behaviour comes from.
+	Source string
+	// Match reports whether a difference d between result a (Windows side) and b (Linux
+	// side) is this one; nil for differences the Comparer normalises away or that
+	// cannot be recognised from results alone.
+	Match func(a, b *result.Packet, d *Difference) bool
+	// Normalised says the Comparer removes this difference before comparing (it is
+	// listed so that the report can say so).
+	Normalised bool
+}
+
+// Differences is the table of documented Windows/Linux differences.
+var Differences = []KnownDifference{
+	{
+		ID:      "host-hairpin",
+		Windows: "the NAT host cannot reach a container through its own external IP:port or localhost (no loopback): winnat-no-host-loopback",
+		Linux:   "a DNAT rule in the nat output chain (Docker's userland-proxy=false) delivers the host's own connection to the container",
+		Source:  "DESIGN.md §3 nat; reference/windows-behaviour.md §2.2 item 4; Linux: nft nat output hook (hostprobe/linux DNAT.Local)",
+		Match: func(a, b *result.Packet, d *Difference) bool {
+			return strings.HasSuffix(a.In, "/host") && hasDrop(a, "winnat-no-host-loopback")
+		},
+	},
+	{
+		ID:      "ipv6-nat",
+		Windows: "WinNAT and nat networks have no IPv6 (overlay neither): IPv6 is dropped",
+		Linux:   "IPv6 forwarding and NAT66 exist, but the Linux analogue runs with IPv6 off, so nothing comes out",
+		Source:  "DESIGN.md §3 nat (\"No IPv6\"), overlay (\"no IPv6 on overlay\"); hostprobe/linux layout (disable_ipv6)",
+		Match: func(a, b *result.Packet, d *Difference) bool {
+			return hasDrop(a, "winnat-ipv6-unsupported") || hasDrop(a, "hns-ipv6-unsupported") || isIPv6(a.Frame)
+		},
+	},
+	{
+		ID:      "vfp-icmp-snat",
+		Windows: "VFP's NAT has no ICMP transposition: pings and ICMP errors through OutBoundNAT or a remote path are dropped",
+		Linux:   "masquerade translates ICMP queries (by id) and ICMP errors (by the quoted packet)",
+		Source:  "reference/hcn-schema.md §5 (kubernetes/website windows-networking.md \"Limitations\"); Linux nf_nat_icmp",
+		Match: func(a, b *result.Packet, d *Difference) bool {
+			return hasDrop(a, "vfp-no-icmp-transposition") || hasDrop(a, "icmp-not-transposed")
+		},
+	},
+	{
+		ID: "host-icmp-error",
+		Windows: "ICMP errors the host originates have TTL 128 (Tcpip DefaultTTL) and TOS 0, and quote the IP header " +
+			"and 8 bytes of the packet (RFC 792)",
+		Linux: "ICMP errors have TTL 64 (net.ipv4.ip_default_ttl), TOS 0xc0 (IPTOS_PREC_INTERNETCONTROL) and quote " +
+			"as much of the packet as fits in 576 bytes (RFC 1812 section 4.3.2.3)",
+		Source: "emulator/host DefaultTTL and icmp.go; Linux net/ipv4/icmp.c (icmp_send)",
+		Match: func(a, b *result.Packet, d *Difference) bool {
+			return (d.What == "field" || d.What == "layers") && outputIsICMPError(a, d)
+		},
+	},
+	{
+		ID: "vfp-switched-nat",
+		Windows: "VFP translates at the container's vSwitch port (OutBoundNAT replies, load balancing to a local backend), " +
+			"so the packet is switched: its TTL and source MAC stay as they were",
+		Linux: "the Linux analogue translates in the host's IP stack (conntrack), which routes the packet: TTL - 1 and " +
+			"the host's MAC as source",
+		Source: "DESIGN.md §3 VFP (NAT/LB actions in the port's layers); reference/windows-behaviour.md §1.1; Linux nf_nat in prerouting",
+		// Labelled by the Comparer (a TTL one lower on the Linux side, with the source MAC).
+	},
+	{
+		ID:      "winnat-filtering",
+		Windows: "WinNAT filters inbound by remote address only (address-dependent filtering)",
+		Linux:   "conntrack lets in only replies from the connection's remote address and port (address and port dependent)",
+		Source:  "DESIGN.md §3 nat (Get-NetNat defaults); RFC 4787 section 5; Linux nf_conntrack tuples",
+	},
+	{
+		ID:      "transparent-host",
+		Windows: "the management OS reaches containers of a transparent network on its vNIC on the external switch",
+		Linux:   "a macvlan parent and its children cannot talk to each other (macvlan bridge mode bridges only between children)",
+		Source:  "DESIGN.md §3 transparent; Linux drivers/net/macvlan.c",
+	},
+	{
+		ID:      "l2bridge-ipvlan-mac",
+		Windows: "VFP rewrites the destination MAC to the container's on ingress",
+		Linux:   "ipvlan L2 delivers with the host's MAC as destination (no rewrite); only with --l2bridge ipvlan",
+		Source:  "DESIGN.md §3 l2bridge, §4; Linux drivers/net/ipvlan",
+	},
+	{
+		ID:      "nat-port-choice",
+		Windows: "WinNAT and VFP SNAT take source ports from the dynamic range (49152-65535)",
+		Linux:   "masquerade keeps the source port unless it clashes",
+		Source:  "emulator/winnat, emulator/hns (ephemeral range); Linux nf_nat_core (get_unique_tuple)",
+		// Outputs are compared through bindings; what is left are inputs sent to a port
+		// only one side chose (labelled by the Comparer).
+		Normalised: true,
+	},
+	{
+		ID:         "ip-id-and-entropy",
+		Windows:    "VFP numbers the outer IPv4 identification of VXLAN packets and hashes the outer UDP source port",
+		Linux:      "the kernel picks its own identification and source port hash",
+		Source:     "RFC 7348 section 5 (source port from a hash of the inner headers); RFC 6864 (identification)",
+		Normalised: true,
+	},
+	{
+		ID:         "ethernet-padding",
+		Windows:    "the emulator keeps a frame's Ethernet padding when it forwards it",
+		Linux:      "the kernel trims padding when it forwards at L3 and adds none on veth",
+		Source:     "RFC 894; Linux pskb_trim_rcsum in ip_rcv",
+		Normalised: true,
+	},
+}
+
+// Explain returns the ID of the documented difference that explains d, or "".
+func Explain(a, b *result.Packet, d *Difference) string {
+	for i := range Differences {
+		k := &Differences[i]
+		if k.Match != nil && k.Match(a, b, d) {
+			return k.ID
+		}
+	}
+	return ""
+}
+
+// DifferenceByID returns the table entry with the given ID.
+func DifferenceByID(id string) (KnownDifference, bool) {
+	for _, k := range Differences {
+		if k.ID == id {
+			return k, true
+		}
+	}
+	return KnownDifference{}, false
+}
+
+func hasDrop(p *result.Packet, reason string) bool {
+	for _, d := range p.Drops {
+		if d.Reason == reason {
+			return true
+		}
+	}
+	return false
+}
+
+func isIPv6(frame []byte) bool {
+	return len(frame) >= 14 && frame[12] == 0x86 && frame[13] == 0xdd
+}
+
+// outputIsICMPError reports whether a's output that d is about is an ICMP error.
+func outputIsICMPError(a *result.Packet, d *Difference) bool {
+	for _, o := range a.Outputs {
+		if o.Port != d.Port || o.Kind != d.Kind {
+			continue
+		}
+		s := spec.Decode(o.Frame, spec.DecodeOptions{})
+		for _, l := range s.Layers {
+			if l.Name != "icmp" {
+				continue
+			}
+			if v, ok := l.Get("type"); ok && (v.Num == 3 || v.Num == 11 || v.Num == 12) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,17 @@
+// Package hostprobe runs scenarios on real datapaths and compares them with the
+// emulator (DESIGN.md §4).
+//
+// A Backend builds a topology (fabric.Topology, the emulator's), injects a scenario's
+// frames at the emulator's port names, records what came out at every port as
+// scenarios/result packets, measures throughput, and tears everything down. Three
+// backends exist: Emulator (this package), the Linux kernel (hostprobe/linux) and a
+// Windows host through HNS and pktmon (hostprobe/windows).
+//
+// Compare and Comparer diff two runs packet by packet, field by field, after
+// normalisation: NAT port choices are matched through bindings (the first sighting of a
+// pair binds them, later packets must agree, and later inputs are translated, see
+// RunAgainst), and fields without meaning (IPv4 identification, the VXLAN source port
+// hash, Ethernet padding) are not compared. Every difference that a documented
+// Windows/Linux difference explains is labelled with it (Differences, in
+// differences.go, with sources).
+package hostprobe

@@ -1,0 +1,1420 @@
+package linux
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/hnspath/hnspath/emulator/fabric"
+	"github.com/hnspath/hnspath/emulator/header"
+	"github.com/hnspath/hnspath/emulator/hns"
+	"github.com/hnspath/hnspath/emulator/vfp"
+)
+
+// The Linux analogue of a topology (DESIGN.md §4). Every emulator port gets a place in a
+// network namespace:
+//
+//	emulator port     Linux                                           capture / injection
+//	PEER              namespace p<i>, "eth0" without addresses       eth0 in p<i>: In = delivered; AF_PACKET out of eth0
+//	router            namespace rt, "eth0" with the router's IPs,    eth0 in rt: In for the router = delivered
+//	                  ip_forward, silent (input and output dropped)
+//	HOST/NIC          namespace h<i>, veth "nic<j>" to the underlay  nic<j> in h<i>: In = wire-rx, Out = wire-tx;
+//	                                                                 injected from the underlay end (arrives from the wire)
+//	HOST/host         the stack of h<i> (addresses on nic<j> or on   In on its L3 interfaces, counted by the input chain
+//	                  the network's bridge)                          (delivered, then dropped: the host stays silent);
+//	                                                                 injected through a raw IP socket (routed, NATed)
+//	HOST/ENDPOINT     namespace h<i>e<m>, "eth0" without addresses   eth0 in h<i>e<m>: In = delivered; AF_PACKET out of eth0
+//
+// The underlay is namespace ul: one bridge "ul0" with a port per host NIC, peer and the
+// router, static FDB entries for every MAC the emulator's underlay knows and unknown-unicast
+// flooding off (the emulator drops frames to unknown MACs). Every stack knows every
+// underlay neighbour (permanent entries), as the emulator's hosts do, so no ARP is needed.
+//
+// Per network type, in h<i>:
+//
+//	nat          bridge "br<k>" with the host vNIC's MAC and gateway address; one veth per
+//	             endpoint; nftables masquerade of the internal prefix out of each NIC (WinNAT
+//	             SNAT), DNAT per PortMapping (also for local sockets: the hairpin from the
+//	             host that WinNAT does not do), and masquerade of DNATed traffic back into the
+//	             bridge (WinNAT's hairpin between containers).
+//	l2bridge     bridge "br<k>" with the NIC as a port and the host's MAC and addresses;
+//	l2tunnel     ipvlan L2 where the kernel has it, else MAC rewrites (bridge-family nftables):
+//	             source MAC to the host's on the way out of the NIC, destination MAC to the
+//	             container's for frames from the wire to the host's MAC and a container's IP
+//	             (l2tunnel: destination MAC to the physical gateway's on the way in from a
+//	             container); OutBoundNAT as snat to the host IP except to its exceptions.
+//	transparent  macvlan (bridge mode) children of the NIC, with the containers' MACs.
+//	overlay      bridge "br<k>" with the DR MAC and the subnet gateway, a vxlan device
+//	             "vx<k>" (VNI from the subnet's VSID, UDP port from VxlanPort or 4789, outer
+//	             TTL 64, no outer UDP checksum) as a port, FDB entries remote DR MAC -> PA
+//	             from RemoteSubnetRoute, and MAC rewrites that make the bridge forward frames
+//	             for a remote subnet to the vxlan port with the remote DR MAC and the local DR
+//	             MAC as source, and frames from the vxlan port to the container's MAC.
+//
+// ACL policies become nftables forward rules (stateful: replies of allowed connections
+// pass) matched on the endpoint's address, with br_netfilter on in that host namespace so
+// that bridged frames pass them; the rules are taken from the emulator's compiled
+// ACL_ENDPOINT_LAYER, so both apply the same rule set. A load balancer with one backend
+// becomes a DNAT rule; other load balancer features have no analogue here (Unsupported).
+
+// Namespace short names.
+const (
+	nsUnderlay = "ul"
+	nsRouter   = "rt"
+	ulBridge   = "ul0"
+	vxlanTTL   = 64 // the emulator's outer TTL (vfp.EncapParams: 0 means 64)
+)
+
+// L2BridgeMode selects the Linux analogue of l2bridge's MAC rewrite.
+type L2BridgeMode uint8
+
+const (
+	// L2BridgeAuto uses ipvlan where the kernel has it, else MAC rewrites.
+	L2BridgeAuto L2BridgeMode = iota
+	// L2BridgeMACRewrite uses a bridge with nftables MAC rewrite rules.
+	L2BridgeMACRewrite
+	// L2BridgeIPVlan uses ipvlan L2 children of the NIC: containers send with the host's
+	// MAC (the kernel analogue of the source MAC rewrite), and frames reach them with the
+	// host's MAC as destination (no destination rewrite).
+	L2BridgeIPVlan
+)
+
+// String returns "auto", "macrewrite" or "ipvlan".
+func (m L2BridgeMode) String() string {
+	switch m {
+	case L2BridgeAuto:
+		return "auto"
+	case L2BridgeMACRewrite:
+		return "macrewrite"
+	case L2BridgeIPVlan:
+		return "ipvlan"
+	}
+	return fmt.Sprintf("l2bridge-mode(%d)", uint8(m))
+}
+
+// LayoutOptions tune PlanTopology.
+type LayoutOptions struct {
+	// L2Bridge selects the l2bridge/l2tunnel analogue; PlanTopology needs a concrete
+	// mode (Auto is resolved by the backend, which can ask the kernel).
+	L2Bridge L2BridgeMode
+}
+
+// Layout is the Linux analogue of a topology: the namespaces to build, in order, and
+// where each emulator port is.
+type Layout struct {
+	Namespaces []*NSPlan
+	// Ports are the emulator's ports, in the emulator's order.
+	Ports []PortPlan
+	// Hosts describe each host's stack, in topology order.
+	Hosts []HostPlan
+	// RouterIPs are the underlay router's addresses (frames to them are delivered at it).
+	RouterIPs []netip.Addr
+	// L2Bridge is the l2bridge analogue used.
+	L2Bridge L2BridgeMode
+	// Unsupported lists what the topology has that the Linux analogue does not build.
+	Unsupported []string
+}
+
+// NSPlan is one namespace to build.
+type NSPlan struct {
+	Name    string
+	Sysctls [][2]string // set before any link is made, in order
+	Links   []LinkPlan  // made in order (after every namespace exists)
+	Ifaces  []IfacePlan // settings applied after all links exist
+	Addrs   []AddrPlan
+	Routes  []Route
+	Neigh   []NeighPlan
+	FDB     []FDBEntry
+	Masq    []Masquerade
+	DNAT    []DNAT
+	Filters []FilterRule
+	// BridgeFilters are stateless bridge-port filters (ACLs).
+	BridgeFilters []BridgeFilter
+	// Policies are filter chain policies (default Accept).
+	Policies    map[Hook]Verdict
+	MACRewrites []MACRewrite
+	// Up lists the links to bring up, in order.
+	Up []string
+}
+
+// LinkKind is the kind of a LinkPlan.
+type LinkKind uint8
+
+// Link kinds.
+const (
+	LinkVeth LinkKind = iota
+	LinkBridge
+	LinkMacvlan
+	LinkIPVlan
+	LinkVXLAN
+)
+
+// LinkPlan is one link to create in its namespace.
+type LinkPlan struct {
+	Kind LinkKind
+	Name string
+	// Peer is the namespace and name of a veth's other end, or the target namespace and
+	// name of a macvlan/ipvlan child.
+	PeerNS, PeerName string
+	// Parent is a macvlan/ipvlan child's parent in this namespace.
+	Parent string
+	VXLAN  VXLAN
+}
+
+// IfacePlan sets properties of an interface.
+type IfacePlan struct {
+	Name   string
+	MAC    net.HardwareAddr // nil: keep
+	MTU    int              // 0: keep
+	Master string           // bridge to join
+	// NoFlood switches unknown-unicast flooding off (a bridge port).
+	NoFlood bool
+}
+
+// AddrPlan is an address on an interface.
+type AddrPlan struct {
+	Ifname string
+	Prefix netip.Prefix
+}
+
+// NeighPlan is a permanent neighbour entry.
+type NeighPlan struct {
+	Ifname string
+	IP     netip.Addr
+	MAC    net.HardwareAddr
+}
+
+// InjectKind says how a port injects frames.
+type InjectKind uint8
+
+const (
+	// InjectPacket sends the frame out of an interface with AF_PACKET.
+	InjectPacket InjectKind = iota
+	// InjectIP sends the frame's IP packet from the namespace's stack (raw socket); ARP
+	// frames go out of the stack interface on the target's subnet.
+	InjectIP
+)
+
+// OutputRole says what a frame seen at a port's capture interface means.
+type OutputRole uint8
+
+const (
+	// RoleEndpoint: frames received (not for another host) are delivered.
+	RoleEndpoint OutputRole = iota
+	// RoleRouter: ARP, IP to one of the router's addresses and multicast are delivered.
+	RoleRouter
+	// RoleNIC: In is wire-rx, Out is wire-tx.
+	RoleNIC
+	// RoleHost: delivered when the host's input chain counted a delivery.
+	RoleHost
+)
+
+// PortPlan places one emulator port.
+type PortPlan struct {
+	Name string
+	Kind fabric.PortKind
+	Role OutputRole
+	// NS and Ifname are the capture point (empty Ifname for a host: see HostPlan).
+	NS, Ifname string
+	// Inject says how frames are injected: out of InjectIf in InjectNS (InjectPacket),
+	// or from NS's stack (InjectIP).
+	Inject             InjectKind
+	InjectNS, InjectIf string
+	// Host is the host index of endpoint, host and NIC ports (-1 otherwise).
+	Host int
+}
+
+// HostPlan describes one host's stack namespace.
+type HostPlan struct {
+	Name string // the emulator's host name
+	NS   string
+	// StackIfaces are the interfaces holding the host's addresses (its L3 interfaces),
+	// with those addresses.
+	StackIfaces []AddrPlan
+	// ACL says whether ACL bridge filters are installed.
+	ACL bool
+}
+
+// Counter names of the host input chain.
+const (
+	CounterHostDeliver    = "host-deliver"
+	CounterHostNoListener = "host-no-listener"
+	counterVXLANIn        = "vxlan-in"
+)
+
+// PlanTopology returns the Linux layout of topo. It builds the emulator's fabric first,
+// so that invalid topologies are rejected with the emulator's errors and derived values
+// (gateway MACs, the MACs of generated endpoints, VFP ACL rules) are the emulator's.
+func PlanTopology(topo *fabric.Topology, opts LayoutOptions) (*Layout, error) {
+	f, err := fabric.New(*topo, fabric.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("plan topology: %w", err)
+	}
+	if opts.L2Bridge == L2BridgeAuto {
+		opts.L2Bridge = L2BridgeMACRewrite
+	}
+	p := &planner{topo: topo, f: f, opts: opts, lay: &Layout{L2Bridge: opts.L2Bridge}, ns: map[string]*NSPlan{}}
+	if err := p.plan(); err != nil {
+		return nil, fmt.Errorf("plan topology: %w", err)
+	}
+	return p.lay, nil
+}
+
+type planner struct {
+	topo *fabric.Topology
+	f    *fabric.Fabric
+	opts LayoutOptions
+	lay  *Layout
+	ns   map[string]*NSPlan
+
+	ulPorts int
+	owners  []owner // underlay addresses and the MAC frames to them carry
+	ulMACs  []ulMAC // static FDB entries of the underlay bridge
+	ports   map[string]PortPlan
+	routes  []Route // the router's routes
+	// boundNICs are NICs that are ports of a host bridge: the bridge gets static FDB
+	// entries for the underlay's MACs on them.
+	boundNICs []boundNIC
+}
+
+type boundNIC struct {
+	ns     *NSPlan
+	ifname string
+	mac    net.HardwareAddr
+}
+
+type owner struct {
+	ip  netip.Addr
+	mac net.HardwareAddr
+}
+
+type ulMAC struct {
+	mac  net.HardwareAddr
+	port string
+}
+
+// hostCtx is what the planner knows about one host while planning it.
+type hostCtx struct {
+	i      int
+	spec   *fabric.HostSpec
+	objs   *hns.Objects
+	ns     *NSPlan
+	plan   *HostPlan
+	nics   []nicCtx
+	brs    int
+	eps    int
+	listen []string
+	vxlan  []uint16
+}
+
+type nicCtx struct {
+	name   string
+	ifname string // in the host namespace
+	mac    net.HardwareAddr
+	addrs  []netip.Prefix
+	gw     netip.Addr
+	mtu    int
+	l3     string // the interface holding its addresses (ifname, or a bridge)
+	bound  bool
+}
+
+func (p *planner) newNS(name string) *NSPlan {
+	n := &NSPlan{Name: name, Policies: map[Hook]Verdict{}}
+	// IPv6 off before any link exists (no MLD, ND or router solicitations in captures);
+	// no rate limit on ICMP errors, so each scenario packet gets its own.
+	n.Sysctls = append(n.Sysctls,
+		[2]string{"net.ipv6.conf.default.disable_ipv6", "1"},
+		[2]string{"net.ipv6.conf.all.disable_ipv6", "1"},
+		[2]string{"net.ipv4.icmp_ratelimit", "0"})
+	p.lay.Namespaces = append(p.lay.Namespaces, n)
+	p.ns[name] = n
+	return n
+}
+
+func (p *planner) unsupported(format string, args ...any) {
+	p.lay.Unsupported = append(p.lay.Unsupported, fmt.Sprintf(format, args...))
+}
+
+func hw(m header.MAC) net.HardwareAddr { return net.HardwareAddr(append([]byte(nil), m[:]...)) }
+
+func (p *planner) plan() error {
+	p.ports = map[string]PortPlan{}
+	ul := p.newNS(nsUnderlay)
+	ul.Links = append(ul.Links, LinkPlan{Kind: LinkBridge, Name: ulBridge})
+	ul.Up = append(ul.Up, ulBridge)
+
+	// Hosts first: they add exposed container addresses and routes for the router.
+	for hi := range p.topo.Hosts {
+		if err := p.host(hi); err != nil {
+			return err
+		}
+	}
+	for pi := range p.topo.Peers {
+		if err := p.peer(pi); err != nil {
+			return err
+		}
+	}
+	if r := p.topo.Underlay.Router; r != nil {
+		if err := p.router(r); err != nil {
+			return err
+		}
+	}
+	// Static FDB entries on the underlay bridge, then every stack's neighbours.
+	for _, m := range p.ulMACs {
+		ul.FDB = append(ul.FDB, FDBEntry{Dev: m.port, MAC: m.mac, Master: true})
+		for _, b := range p.boundNICs {
+			if m.mac.String() != b.mac.String() {
+				b.ns.FDB = append(b.ns.FDB, FDBEntry{Dev: b.ifname, MAC: m.mac, Master: true})
+			}
+		}
+	}
+	for hi := range p.lay.Hosts {
+		h := &p.lay.Hosts[hi]
+		n := p.ns[h.NS]
+		for _, si := range h.StackIfaces {
+			if !si.Prefix.IsValid() {
+				continue
+			}
+			for _, o := range p.owners {
+				if si.Prefix.Masked().Contains(o.ip) && !p.isLocal(h, o.ip) {
+					n.Neigh = appendNeigh(n.Neigh, NeighPlan{Ifname: si.Ifname, IP: o.ip, MAC: o.mac})
+				}
+			}
+		}
+	}
+	if rt := p.ns[nsRouter]; rt != nil {
+		for _, o := range p.owners {
+			if !containsAddr(p.lay.RouterIPs, o.ip) {
+				rt.Neigh = appendNeigh(rt.Neigh, NeighPlan{Ifname: "eth0", IP: o.ip, MAC: o.mac})
+			}
+		}
+		rt.Routes = append(rt.Routes, p.routes...)
+	}
+	// Ports in the emulator's order.
+	for _, fp := range p.f.Ports() {
+		pp, ok := p.ports[fp.Name]
+		if !ok {
+			return fmt.Errorf("port %s (%s) has no Linux analogue", fp.Name, fp.Kind)
+		}
+		pp.Name, pp.Kind = fp.Name, fp.Kind
+		p.lay.Ports = append(p.lay.Ports, pp)
+	}
+	return nil
+}
+
+func appendNeigh(ns []NeighPlan, n NeighPlan) []NeighPlan {
+	for _, x := range ns {
+		if x.Ifname == n.Ifname && x.IP == n.IP {
+			return ns
+		}
+	}
+	return append(ns, n)
+}
+
+func containsAddr(as []netip.Addr, a netip.Addr) bool {
+	for _, x := range as {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *planner) isLocal(h *HostPlan, a netip.Addr) bool {
+	for _, si := range h.StackIfaces {
+		if si.Prefix.Addr() == a {
+			return true
+		}
+	}
+	return false
+}
+
+// ulPort connects ifname in namespace ns to the underlay bridge and returns the underlay
+// end's name.
+func (p *planner) ulPort(ns *NSPlan, ifname string) string {
+	name := fmt.Sprintf("u%d", p.ulPorts)
+	p.ulPorts++
+	ul := p.ns[nsUnderlay]
+	ul.Links = append(ul.Links, LinkPlan{Kind: LinkVeth, Name: name, PeerNS: ns.Name, PeerName: ifname})
+	ul.Ifaces = append(ul.Ifaces, IfacePlan{Name: name, Master: ulBridge, NoFlood: true})
+	ul.Up = append(ul.Up, name)
+	return name
+}
+
+func (p *planner) peer(pi int) error {
+	ps := &p.topo.Peers[pi]
+	id, ok := p.f.PortByName(ps.Name)
+	if !ok {
+		return fmt.Errorf("peer %q: not in the fabric", ps.Name)
+	}
+	fp := p.f.Port(id)
+	n := p.newNS(fmt.Sprintf("p%d", pi))
+	port := p.ulPort(n, "eth0")
+	mac := hw(fp.MAC)
+	n.Ifaces = append(n.Ifaces, IfacePlan{Name: "eth0", MAC: mac})
+	n.Up = append(n.Up, "eth0")
+	p.ulMACs = append(p.ulMACs, ulMAC{mac, port})
+	for _, a := range fp.IPs {
+		p.owners = append(p.owners, owner{a, mac})
+	}
+	p.ports[ps.Name] = PortPlan{Role: RoleEndpoint, NS: n.Name, Ifname: "eth0", Inject: InjectPacket,
+		InjectNS: n.Name, InjectIf: "eth0", Host: -1}
+	return nil
+}
+
+func (p *planner) router(rs *fabric.RouterSpec) error {
+	name := rs.Name
+	if name == "" {
+		name = "router"
+	}
+	id, ok := p.f.PortByName(name)
+	if !ok {
+		return fmt.Errorf("router %q: not in the fabric", name)
+	}
+	fp := p.f.Port(id)
+	n := p.newNS(nsRouter)
+	n.Sysctls = append(n.Sysctls,
+		[2]string{"net.ipv4.ip_forward", "1"},
+		[2]string{"net.ipv4.conf.all.send_redirects", "0"},
+		[2]string{"net.ipv4.conf.default.send_redirects", "0"},
+		[2]string{"net.ipv4.conf.all.rp_filter", "0"},
+		[2]string{"net.ipv4.conf.default.rp_filter", "0"})
+	port := p.ulPort(n, "eth0")
+	mac := hw(fp.MAC)
+	n.Ifaces = append(n.Ifaces, IfacePlan{Name: "eth0", MAC: mac})
+	n.Up = append(n.Up, "eth0")
+	p.ulMACs = append(p.ulMACs, ulMAC{mac, port})
+	for i, s := range rs.IPs {
+		pf, err := netip.ParsePrefix(s)
+		if err != nil {
+			return fmt.Errorf("underlay.router.ips[%d]: %w", i, err)
+		}
+		n.Addrs = append(n.Addrs, AddrPlan{"eth0", pf})
+		p.lay.RouterIPs = append(p.lay.RouterIPs, pf.Addr())
+		p.owners = append(p.owners, owner{pf.Addr(), mac})
+	}
+	for i, r := range rs.Routes {
+		pf, err1 := netip.ParsePrefix(r.Prefix)
+		nh, err2 := netip.ParseAddr(r.NextHop)
+		if err := errors.Join(err1, err2); err != nil {
+			return fmt.Errorf("underlay.router.routes[%d]: %w", i, err)
+		}
+		p.routes = append(p.routes, Route{Dst: pf.Masked(), Gw: nh, Dev: "eth0", OnLink: true})
+	}
+	for pi, ps := range p.topo.Peers {
+		for j, s := range ps.Prefixes {
+			pf, err := netip.ParsePrefix(s)
+			if err != nil {
+				return fmt.Errorf("peers[%d].prefixes[%d]: %w", pi, j, err)
+			}
+			id, _ := p.f.PortByName(ps.Name)
+			if ips := p.f.Port(id).IPs; len(ips) > 0 {
+				p.routes = append(p.routes, Route{Dst: pf.Masked(), Gw: ips[0], Dev: "eth0", OnLink: true})
+			}
+		}
+	}
+	// The router routes and emits nothing of its own (the emulator's router sends no ICMP
+	// errors and answers only ARP): input and output of IP are dropped, ARP is not IP.
+	n.Policies[HookInput] = Drop
+	n.Policies[HookOutput] = Drop
+	p.ports[name] = PortPlan{Role: RoleRouter, NS: n.Name, Ifname: "eth0", Inject: InjectPacket,
+		InjectNS: n.Name, InjectIf: "eth0", Host: -1}
+	return nil
+}
+
+// host plans host hi: its namespace, NICs, networks and endpoints.
+func (p *planner) host(hi int) error {
+	hs := &p.topo.Hosts[hi]
+	objs, err := hs.HNS.Clone()
+	if err != nil {
+		return fmt.Errorf("hosts[%d].hns: %w", hi, err)
+	}
+	if err := objs.Normalize(); err != nil {
+		return fmt.Errorf("hosts[%d].hns: %w", hi, err)
+	}
+	n := p.newNS(fmt.Sprintf("h%d", hi))
+	n.Sysctls = append(n.Sysctls,
+		[2]string{"net.ipv4.ip_forward", "1"},
+		[2]string{"net.ipv4.conf.all.send_redirects", "0"},
+		[2]string{"net.ipv4.conf.default.send_redirects", "0"},
+		[2]string{"net.ipv4.conf.all.rp_filter", "0"},
+		[2]string{"net.ipv4.conf.default.rp_filter", "0"},
+		// Answer ARP only for addresses of the interface asked on, as the emulator's
+		// stack does (it owns an address per interface).
+		[2]string{"net.ipv4.conf.all.arp_ignore", "1"},
+		// Bridged frames skip the IP hooks (ACLs are bridge-family rules), as frames
+		// switched inside a Hyper-V vSwitch skip the management OS's stack.
+		[2]string{"net.bridge.bridge-nf-call-iptables", "0"},
+		[2]string{"net.bridge.bridge-nf-call-ip6tables", "0"},
+		[2]string{"net.bridge.bridge-nf-call-arptables", "0"})
+	h := &hostCtx{i: hi, spec: hs, objs: objs, ns: n, listen: hs.Listen}
+	p.lay.Hosts = append(p.lay.Hosts, HostPlan{Name: hs.Name, NS: n.Name})
+	h.plan = &p.lay.Hosts[len(p.lay.Hosts)-1]
+
+	for ni, ns := range hs.NICs {
+		id, ok := p.f.PortByName(hs.Name + "/" + ns.Name)
+		if !ok {
+			return fmt.Errorf("hosts[%d].nics[%d]: port %s/%s not in the fabric", hi, ni, hs.Name, ns.Name)
+		}
+		fp := p.f.Port(id)
+		nc := nicCtx{name: ns.Name, ifname: fmt.Sprintf("nic%d", ni), mac: hw(fp.MAC), mtu: ns.MTU}
+		if ns.IP != "" {
+			pf, err := netip.ParsePrefix(ns.IP)
+			if err != nil {
+				return fmt.Errorf("hosts[%d].nics[%d].ip: %w", hi, ni, err)
+			}
+			nc.addrs = append(nc.addrs, pf)
+		}
+		if ns.IPv6 != "" {
+			p.unsupported("host %s NIC %s: IPv6 address %s (IPv6 is off in the Linux analogue)", hs.Name, ns.Name, ns.IPv6)
+		}
+		if ns.Gateway != "" {
+			if nc.gw, err = netip.ParseAddr(ns.Gateway); err != nil {
+				return fmt.Errorf("hosts[%d].nics[%d].gateway: %w", hi, ni, err)
+			}
+		}
+		nc.l3 = nc.ifname
+		port := p.ulPort(n, nc.ifname)
+		iface := IfacePlan{Name: nc.ifname, MAC: nc.mac}
+		if nc.mtu > 0 {
+			iface.MTU = nc.mtu
+		}
+		n.Ifaces = append(n.Ifaces, iface)
+		p.ulMACs = append(p.ulMACs, ulMAC{nc.mac, port})
+		for _, a := range nc.addrs {
+			p.owners = append(p.owners, owner{a.Addr(), nc.mac})
+		}
+		h.nics = append(h.nics, nc)
+		p.ports[fp.Name] = PortPlan{Role: RoleNIC, NS: n.Name, Ifname: nc.ifname, Inject: InjectPacket,
+			InjectNS: nsUnderlay, InjectIf: port, Host: hi}
+	}
+	nets := map[string]bool{}
+	for i := range objs.Networks {
+		nw := &objs.Networks[i]
+		if nets[nw.Id] {
+			continue
+		}
+		nets[nw.Id] = true
+		if err := p.network(h, nw, i); err != nil {
+			return fmt.Errorf("host %s: network %q: %w", hs.Name, nw.Name, err)
+		}
+	}
+	for i := range objs.LoadBalancers {
+		p.loadBalancer(h, &objs.LoadBalancers[i])
+	}
+	if len(objs.Routes) > 0 {
+		p.unsupported("host %s: SDN routes (HostComputeRoute) have no Linux analogue here", hs.Name)
+	}
+	// NIC addresses and routes (on the bridge when a network bound the NIC to one).
+	for _, nc := range h.nics {
+		n.Up = append([]string{nc.ifname}, n.Up...)
+		for _, a := range nc.addrs {
+			n.Addrs = append(n.Addrs, AddrPlan{nc.l3, a})
+			h.plan.StackIfaces = append(h.plan.StackIfaces, AddrPlan{nc.l3, a})
+		}
+		if nc.gw.IsValid() {
+			n.Routes = append(n.Routes, Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gw: nc.gw, Dev: nc.l3, Metric: 256})
+		}
+	}
+	for _, r := range hs.Routes {
+		pf, err1 := netip.ParsePrefix(r.Prefix)
+		nh, err2 := netip.ParseAddr(r.NextHop)
+		if err := errors.Join(err1, err2); err != nil {
+			return fmt.Errorf("host %s: route %s via %s: %w", hs.Name, r.Prefix, r.NextHop, err)
+		}
+		n.Routes = append(n.Routes, Route{Dst: pf.Masked(), Gw: nh})
+	}
+	p.hostInput(h)
+	sort.SliceStable(h.plan.StackIfaces, func(i, j int) bool { return h.plan.StackIfaces[i].Ifname < h.plan.StackIfaces[j].Ifname })
+	// HOST/host.
+	hostPort := hs.Name + "/host"
+	if _, ok := p.f.PortByName(hostPort); ok {
+		p.ports[hostPort] = PortPlan{Role: RoleHost, NS: n.Name, Inject: InjectIP, InjectNS: n.Name, Host: hi}
+	}
+	return nil
+}
+
+// hostInput keeps the host stack silent: what reaches its input hook is counted as
+// delivered to HOST/host (TCP/UDP only to a Listen port, as the emulator does) and
+// dropped, so the kernel sends no replies, resets or port unreachables the emulator
+// would not. VXLAN to the host passes (the vxlan device decapsulates it).
+func (p *planner) hostInput(h *hostCtx) {
+	n := h.ns
+	for _, port := range h.vxlan {
+		n.Filters = append(n.Filters, FilterRule{Name: counterVXLANIn, Hook: HookInput, Priority: 0, Proto: ProtoUDP,
+			DstPorts: []PortRange{Port(port)}, Action: Accept})
+	}
+	var tcp, udp []PortRange
+	for _, l := range h.listen {
+		proto, port, _ := strings.Cut(l, "/")
+		var v uint16
+		if _, err := fmt.Sscanf(port, "%d", &v); err != nil {
+			continue // the emulator rejected it already
+		}
+		switch strings.ToLower(proto) {
+		case "tcp":
+			tcp = append(tcp, Port(v))
+		case "udp":
+			udp = append(udp, Port(v))
+		}
+	}
+	if len(tcp) > 0 {
+		n.Filters = append(n.Filters, FilterRule{Name: CounterHostDeliver, Hook: HookInput, Priority: 10, Proto: ProtoTCP, DstPorts: tcp, Action: Drop})
+	}
+	if len(udp) > 0 {
+		n.Filters = append(n.Filters, FilterRule{Name: CounterHostDeliver, Hook: HookInput, Priority: 10, Proto: ProtoUDP, DstPorts: udp, Action: Drop})
+	}
+	n.Filters = append(n.Filters,
+		FilterRule{Name: CounterHostNoListener, Hook: HookInput, Priority: 20, Proto: ProtoTCP, Action: Drop},
+		FilterRule{Name: CounterHostNoListener, Hook: HookInput, Priority: 20, Proto: ProtoUDP, Action: Drop},
+		FilterRule{Name: CounterHostDeliver, Hook: HookInput, Priority: 30, Action: Drop})
+}
+
+// nicOf returns the NIC a VFP network binds: its NetAdapterName policy's, else the first.
+func (p *planner) nicOf(h *hostCtx, nw *hns.HostComputeNetwork) (int, error) {
+	if len(h.nics) == 0 {
+		return 0, fmt.Errorf("no NIC to bind to")
+	}
+	for _, pol := range nw.Policies {
+		if pol.Type == hns.NetAdapterName {
+			v, err := pol.NetAdapterName()
+			if err != nil {
+				return 0, err
+			}
+			for i, nc := range h.nics {
+				if nc.name == v.NetworkAdapterName {
+					return i, nil
+				}
+			}
+		}
+	}
+	return 0, nil
+}
+
+// endpoint is a local endpoint of a network, with the emulator's view of it.
+type endpoint struct {
+	e    *hns.HostComputeEndpoint
+	port string // emulator port name
+	mac  net.HardwareAddr
+	ips  []netip.Addr
+	gw   netip.Addr
+	ns   *NSPlan
+	host string // host-side interface (veth) in the host namespace, if any
+}
+
+// endpoints lists nw's local endpoints that the emulator made ports for.
+func (p *planner) endpoints(h *hostCtx, nw *hns.HostComputeNetwork) []*endpoint {
+	var out []*endpoint
+	for i := range h.objs.Endpoints {
+		e := &h.objs.Endpoints[i]
+		if !strings.EqualFold(e.HostComputeNetwork, nw.Id) || e.IsRemote() {
+			continue
+		}
+		name := e.Name
+		if name == "" {
+			name = e.Id
+		}
+		id, ok := p.f.PortByName(h.spec.Name + "/" + name)
+		if !ok {
+			// A host-namespace endpoint is a management OS vNIC in the emulator.
+			p.unsupported("host %s endpoint %q: attached to the host namespace (a host vNIC); not built", h.spec.Name, name)
+			continue
+		}
+		fp := p.f.Port(id)
+		out = append(out, &endpoint{e: e, port: fp.Name, mac: hw(fp.MAC), ips: fp.IPs, gw: fp.Gateway})
+	}
+	return out
+}
+
+// endpointNS makes the namespace of an endpoint and records its port.
+func (p *planner) endpointNS(h *hostCtx, ep *endpoint) {
+	h.eps++
+	ep.ns = p.newNS(fmt.Sprintf("h%de%d", h.i, h.eps-1))
+	p.ports[ep.port] = PortPlan{Role: RoleEndpoint, NS: ep.ns.Name, Ifname: "eth0", Inject: InjectPacket,
+		InjectNS: ep.ns.Name, InjectIf: "eth0", Host: h.i}
+	for _, a := range ep.ips {
+		if a.Is6() {
+			p.unsupported("endpoint %s: IPv6 address %s (IPv6 is off in the Linux analogue)", ep.port, a)
+		}
+	}
+}
+
+// vethEndpoint connects an endpoint by a veth to bridge br of the host.
+func (p *planner) vethEndpoint(h *hostCtx, ep *endpoint, br string, mtu int) {
+	p.endpointNS(h, ep)
+	ep.host = fmt.Sprintf("ep%d", h.eps-1)
+	h.ns.Links = append(h.ns.Links, LinkPlan{Kind: LinkVeth, Name: ep.host, PeerNS: ep.ns.Name, PeerName: "eth0"})
+	// The vSwitch knows its ports' MACs: a static entry, and no flooding of unknown
+	// unicast (the vSwitch drops it: vfp-no-destination).
+	h.ns.Ifaces = append(h.ns.Ifaces, IfacePlan{Name: ep.host, Master: br, MTU: mtu, NoFlood: true})
+	h.ns.FDB = append(h.ns.FDB, FDBEntry{Dev: ep.host, MAC: ep.mac, Master: true})
+	h.ns.Up = append(h.ns.Up, ep.host)
+	ep.ns.Ifaces = append(ep.ns.Ifaces, IfacePlan{Name: "eth0", MAC: ep.mac, MTU: mtu})
+	ep.ns.Up = append(ep.ns.Up, "eth0")
+	for _, a := range ep.ips {
+		h.ns.Neigh = appendNeigh(h.ns.Neigh, NeighPlan{Ifname: br, IP: a, MAC: ep.mac})
+	}
+}
+
+// gatewayMAC asks the emulator which MAC answers ARP for ep's gateway at ep's port.
+func (p *planner) gatewayMAC(ep *endpoint) (net.HardwareAddr, bool) {
+	if !ep.gw.IsValid() || !ep.gw.Is4() || len(ep.ips) == 0 {
+		return nil, false
+	}
+	src := ep.ips[0]
+	for _, a := range ep.ips {
+		if a.Is4() {
+			src = a
+		}
+	}
+	id, ok := p.f.PortByName(ep.port)
+	if !ok {
+		return nil, false
+	}
+	var mac header.MAC
+	copy(mac[:], ep.mac)
+	frame := make([]byte, header.EthernetMinimumSize+header.ARPSize)
+	header.Ethernet(frame).Encode(header.BroadcastMAC, mac, header.EtherTypeARP)
+	header.ARP(frame[header.EthernetMinimumSize:]).Encode(header.ARPRequest, mac, src, header.MAC{}, ep.gw)
+	var out fabric.Outcome
+	p.f.Inject(id, frame, 0, &out)
+	for _, o := range out.Outputs {
+		if o.Port != id || o.Kind != fabric.Delivered || len(o.Frame) < header.EthernetMinimumSize+header.ARPSize {
+			continue
+		}
+		a := header.ARP(o.Frame[header.EthernetMinimumSize:])
+		if a.Op() == header.ARPReply {
+			m := a.SenderMAC()
+			return hw(m), true
+		}
+	}
+	return nil, false
+}
+
+func (p *planner) network(h *hostCtx, nw *hns.HostComputeNetwork, idx int) error {
+	switch nw.Type {
+	case hns.NAT:
+		return p.natNetwork(h, nw)
+	case hns.L2Bridge, hns.L2Tunnel:
+		return p.l2Network(h, nw)
+	case hns.Transparent:
+		return p.transparentNetwork(h, nw)
+	case hns.Overlay:
+		return p.overlayNetwork(h, nw)
+	}
+	p.unsupported("network %q: type %s has no Linux analogue", nw.Name, nw.Type)
+	return nil
+}
+
+// subnets returns a network's prefixes and gateways, as the emulator computes them.
+func subnets(nw *hns.HostComputeNetwork) (pfx []netip.Prefix, gws []netip.Addr) {
+	for _, s := range nw.Subnets() {
+		pf, err := s.Prefix()
+		if err != nil {
+			continue
+		}
+		gw := pf.Masked().Addr().Next()
+		for _, r := range s.Routes {
+			if a, err := netip.ParseAddr(r.NextHop); err == nil && pf.Contains(a) {
+				gw = a
+				break
+			}
+		}
+		pfx = append(pfx, pf.Masked())
+		gws = append(gws, gw)
+	}
+	return pfx, gws
+}
+
+func (p *planner) newBridge(h *hostCtx, mac net.HardwareAddr) string {
+	br := fmt.Sprintf("br%d", h.brs)
+	h.brs++
+	h.ns.Links = append(h.ns.Links, LinkPlan{Kind: LinkBridge, Name: br})
+	h.ns.Ifaces = append(h.ns.Ifaces, IfacePlan{Name: br, MAC: mac})
+	h.ns.Up = append(h.ns.Up, br)
+	return br
+}
+
+// natNetwork: a bridge for the internal vSwitch and host vNIC, WinNAT as nftables.
+func (p *planner) natNetwork(h *hostCtx, nw *hns.HostComputeNetwork) error {
+	eps := p.endpoints(h, nw)
+	prefixes, gws := subnets(nw)
+	var gwMAC net.HardwareAddr
+	for _, ep := range eps {
+		if m, ok := p.gatewayMAC(ep); ok {
+			gwMAC = m
+			break
+		}
+	}
+	br := p.newBridge(h, gwMAC)
+	for i, pf := range prefixes {
+		a := netip.PrefixFrom(gws[i], pf.Bits())
+		h.ns.Addrs = append(h.ns.Addrs, AddrPlan{br, a})
+		h.plan.StackIfaces = append(h.plan.StackIfaces, AddrPlan{br, a})
+	}
+	for _, ep := range eps {
+		p.vethEndpoint(h, ep, br, 0)
+	}
+	var ext []netip.Addr
+	for _, nc := range h.nics {
+		for _, a := range nc.addrs {
+			if a.Addr().Is4() {
+				ext = append(ext, a.Addr())
+			}
+		}
+	}
+	for _, pf := range prefixes {
+		for _, nc := range h.nics {
+			h.ns.Masq = append(h.ns.Masq, Masquerade{Name: "winnat-snat", OutIface: nc.ifname, Src: pf})
+		}
+		if len(ext) > 0 {
+			h.ns.Masq = append(h.ns.Masq, Masquerade{Name: "winnat-hairpin", OutIface: br, Src: pf, To: ext[0], DNATed: true})
+		}
+	}
+	for _, ep := range eps {
+		p.portMappings(h, ep, ext)
+	}
+	return nil
+}
+
+// portMappings adds a DNAT rule per PortMapping policy of ep: from each external
+// address (or the mapping's VIP) to the endpoint.
+func (p *planner) portMappings(h *hostCtx, ep *endpoint, ext []netip.Addr) {
+	var ip netip.Addr
+	for _, a := range ep.ips {
+		if a.Is4() {
+			ip = a
+			break
+		}
+	}
+	for i, pol := range ep.e.Policies {
+		if pol.Type != hns.PortMapping {
+			continue
+		}
+		pm, err := pol.PortMapping()
+		if err != nil || !ip.IsValid() {
+			continue
+		}
+		proto := uint8(pm.Protocol)
+		if proto == 0 {
+			proto = ProtoTCP // hnspath treats 0 as TCP (hns.PortMappingPolicySetting)
+		}
+		if proto != ProtoTCP && proto != ProtoUDP {
+			p.unsupported("endpoint %s: PortMapping %d with protocol %d", ep.port, i, pm.Protocol)
+			continue
+		}
+		dsts := ext
+		if pm.VIP != "" {
+			if v, err := netip.ParseAddr(pm.VIP); err == nil {
+				dsts = []netip.Addr{v}
+			}
+		}
+		if pm.Flags != 0 {
+			p.unsupported("endpoint %s: PortMapping %d flags %d are not built", ep.port, i, pm.Flags)
+		}
+		for _, d := range dsts {
+			h.ns.DNAT = append(h.ns.DNAT, DNAT{Name: fmt.Sprintf("portmap-%s-%d", ep.port, i), Proto: proto, Dst: d,
+				DstPort: pm.ExternalPort, To: netip.AddrPortFrom(ip, pm.InternalPort), Local: true})
+		}
+	}
+}
+
+// outboundNAT adds OutBoundNAT policies of ep as snat to the host IP (or the policy's
+// VIP) except to the exception prefixes.
+func (p *planner) outboundNAT(h *hostCtx, ep *endpoint, hostIP netip.Addr) {
+	for i, pol := range ep.e.Policies {
+		if pol.Type != hns.OutBoundNAT {
+			continue
+		}
+		s, err := pol.OutBoundNAT()
+		if err != nil {
+			continue
+		}
+		to := hostIP
+		if s.VirtualIP != "" {
+			if v, err := netip.ParseAddr(s.VirtualIP); err == nil {
+				to = v
+			}
+		}
+		if len(s.Destinations) > 0 {
+			p.unsupported("endpoint %s: OutBoundNAT %d Destinations are not built", ep.port, i)
+			continue
+		}
+		var except []netip.Prefix
+		for _, e := range s.Exceptions {
+			if pf, ok := parsePrefixLenient(e); ok {
+				except = append(except, pf)
+			}
+		}
+		for _, a := range ep.ips {
+			if !a.Is4() || !to.IsValid() {
+				continue
+			}
+			h.ns.Masq = append(h.ns.Masq, Masquerade{Name: "outboundnat-" + ep.port, Src: netip.PrefixFrom(a, 32), Except: except, To: to})
+		}
+	}
+}
+
+func parsePrefixLenient(s string) (netip.Prefix, bool) {
+	if pf, err := netip.ParsePrefix(strings.TrimSpace(s)); err == nil {
+		return pf.Masked(), true
+	}
+	if a, err := netip.ParseAddr(strings.TrimSpace(s)); err == nil {
+		return netip.PrefixFrom(a, a.BitLen()), true
+	}
+	return netip.Prefix{}, false
+}
+
+// l2Network: the external switch as a bridge holding the NIC, MAC rewrites (or ipvlan).
+func (p *planner) l2Network(h *hostCtx, nw *hns.HostComputeNetwork) error {
+	ni, err := p.nicOf(h, nw)
+	if err != nil {
+		return err
+	}
+	nc := &h.nics[ni]
+	eps := p.endpoints(h, nw)
+	prefixes, gws := subnets(nw)
+	var hostIP netip.Addr
+	for _, a := range nc.addrs {
+		if a.Addr().Is4() {
+			hostIP = a.Addr()
+		}
+	}
+	if p.opts.L2Bridge == L2BridgeIPVlan {
+		return p.ipvlanNetwork(h, nw, nc, eps, prefixes, gws, hostIP)
+	}
+	br := nc.l3
+	if !nc.bound {
+		br = p.newBridge(h, nc.mac)
+		h.ns.Ifaces = append(h.ns.Ifaces, IfacePlan{Name: nc.ifname, Master: br, NoFlood: true})
+		nc.l3, nc.bound = br, true
+		p.boundNICs = append(p.boundNICs, boundNIC{h.ns, nc.ifname, nc.mac})
+	}
+	for i, pf := range prefixes {
+		if pf.Contains(hostIP) {
+			continue // the subnet of the host: its gateway is the physical router
+		}
+		a := netip.PrefixFrom(gws[i], 32)
+		h.ns.Addrs = append(h.ns.Addrs, AddrPlan{br, a})
+		h.plan.StackIfaces = append(h.plan.StackIfaces, AddrPlan{br, a})
+		h.ns.Routes = append(h.ns.Routes, Route{Dst: pf, Dev: br, Src: hostIP})
+		// The underlay routes the container subnet to this host.
+		if hostIP.IsValid() {
+			p.routes = append(p.routes, Route{Dst: pf, Gw: hostIP, Dev: "eth0", OnLink: true})
+		}
+	}
+	var routerMAC net.HardwareAddr
+	if nw.Type == hns.L2Tunnel && nc.gw.IsValid() {
+		for _, o := range p.owners {
+			if o.ip == nc.gw {
+				routerMAC = o.mac
+			}
+		}
+	}
+	for _, ep := range eps {
+		p.vethEndpoint(h, ep, br, 0)
+		for _, et := range []uint16{EtherTypeIPv4, EtherTypeIPv6} {
+			// VFP INTERNAL_L2_REWRITE_LAYER, out: the source MAC becomes the host's on
+			// frames that leave the switch by the NIC (frames to local vNICs are bridged
+			// unchanged, L2_BRIDGE_LOCAL).
+			h.ns.MACRewrites = append(h.ns.MACRewrites, MACRewrite{Name: "l2-rewrite-out-" + ep.port, Stage: BridgeEgress,
+				Port: nc.ifname, EtherType: et, SrcMAC: ep.mac, SetSrcMAC: nc.mac})
+		}
+		for _, a := range ep.ips {
+			if !a.Is4() {
+				continue
+			}
+			// In: frames from the wire to the host's MAC and the container's IP go to the
+			// container, with its MAC.
+			h.ns.MACRewrites = append(h.ns.MACRewrites, MACRewrite{Name: "l2-rewrite-in-" + ep.port, Stage: BridgeIngress,
+				Port: nc.ifname, EtherType: EtherTypeIPv4, DstMAC: nc.mac, DstIP: a, SetDstMAC: ep.mac})
+			// The underlay reaches the container through the host's MAC.
+			p.owners = append(p.owners, owner{a, nc.mac})
+		}
+		if routerMAC != nil {
+			// l2tunnel: every frame of the container goes to the physical gateway.
+			for _, et := range []uint16{EtherTypeIPv4, EtherTypeIPv6} {
+				h.ns.MACRewrites = append(h.ns.MACRewrites, MACRewrite{Name: "l2tunnel-out-" + ep.port, Stage: BridgeIngress,
+					Port: ep.host, EtherType: et, SetDstMAC: routerMAC})
+			}
+		}
+		p.outboundNAT(h, ep, hostIP)
+		p.portMappings(h, ep, []netip.Addr{hostIP})
+		if err := p.acls(h, ep); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ipvlanNetwork is l2bridge with ipvlan L2 children of the NIC.
+func (p *planner) ipvlanNetwork(h *hostCtx, nw *hns.HostComputeNetwork, nc *nicCtx, eps []*endpoint, prefixes []netip.Prefix, gws []netip.Addr, hostIP netip.Addr) error {
+	if nc.bound {
+		return fmt.Errorf("NIC %s is already bound to a bridge; ipvlan needs it as a parent", nc.name)
+	}
+	for i, pf := range prefixes {
+		if pf.Contains(hostIP) {
+			continue
+		}
+		a := netip.PrefixFrom(gws[i], 32)
+		h.ns.Addrs = append(h.ns.Addrs, AddrPlan{nc.ifname, a})
+		h.plan.StackIfaces = append(h.plan.StackIfaces, AddrPlan{nc.ifname, a})
+		if hostIP.IsValid() {
+			p.routes = append(p.routes, Route{Dst: pf, Gw: hostIP, Dev: "eth0", OnLink: true})
+		}
+	}
+	for _, ep := range eps {
+		p.endpointNS(h, ep)
+		// ipvlan children share the parent's MAC.
+		h.ns.Links = append(h.ns.Links, LinkPlan{Kind: LinkIPVlan, Name: fmt.Sprintf("iv%d", h.eps-1), Parent: nc.ifname,
+			PeerNS: ep.ns.Name, PeerName: "eth0"})
+		ep.ns.Up = append(ep.ns.Up, "eth0")
+		for _, a := range ep.ips {
+			if a.Is4() {
+				p.owners = append(p.owners, owner{a, nc.mac})
+			}
+		}
+		if len(ep.e.Policies) > 0 {
+			p.unsupported("endpoint %s: policies are not built with ipvlan (traffic bypasses the host's hooks)", ep.port)
+		}
+	}
+	return nil
+}
+
+// transparentNetwork: macvlan (bridge mode) children of the NIC with the containers' MACs.
+func (p *planner) transparentNetwork(h *hostCtx, nw *hns.HostComputeNetwork) error {
+	ni, err := p.nicOf(h, nw)
+	if err != nil {
+		return err
+	}
+	nc := &h.nics[ni]
+	if nc.bound {
+		return fmt.Errorf("NIC %s is bound to a bridge by another network; macvlan needs it as a parent", nc.name)
+	}
+	for _, ep := range p.endpoints(h, nw) {
+		p.endpointNS(h, ep)
+		h.ns.Links = append(h.ns.Links, LinkPlan{Kind: LinkMacvlan, Name: fmt.Sprintf("mv%d", h.eps-1), Parent: nc.ifname,
+			PeerNS: ep.ns.Name, PeerName: "eth0"})
+		ep.ns.Ifaces = append(ep.ns.Ifaces, IfacePlan{Name: "eth0", MAC: ep.mac})
+		ep.ns.Up = append(ep.ns.Up, "eth0")
+		// The container's own MAC is on the wire, behind the host's underlay port.
+		p.ulMACs = append(p.ulMACs, ulMAC{ep.mac, p.ulPortOf(nc.mac)})
+		for _, a := range ep.ips {
+			if a.Is4() {
+				p.owners = append(p.owners, owner{a, ep.mac})
+			}
+		}
+		for _, pol := range ep.e.Policies {
+			p.unsupported("endpoint %s: %s policy on a transparent network is not built (macvlan bypasses the host's hooks)", ep.port, pol.Type)
+		}
+	}
+	return nil
+}
+
+// ulPortOf returns the underlay port of the member with MAC mac.
+func (p *planner) ulPortOf(mac net.HardwareAddr) string {
+	for _, m := range p.ulMACs {
+		if m.mac.String() == mac.String() {
+			return m.port
+		}
+	}
+	return ""
+}
+
+// overlayNetwork: a bridge with the DR MAC and a vxlan port.
+func (p *planner) overlayNetwork(h *hostCtx, nw *hns.HostComputeNetwork) error {
+	ni, err := p.nicOf(h, nw)
+	if err != nil {
+		return err
+	}
+	nc := &h.nics[ni]
+	var hostIP netip.Addr
+	for _, a := range nc.addrs {
+		if a.Addr().Is4() {
+			hostIP = a.Addr()
+		}
+	}
+	eps := p.endpoints(h, nw)
+	prefixes, gws := subnets(nw)
+	var vni uint32
+	for _, s := range nw.Subnets() {
+		sp, err := s.SubnetPolicies()
+		if err != nil {
+			return err
+		}
+		for _, pol := range sp {
+			if pol.Type == "VSID" {
+				v, err := pol.VSID()
+				if err != nil {
+					return err
+				}
+				vni = v.IsolationId
+			}
+		}
+	}
+	port := uint16(VXLANPort)
+	for _, pol := range nw.Policies {
+		switch pol.Type {
+		case hns.VxlanPort:
+			v, err := pol.VxlanPort()
+			if err != nil {
+				return err
+			}
+			port = v.Port
+		case hns.ProviderAddress:
+			v, err := pol.ProviderAddress()
+			if err != nil {
+				return err
+			}
+			if a, err := netip.ParseAddr(v.ProviderAddress); err == nil {
+				hostIP = a
+			}
+		}
+	}
+	var drMAC net.HardwareAddr
+	for _, ep := range eps {
+		if m, ok := p.gatewayMAC(ep); ok {
+			drMAC = m
+			break
+		}
+	}
+	br := p.newBridge(h, drMAC)
+	for i, pf := range prefixes {
+		a := netip.PrefixFrom(gws[i], pf.Bits())
+		h.ns.Addrs = append(h.ns.Addrs, AddrPlan{br, a})
+		h.plan.StackIfaces = append(h.plan.StackIfaces, AddrPlan{br, a})
+	}
+	mtu := nc.mtu
+	if mtu == 0 {
+		mtu = 1500
+	}
+	vx := fmt.Sprintf("vx%d", h.brs-1)
+	h.ns.Links = append(h.ns.Links, LinkPlan{Kind: LinkVXLAN, Name: vx, VXLAN: VXLAN{Name: vx, VNI: vni, Port: port,
+		Local: hostIP, Dev: nc.ifname, TTL: vxlanTTL}})
+	h.ns.Ifaces = append(h.ns.Ifaces, IfacePlan{Name: vx, Master: br, MTU: mtu - header.VXLANOverhead})
+	h.ns.Up = append(h.ns.Up, vx)
+	h.vxlan = append(h.vxlan, port)
+	for _, ep := range eps {
+		epMTU := mtu - header.VXLANOverhead
+		for _, pol := range ep.e.Policies {
+			if pol.Type == hns.EncapOverhead {
+				if v, err := pol.EncapOverhead(); err == nil && v.Overhead > 0 {
+					epMTU = mtu - int(v.Overhead)
+				}
+			}
+		}
+		p.vethEndpoint(h, ep, br, epMTU)
+		for _, a := range ep.ips {
+			if a.Is4() {
+				// Decap: frames from the vxlan port to a container get its MAC (PA_ROUTE_IN).
+				h.ns.MACRewrites = append(h.ns.MACRewrites, MACRewrite{Name: "decap-" + ep.port, Stage: BridgeIngress,
+					Port: vx, EtherType: EtherTypeIPv4, DstIP: a, SetDstMAC: ep.mac})
+			}
+		}
+		p.outboundNAT(h, ep, hostIP)
+		p.portMappings(h, ep, []netip.Addr{hostIP})
+		if err := p.acls(h, ep); err != nil {
+			return err
+		}
+	}
+	seen := map[string]bool{}
+	for i, pol := range nw.Policies {
+		if pol.Type != hns.RemoteSubnetRoute {
+			continue
+		}
+		r, err := pol.RemoteSubnetRoute()
+		if err != nil {
+			return fmt.Errorf("Policies[%d]: %w", i, err)
+		}
+		pf, err := netip.ParsePrefix(r.DestinationPrefix)
+		if err != nil {
+			return fmt.Errorf("Policies[%d] (RemoteSubnetRoute): %w", i, err)
+		}
+		pa, err := netip.ParseAddr(r.ProviderAddress)
+		if err != nil {
+			return fmt.Errorf("Policies[%d] (RemoteSubnetRoute): %w", i, err)
+		}
+		dr, ok := header.ParseMAC(r.DistributedRouterMacAddress)
+		if !ok {
+			return fmt.Errorf("Policies[%d] (RemoteSubnetRoute): DistributedRouterMacAddress %q is not a MAC", i, r.DistributedRouterMacAddress)
+		}
+		if r.IsolationId != 0 && uint32(r.IsolationId) != vni {
+			p.unsupported("network %q: RemoteSubnetRoute %s with VNI %d differs from the local VNI %d (one vxlan device per network)", nw.Name, pf, r.IsolationId, vni)
+		}
+		if !seen[dr.String()] {
+			seen[dr.String()] = true
+			h.ns.FDB = append(h.ns.FDB, FDBEntry{Dev: vx, MAC: hw(dr), Dst: pa}, FDBEntry{Dev: vx, MAC: hw(dr), Master: true})
+		}
+		for _, ep := range eps {
+			// Encap: frames from a container to the remote subnet go to the remote DR.
+			h.ns.MACRewrites = append(h.ns.MACRewrites, MACRewrite{Name: "encap-" + ep.port, Stage: BridgeIngress,
+				Port: ep.host, EtherType: EtherTypeIPv4, DstPrefix: pf.Masked(), SetDstMAC: hw(dr)})
+		}
+	}
+	if drMAC != nil {
+		// The inner source MAC is the local DR MAC on everything the vxlan port sends.
+		h.ns.MACRewrites = append(h.ns.MACRewrites, MACRewrite{Name: "encap-src", Stage: BridgeEgress, Port: vx,
+			EtherType: EtherTypeIPv4, SetSrcMAC: drMAC})
+	}
+	return nil
+}
+
+// loadBalancer maps a load balancer with one backend and no flags to DNAT rules.
+func (p *planner) loadBalancer(h *hostCtx, lb *hns.HostComputeLoadBalancer) {
+	name := lb.Name
+	if name == "" {
+		name = lb.Id
+	}
+	if len(lb.HostComputeEndpoints) != 1 || lb.Flags != 0 || lb.SourceVIP != "" {
+		p.unsupported("host %s load balancer %q: only one backend without DSR or SourceVIP has a Linux analogue here", h.spec.Name, name)
+		return
+	}
+	be := h.objs.EndpointByID(lb.HostComputeEndpoints[0])
+	if be == nil {
+		return
+	}
+	var dip netip.Addr
+	for _, a := range be.Addrs() {
+		if a.Is4() {
+			dip = a
+			break
+		}
+	}
+	var vips []netip.Addr
+	for _, v := range lb.FrontendVIPs {
+		if a, err := netip.ParseAddr(v); err == nil {
+			vips = append(vips, a)
+		}
+	}
+	if len(vips) == 0 {
+		for _, nc := range h.nics {
+			for _, a := range nc.addrs {
+				vips = append(vips, a.Addr())
+			}
+		}
+	}
+	for _, pm := range lb.PortMappings {
+		proto := uint8(pm.Protocol)
+		if proto != ProtoTCP && proto != ProtoUDP || !dip.IsValid() {
+			continue
+		}
+		for _, v := range vips {
+			h.ns.DNAT = append(h.ns.DNAT, DNAT{Name: "lb-" + name, Proto: proto, Dst: v, DstPort: pm.ExternalPort,
+				To: netip.AddrPortFrom(dip, pm.InternalPort), Local: true})
+		}
+	}
+}
+
+// acls turns the endpoint's ACL_ENDPOINT_LAYER, as the emulator compiled it, into forward
+// rules of the host namespace. Only endpoints with ACL policies get them (the layer's
+// default rules then apply to the endpoint too); replies of allowed connections pass
+// through one stateful rule first.
+func (p *planner) acls(h *hostCtx, ep *endpoint) error {
+	has := false
+	for _, pol := range ep.e.Policies {
+		if pol.Type == hns.ACL {
+			has = true
+		}
+	}
+	if !has {
+		return nil
+	}
+	hostIdx := -1
+	for i, x := range p.f.Hosts() {
+		if x.Name == h.spec.Name {
+			hostIdx = i
+		}
+	}
+	if hostIdx < 0 {
+		return nil
+	}
+	eh := p.f.Hosts()[hostIdx]
+	name := strings.TrimPrefix(ep.port, h.spec.Name+"/")
+	ei, ok := eh.EndpointByName(name)
+	if !ok {
+		return nil
+	}
+	e := eh.Endpoints[ei]
+	vp := eh.VFP(e.Switch, e.Port)
+	if vp == nil {
+		return nil
+	}
+	layer := vp.Layer(hns.LayerACL)
+	if layer == nil {
+		return nil
+	}
+	h.plan.ACL = true
+	var own []netip.Prefix
+	for _, a := range ep.ips {
+		if a.Is4() {
+			own = append(own, netip.PrefixFrom(a, 32))
+		}
+	}
+	for _, g := range layer.Groups {
+		if g.IPv6 {
+			continue
+		}
+		for _, r := range g.Rules {
+			rules, err := aclToFilters(r, g.Direction, own, ep.port, ep.host)
+			if err != nil {
+				return fmt.Errorf("endpoint %s: ACL rule %s: %w", ep.port, r.Name, err)
+			}
+			h.ns.BridgeFilters = append(h.ns.BridgeFilters, rules...)
+		}
+	}
+	return nil
+}
+
+// aclToFilters translates one VFP ACL rule of an endpoint with addresses own, on bridge
+// port port, into bridge filters: In rules filter frames the bridge sends to the
+// endpoint, Out rules frames it receives from it.
+func aclToFilters(r *vfp.Rule, dir vfp.Direction, own []netip.Prefix, name, port string) ([]BridgeFilter, error) {
+	base := BridgeFilter{Name: "acl-" + name + "-" + r.Name, Port: port, Dir: In, Priority: int(r.Priority), Action: Accept}
+	switch r.Action.Type {
+	case vfp.ActionAllow:
+	case vfp.ActionBlock:
+		base.Action = Drop
+	default:
+		return nil, fmt.Errorf("action %s has no filter analogue", r.Action.Type)
+	}
+	c := r.Conditions
+	if len(c.SrcMAC) > 0 || len(c.DstMAC) > 0 || len(c.VNI) > 0 {
+		return nil, fmt.Errorf("MAC or VNI conditions have no filter analogue")
+	}
+	base.Src, base.Dst = c.SrcIP, c.DstIP
+	if dir == vfp.In {
+		base.Dir = Out // to the container
+		if len(base.Dst) == 0 {
+			base.Dst = own
+		}
+	} else if len(base.Src) == 0 {
+		base.Src = own
+	}
+	for _, pr := range c.SrcPort {
+		base.SrcPorts = append(base.SrcPorts, PortRange{pr.Lo, pr.Hi})
+	}
+	for _, pr := range c.DstPort {
+		base.DstPorts = append(base.DstPorts, PortRange{pr.Lo, pr.Hi})
+	}
+	protos := c.Protocols
+	ports := len(base.SrcPorts) > 0 || len(base.DstPorts) > 0
+	if len(protos) == 0 && ports {
+		protos = []uint8{ProtoTCP, ProtoUDP}
+	}
+	if len(protos) == 0 {
+		return []BridgeFilter{base}, nil
+	}
+	var out []BridgeFilter
+	for _, pr := range protos {
+		if ports && pr != ProtoTCP && pr != ProtoUDP {
+			continue // VFP port conditions match only TCP and UDP
+		}
+		fr := base
+		fr.Proto = pr
+		out = append(out, fr)
+	}
+	return out, nil
+}
