@@ -73,9 +73,11 @@ type runner struct {
 	arps  map[arpKey]net.HardwareAddr
 	now   int64
 	index int
-	jw    *result.Writer
-	pw    *pcapio.NgWriter
-	files []*os.File
+	// stopAt ends the run after this packet (Trace); 0: run all.
+	stopAt int
+	jw     *result.Writer
+	pw     *pcapio.NgWriter
+	files  []*os.File
 }
 
 type arpKey struct {
@@ -302,6 +304,9 @@ func (r *runner) inject(from fabric.PortID, frame []byte, t int64, note string) 
 	}
 	if r.opts.Progress != nil && r.index%4096 == 0 {
 		r.opts.Progress(r.index)
+	}
+	if r.stopAt > 0 && r.index >= r.stopAt {
+		return errStop
 	}
 	return nil
 }

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/hnspath/hnspath/emulator/fabric"
+	"github.com/hnspath/hnspath/scenarios"
+)
+
+func init() {
+	register(&command{name: "import", summary: "turn HNS JSON dumps of a real node (Get-HnsNetwork, Get-HnsEndpoint, Get-HnsPolicyList, hnsdiag; v1 or v2) into a topology",
+		usage: "[-o topology.yaml] [--nic name=eth0,mac=...,ip=...] dump.json...", run: runImport})
+}
+
+func runImport(args []string, stdout, stderr io.Writer) int {
+	c := commands["import"]
+	fs := newFlags(c, stderr)
+	out := fs.StringP("output", "o", "", "write the topology to `file` (default: stdout)")
+	host := fs.String("host", "host1", "`name` of the host")
+	profile := fs.String("profile", "", "HNS version `profile` of the host (WS2019, WS2022, WS2025)")
+	nics := fs.StringArray("nic", nil, "a physical NIC of the host, as `name=eth0,mac=00:15:5d:00:00:04,ip=10.0.0.4/24,gateway=10.0.0.1` (repeatable)")
+	if code := parseFlags(fs, args, stderr); code >= 0 {
+		return code
+	}
+	if fs.NArg() == 0 {
+		return usageErr(stderr, fs, "give one or more JSON dump files")
+	}
+	opts := scenarios.ImportOptions{Host: *host, Profile: *profile}
+	for _, s := range *nics {
+		n, err := parseNIC(s)
+		if err != nil {
+			return usageErr(stderr, fs, "--nic %q: %v", s, err)
+		}
+		opts.NICs = append(opts.NICs, n)
+	}
+	var dumps []scenarios.Dump
+	for _, p := range fs.Args() {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return fail(stderr, "import", err)
+		}
+		dumps = append(dumps, scenarios.Dump{Name: p, Data: b})
+	}
+	t, warnings, err := scenarios.Import(dumps, opts)
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "hnspath import: warning: %s\n", w)
+	}
+	if err != nil {
+		return fail(stderr, "import", err)
+	}
+	comment := "Imported by hnspath import from " + strings.Join(fs.Args(), ", ")
+	y, err := scenarios.MarshalTopologyYAML(t, comment)
+	if err != nil {
+		return fail(stderr, "import", err)
+	}
+	name := "topology.yaml"
+	if *out != "" {
+		name = *out
+		if err := os.WriteFile(*out, y, 0o644); err != nil {
+			return fail(stderr, "import", err)
+		}
+	} else if _, err := stdout.Write(y); err != nil {
+		return fail(stderr, "import", err)
+	}
+	// Check the result as validate would; problems are warnings (a dump may
+	// need NICs or objects from elsewhere before it builds).
+	pt, err := scenarios.ParseTopology(name, y)
+	if err == nil {
+		_, err = pt.Build(fabric.Options{})
+	}
+	if err != nil {
+		var errs scenarios.Errors
+		if errors.As(err, &errs) {
+			for _, e := range errs {
+				fmt.Fprintf(stderr, "hnspath import: warning: the topology does not build yet: %v\n", e)
+			}
+		} else {
+			fmt.Fprintf(stderr, "hnspath import: warning: the topology does not build yet: %v\n", err)
+		}
+	}
+	return exitOK
+}
+
+// parseNIC parses "name=eth0,mac=...,ip=...,ipv6=...,gateway=...,mtu=1500".
+func parseNIC(s string) (fabric.NICSpec, error) {
+	var n fabric.NICSpec
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok {
+			return n, fmt.Errorf("want key=value, got %q", kv)
+		}
+		switch k {
+		case "name":
+			n.Name = v
+		case "mac":
+			n.MAC = v
+		case "ip":
+			n.IP = v
+		case "ipv6":
+			n.IPv6 = v
+		case "gateway", "gw":
+			n.Gateway = v
+		case "mtu":
+			m, err := strconv.Atoi(v)
+			if err != nil {
+				return n, fmt.Errorf("mtu: %w", err)
+			}
+			n.MTU = m
+		default:
+			return n, fmt.Errorf("unknown key %q (name, mac, ip, ipv6, gateway, mtu)", k)
+		}
+	}
+	if n.Name == "" || n.MAC == "" {
+		return n, errors.New("name and mac are required")
+	}
+	return n, nil
+}

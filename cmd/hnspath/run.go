@@ -1,0 +1,201 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hnspath/hnspath/scenarios"
+	"github.com/hnspath/hnspath/scenarios/library"
+)
+
+func init() {
+	register(&command{name: "run", summary: "run scenarios (files or directories; default: the built-in library)",
+		usage: "[flags] [scenario files or directories]", run: runRun})
+}
+
+func runRun(args []string, stdout, stderr io.Writer) int {
+	c := commands["run"]
+	fs := newFlags(c, stderr)
+	out := fs.StringP("out", "o", "", "write NAME.results.jsonl and NAME.pcapng of each scenario into `dir`")
+	junit := fs.String("junit", "", "write a JUnit XML report to `file`")
+	jsonOut := fs.String("json", "", "write a JSON summary of the run to `file`")
+	verbose := fs.BoolP("verbose", "v", false, "show what each passing scenario checked (the matched rejection of expect_error scenarios)")
+	noTrace := fs.Bool("no-trace", false, "record no traces (faster on long captures; failures show no trace)")
+	progress := fs.String("progress", "auto", "progress bar on stderr: `auto` (a terminal, runs over a second), always or never")
+	if code := parseFlags(fs, args, stderr); code >= 0 {
+		return code
+	}
+	switch *progress {
+	case "auto", "always", "never":
+	default:
+		return usageErr(stderr, fs, "--progress: want auto, always or never, got %q", *progress)
+	}
+	var scs []*scenarios.Scenario
+	var loadErr error
+	if fs.NArg() == 0 {
+		scs, loadErr = scenarios.LoadAllFS(library.FS(), ".", library.Display)
+	} else {
+		for _, a := range fs.Args() {
+			st, err := os.Stat(a)
+			if err != nil {
+				return fail(stderr, "run", err)
+			}
+			var got []*scenarios.Scenario
+			var err2 error
+			if st.IsDir() {
+				got, err2 = scenarios.LoadDir(a)
+			} else {
+				var sc *scenarios.Scenario
+				sc, err2 = scenarios.Load(a)
+				if sc != nil {
+					got = append(got, sc)
+				}
+			}
+			scs = append(scs, got...)
+			loadErr = errors.Join(loadErr, err2)
+		}
+	}
+	if loadErr != nil {
+		fmt.Fprintf(stderr, "%v\n", loadErr)
+	}
+	if len(scs) == 0 && loadErr == nil {
+		fmt.Fprintln(stderr, "hnspath run: no scenarios found")
+		return exitFail
+	}
+	bar := newProgress(stderr, *progress, len(scs))
+	var reps []*scenarios.Report
+	failed := 0
+	packets := 0
+	start := time.Now()
+	for i, sc := range scs {
+		bar.scenario(i, sc.Name)
+		rep := scenarios.Run(sc, scenarios.Options{OutDir: *out, NoTrace: *noTrace, Progress: bar.packets})
+		bar.clear()
+		reps = append(reps, rep)
+		packets += rep.Packets
+		status := "PASS"
+		if !rep.Passed {
+			status = "FAIL"
+			failed++
+		}
+		fmt.Fprintf(stdout, "%s  %-40s %6d packets  %s\n", status, rep.Name, rep.Packets, rep.Duration.Round(time.Microsecond))
+		if rep.Err != nil {
+			fmt.Fprintf(stdout, "    %s\n", strings.ReplaceAll(rep.Err.Error(), "\n", "\n    "))
+		}
+		for _, f := range rep.Failures {
+			fmt.Fprintf(stdout, "    %s\n", strings.ReplaceAll(strings.TrimRight(f, "\n"), "\n", "\n    "))
+		}
+		if *verbose && rep.Passed {
+			fmt.Fprintf(stdout, "    %s\n", rep.Summary)
+			if rep.Rejection != "" {
+				fmt.Fprintf(stdout, "    rejected as expected: %s\n", rep.Rejection)
+			}
+		}
+	}
+	bar.done()
+	fmt.Fprintf(stdout, "%d passed, %d failed, %d packets in %s\n", len(reps)-failed, failed, packets, time.Since(start).Round(time.Millisecond))
+	if *junit != "" {
+		if err := writeFile(*junit, func(w io.Writer) error { return scenarios.WriteJUnit(w, reps) }); err != nil {
+			return fail(stderr, "run", err)
+		}
+	}
+	if *jsonOut != "" {
+		if err := writeFile(*jsonOut, func(w io.Writer) error { return scenarios.NewSummary(reps).WriteJSON(w) }); err != nil {
+			return fail(stderr, "run", err)
+		}
+	}
+	if failed > 0 || loadErr != nil {
+		return exitFail
+	}
+	return exitOK
+}
+
+// writeFile creates path and writes it with fn.
+func writeFile(path string, fn func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := fn(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// progress draws a progress bar on a terminal: scenarios done, the current
+// scenario, and its packet count on long captures. It draws only on a
+// terminal (or with --progress always) and, with auto, once the run has
+// taken more than a second.
+type progress struct {
+	w       io.Writer
+	on      bool
+	auto    bool
+	start   time.Time
+	total   int
+	i       int
+	name    string
+	drawn   bool
+	lastPkt time.Time
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func newProgress(w io.Writer, mode string, total int) *progress {
+	p := &progress{w: w, total: total, start: time.Now()}
+	switch mode {
+	case "always":
+		p.on = true
+	case "auto":
+		p.on, p.auto = isTerminal(w), true
+	}
+	return p
+}
+
+func (p *progress) ready() bool {
+	return p.on && (!p.auto || time.Since(p.start) > time.Second)
+}
+
+func (p *progress) draw(extra string) {
+	if !p.ready() {
+		return
+	}
+	const width = 30
+	done := width * p.i / max(p.total, 1)
+	fmt.Fprintf(p.w, "\r[%s%s] %d/%d %s%s\x1b[K", strings.Repeat("=", done), strings.Repeat(" ", width-done), p.i, p.total, p.name, extra)
+	p.drawn = true
+}
+
+func (p *progress) scenario(i int, name string) {
+	p.i, p.name = i, name
+	p.draw("")
+}
+
+// packets is the scenarios.Options.Progress callback.
+func (p *progress) packets(n int) {
+	if time.Since(p.lastPkt) < 100*time.Millisecond {
+		return
+	}
+	p.lastPkt = time.Now()
+	p.draw(fmt.Sprintf(" (%d packets)", n))
+}
+
+func (p *progress) clear() {
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\x1b[K")
+		p.drawn = false
+	}
+}
+
+func (p *progress) done() { p.clear() }

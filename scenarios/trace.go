@@ -1,0 +1,132 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+
+	"github.com/hnspath/hnspath/emulator/fabric"
+	"github.com/hnspath/hnspath/scenarios/pcapio"
+	"github.com/hnspath/hnspath/scenarios/result"
+	"github.com/hnspath/hnspath/scenarios/spec"
+)
+
+// TraceRequest says which packet to trace, through which topology.
+type TraceRequest struct {
+	// Topology is the world; with Scenario it may be nil (the scenario's
+	// topology is used).
+	Topology *Topology
+	// Scenario, with Packet and no Spec: run the scenario's packets and
+	// trace packet Packet (the packets before it set up state, such as NAT
+	// sessions, silently).
+	Scenario *Scenario
+	// At and Spec: trace one packet spec injected at port At.
+	At   string
+	Spec string
+	// Pcap and Packet: trace packet Packet of a capture, after running the
+	// capture's earlier packets silently; Port is the port of pcap packets.
+	Pcap   string
+	Packet int
+	Port   string
+}
+
+// errStop ends a run early once the traced packet was captured.
+var errStop = errors.New("stop")
+
+// Trace runs one packet with tracing on and returns its result.
+func Trace(req TraceRequest) (*result.Packet, error) {
+	topo := req.Topology
+	if topo == nil && req.Scenario != nil {
+		topo = req.Scenario.Topology
+	}
+	if topo == nil {
+		return nil, errors.New("trace: no topology")
+	}
+	if req.Scenario != nil && req.Scenario.ExpectError != nil {
+		return nil, fmt.Errorf("trace: scenario %s has no packets: its topology must be rejected", req.Scenario.Name)
+	}
+	f, err := topo.Build(fabric.Options{Trace: true, ObserveWire: true})
+	if err != nil {
+		return nil, err
+	}
+	sc := req.Scenario
+	if sc == nil {
+		sc = &Scenario{Name: "trace", File: "trace", Topology: topo, files: osFiles{}}
+	}
+	r := &runner{sc: sc, f: f, arps: map[arpKey]net.HardwareAddr{}}
+	r.res = newResolver(f, topo, r.arp)
+	r.ev = newEvaluator(sc, r.res)
+	var got *result.Packet
+	switch {
+	case req.Spec != "":
+		s, err := spec.Parse(req.Spec)
+		if err != nil {
+			return nil, fmt.Errorf("trace: spec: %w", err)
+		}
+		p := &PacketInput{At: req.At, Frame: s, FrameText: req.Spec, Field: "spec"}
+		if _, ok := f.PortByName(req.At); !ok {
+			return nil, fmt.Errorf("trace: unknown port %q (ports: %s)", req.At, portNames(f))
+		}
+		r.opts.Results = func(p *result.Packet) { got = p }
+		if err := r.inline(p, 0, 1000); err != nil {
+			return nil, err
+		}
+		if r.index != 1 {
+			return nil, fmt.Errorf("trace: the spec makes %d packets, want one", r.index)
+		}
+	case req.Pcap != "":
+		if req.Packet < 1 {
+			return nil, errors.New("trace: give the packet number (1-based) of the capture")
+		}
+		rd, err := pcapio.Open(req.Pcap, req.Port)
+		if err != nil {
+			return nil, err
+		}
+		defer rd.Close()
+		var out fabric.Outcome
+		var first int64
+		for n := 0; ; n++ {
+			pkt, err := rd.Next()
+			if err == io.EOF {
+				return nil, fmt.Errorf("trace: %s has only %d packets", req.Pcap, n)
+			}
+			if err != nil {
+				return nil, err
+			}
+			id, ok := f.PortByName(pkt.Port)
+			if !ok {
+				return nil, fmt.Errorf("trace: %s: packet %d: unknown port %q (ports: %s)", req.Pcap, pkt.Index, pkt.Port, portNames(f))
+			}
+			if pkt.Index == 1 {
+				first = pkt.Time.UnixNano()
+			}
+			t := max(pkt.Time.UnixNano()-first, r.now)
+			r.now = t
+			f.Inject(id, pkt.Data, t, &out)
+			if pkt.Index == req.Packet {
+				return toResult(f, "trace", pkt.Index, id, t, pkt.Data, &out, true), nil
+			}
+		}
+	case req.Scenario != nil:
+		if req.Packet < 1 {
+			return nil, errors.New("trace: give the packet number (1-based) of the scenario")
+		}
+		r.opts.Results = func(p *result.Packet) {
+			if p.Index == req.Packet {
+				got = p
+			}
+		}
+		r.stopAt = req.Packet
+		err := r.inputs()
+		if err != nil && !errors.Is(err, errStop) {
+			return nil, err
+		}
+		if got == nil {
+			return nil, fmt.Errorf("trace: scenario %s has only %d packets", sc.Name, r.index)
+		}
+	default:
+		return nil, errors.New("trace: give a spec, a capture and packet number, or a scenario and packet number")
+	}
+	return got, nil
+}
