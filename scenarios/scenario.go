@@ -70,7 +70,7 @@ type PacketInput struct {
 	// Note is a comment written with the packet into the output pcapng.
 	Note string
 
-	frameNode *node
+	frameNode, atNode, timeNode *node
 }
 
 // ExpectKind is what an expectation checks.
@@ -110,7 +110,7 @@ type Expectation struct {
 	// Note is free text shown when the expectation fails.
 	Note string
 
-	frameNode *node
+	frameNode, atNode *node
 }
 
 // ExpectError is an expected rejection of the topology: at least one of
@@ -162,6 +162,7 @@ type loader struct {
 	sc      *Scenario
 	binders map[string]bool // bindings that some expectation can bind
 	users   map[string]*node
+	topoOK  bool // the topology decoded without errors
 }
 
 func parse(fsys files, name, display string, data []byte) (*Scenario, error) {
@@ -172,9 +173,6 @@ func parse(fsys files, name, display string, data []byte) (*Scenario, error) {
 	l := &loader{fsys: fsys, name: name, file: display, sc: &Scenario{File: display, files: fsys},
 		binders: map[string]bool{}, users: map[string]*node{}}
 	l.scenario(root)
-	if err := l.el.err(); err != nil {
-		return nil, err
-	}
 	l.check()
 	if err := l.el.err(); err != nil {
 		return nil, err
@@ -321,6 +319,8 @@ func (l *loader) scenario(root *node) {
 }
 
 func (l *loader) topology(n *node) {
+	before := len(l.el.errs)
+	defer func() { l.topoOK = l.sc.Topology != nil && len(l.el.errs) == before }()
 	if n.Kind == scalarNode && !n.isNull() {
 		p := l.fsys.Join(l.name, n.Value)
 		display := p
@@ -421,9 +421,11 @@ func (l *loader) packet(n *node, field string) {
 	p := &PacketInput{Line: n.Line, Field: field}
 	if v := n.get("at"); v != nil {
 		p.At, _ = l.str(v, field+".at")
+		p.atNode = v
 	}
 	if v := n.get("port"); v != nil {
 		s, _ := l.str(v, field+".port")
+		p.atNode = v
 		if p.At != "" && s != p.At {
 			l.errf(v, field+".port", "give at or port, not both")
 		}
@@ -472,7 +474,7 @@ func (l *loader) packet(n *node, field string) {
 			if err != nil {
 				l.errf(v, field+".time", "%v", err)
 			}
-			p.Time, p.Relative, p.HasTime = t, rel, true
+			p.Time, p.Relative, p.HasTime, p.timeNode = t, rel, true, v
 		}
 	}
 	if v := n.get("repeat"); v != nil {
@@ -537,6 +539,7 @@ func (l *loader) expect(n *node, field string) {
 	e := &Expectation{Line: n.Line, Field: field}
 	if v := n.get("at"); v != nil {
 		e.At, _ = l.str(v, field+".at")
+		e.atNode = v
 	}
 	if v := n.get("packet"); v != nil {
 		if p, ok := l.integer(v, field+".packet", 1, 1<<40); ok {
@@ -633,6 +636,12 @@ func (l *loader) drop(n *node, field string, e *Expectation) {
 		{"layer", &e.Layer}, {"group", &e.Group}, {"rule", &e.Rule}} {
 		if v := n.get(k.key); v != nil {
 			*k.dst, _ = l.str(v, field+"."+k.key)
+			if k.key == "at" {
+				if e.atNode != nil {
+					l.errf(v, field+".at", "give at inside drop or outside it, not both")
+				}
+				e.atNode = v
+			}
 		}
 	}
 }
@@ -644,11 +653,17 @@ func (l *loader) reason(n *node, field string, e *Expectation) {
 	}
 	r, ok := drop.Parse(s)
 	if !ok {
-		var slugs []string
+		var near []string
 		for _, r := range drop.All() {
-			slugs = append(slugs, r.Slug())
+			if w, _, _ := strings.Cut(s, "-"); strings.HasPrefix(r.Slug(), w) {
+				near = append(near, r.Slug())
+			}
 		}
-		l.errf(n, field, "unknown drop reason %q (known: %s)", s, strings.Join(slugs, ", "))
+		hint := "reason slugs are those of emulator/drop, e.g. winnat-no-mapping, vfp-rule-block, ttl-exceeded"
+		if len(near) > 0 && len(near) < 12 {
+			hint = "similar: " + strings.Join(near, ", ")
+		}
+		l.errf(n, field, "unknown drop reason %q (%s)", s, hint)
 		return
 	}
 	e.Reason = r
@@ -668,13 +683,12 @@ func (l *loader) check() {
 	for _, p := range sc.Packets {
 		if p.HasTime && !p.Relative && p.Pcap == "" {
 			if p.Time < last {
-				l.errf(nil, p.Field+".time", "time goes backwards (%s after %s)", time.Duration(p.Time), time.Duration(last))
-				l.el.errs[len(l.el.errs)-1].Line = p.Line
+				l.errf(p.timeNode, p.Field+".time", "time goes backwards (%s after %s)", time.Duration(p.Time), time.Duration(last))
 			}
 			last = p.Time
 		}
 	}
-	if sc.Topology == nil || sc.ExpectError != nil {
+	if !l.topoOK || sc.ExpectError != nil {
 		return
 	}
 	f, errs, _ := sc.Topology.build(fabric.Options{})
@@ -694,9 +708,8 @@ func (l *loader) check() {
 		if p.At == "" {
 			continue
 		}
-		id, ok := port(p.At, nil, p.Field+".at")
+		id, ok := port(p.At, p.atNode, p.Field+".at")
 		if !ok {
-			l.el.errs[len(l.el.errs)-1].Line = p.Line
 			continue
 		}
 		if p.Frame != nil {
@@ -709,9 +722,8 @@ func (l *loader) check() {
 		if e.At == "" {
 			continue
 		}
-		id, ok := port(e.At, nil, e.Field+".at")
+		id, ok := port(e.At, e.atNode, e.Field+".at")
 		if !ok {
-			l.el.errs[len(l.el.errs)-1].Line = e.Line
 			continue
 		}
 		if e.Frame != nil {
