@@ -317,6 +317,7 @@ func (ev *evaluator) frameFailure(where string, es *expState) string {
 	st := ev.streams[es.key]
 	var best *obs
 	var bestDiffs []spec.FieldDiff
+	bestIdx := 0
 	for pass := 0; pass < 2 && best == nil; pass++ {
 		for i, o := range st.obs {
 			if es.e.Packet != 0 && o.pkt != es.e.Packet {
@@ -327,7 +328,7 @@ func (ev *evaluator) frameFailure(where string, es *expState) string {
 			}
 			_, diffs := spec.Match(es.spec, o.frame, ev.bindings, decodeOpts)
 			if best == nil || len(diffs) < len(bestDiffs) {
-				best, bestDiffs = o, diffs
+				best, bestDiffs, bestIdx = o, diffs, i
 			}
 		}
 	}
@@ -345,8 +346,11 @@ func (ev *evaluator) frameFailure(where string, es *expState) string {
 		return b.String()
 	}
 	used := ""
-	if best.consumed {
+	switch {
+	case best.consumed:
 		used = ", already matched by another expectation"
+	case bestIdx < st.cursor:
+		used = ", but before the frame an earlier expectation at this port matched (expectations at one port match in order)"
 	}
 	fmt.Fprintf(&b, "    closest: packet %d at %s%s\n", best.pkt, best.port, used)
 	for _, d := range bestDiffs {
