@@ -63,6 +63,13 @@ func (pr *programmer) attachLayers() error {
 		}
 		sortStrings(names)
 		for _, n := range names {
+			for _, g := range m[n].Groups {
+				for _, r := range g.Rules {
+					if r.FriendlyName == "" {
+						r.FriendlyName = r.Name
+					}
+				}
+			}
 			if err := vp.AddLayer(m[n]); err != nil {
 				return err
 			}
