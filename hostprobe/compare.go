@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hnspath/hnspath/scenarios/result"
 	"github.com/hnspath/hnspath/scenarios/spec"
@@ -143,6 +144,9 @@ type Comparer struct {
 	VXLANPorts []uint16
 
 	ab, ba map[bindKey]uint64
+	// last is the virtual time of the previous input, for labelling timeouts.
+	last    int64
+	started bool
 }
 
 type bindKey struct {
@@ -225,12 +229,20 @@ func (c *Comparer) Packet(a, b *result.Packet) PacketComparison {
 		}
 	}
 	portChoice := c.boundOnlyInB(a.Frame)
+	// After a pause in virtual time, a NAT session one side kept and the other let
+	// expire is a difference of timeouts.
+	timedOut := c.started && a.TimeNS-c.last > int64(time.Second) &&
+		(hasDrop(a, "winnat-no-mapping") != hasDrop(b, "winnat-no-mapping") || a.Outcome != b.Outcome)
+	c.last, c.started = max(c.last, a.TimeNS), true
 	for i := range pc.Diffs {
 		pc.Diffs[i].Known = Explain(a, b, &pc.Diffs[i])
 		if pc.Diffs[i].Known == "" && portChoice {
 			// The input goes to a port that only B's NAT chose (a scenario's packet to a
 			// port the emulator did not map): a consequence of the port choice.
 			pc.Diffs[i].Known = "nat-port-choice"
+		}
+		if pc.Diffs[i].Known == "" && timedOut {
+			pc.Diffs[i].Known = "nat-timeouts"
 		}
 	}
 	markSwitched(pc.Diffs)
@@ -560,6 +572,12 @@ func (c *Comparer) Translate(in Input) Input {
 		if len(l4) >= 8 && (l4[0] == 8 || l4[0] == 0 || l4[0] == 13 || l4[0] == 14) {
 			rewrite(4, "icmp-id")
 		}
+		if len(l4) >= 8 && (l4[0] == 3 || l4[0] == 11 || l4[0] == 12) {
+			out = c.translateQuoted(f, out, ihl, total)
+			if out != nil {
+				ip = out[14:]
+			}
+		}
 	}
 	if out == nil {
 		return in
@@ -567,6 +585,55 @@ func (c *Comparer) Translate(in Input) Input {
 	fixL4Checksum(ip[:total], ihl, proto)
 	in.Frame = out
 	return in
+}
+
+// translateQuoted rewrites the TCP/UDP ports of the packet an ICMP error quotes (RFC 792:
+// its IP header and at least 8 bytes of its data) through the bindings, updating the
+// quoted transport checksum incrementally (RFC 1624 eqn. 3) as a NAT does. f is the
+// frame, out its copy so far (nil: none yet); it returns the copy, or nil when nothing
+// changed. The caller recomputes the ICMP checksum.
+func (c *Comparer) translateQuoted(f, out []byte, ihl, total int) []byte {
+	q := 14 + ihl + 8 // the quoted IPv4 header
+	if total-ihl-8 < 20 || len(f) < q+20 || f[q]>>4 != 4 {
+		return out
+	}
+	qihl := int(f[q]&0x0f) * 4
+	proto := f[q+9]
+	l4 := q + qihl
+	if qihl < 20 || (proto != 6 && proto != 17) || len(f) < l4+4 || 14+total < l4+4 {
+		return out
+	}
+	kind := "tcp"
+	csum := l4 + 16
+	if proto == 17 {
+		kind, csum = "udp", l4+6
+	}
+	for _, off := range []int{l4, l4 + 2} {
+		v := binary.BigEndian.Uint16(f[off:])
+		w, ok := c.ab[bindKey{kind, uint64(v)}]
+		if !ok || uint64(v) == w {
+			continue
+		}
+		if out == nil {
+			out = append([]byte(nil), f...)
+		}
+		binary.BigEndian.PutUint16(out[off:], uint16(w))
+		if csum+2 <= 14+total && csum+2 <= len(out) {
+			old := binary.BigEndian.Uint16(out[csum:])
+			if proto == 6 || old != 0 {
+				binary.BigEndian.PutUint16(out[csum:], update16(old, v, uint16(w)))
+			}
+		}
+	}
+	return out
+}
+
+// update16 returns checksum hc after a 16-bit word changes from old to new (RFC 1624 eqn. 3).
+func update16(hc, old, new uint16) uint16 {
+	s := uint32(^hc) + uint32(^old) + uint32(new)
+	s = s&0xffff + s>>16
+	s = s&0xffff + s>>16
+	return ^uint16(s)
 }
 
 // fixL4Checksum recomputes the TCP, UDP or ICMP checksum of an IPv4 packet (RFC 793,

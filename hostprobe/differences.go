@@ -78,9 +78,35 @@ var Differences = []KnownDifference{
 	},
 	{
 		ID:      "winnat-filtering",
-		Windows: "WinNAT filters inbound by remote address only (address-dependent filtering)",
+		Windows: "WinNAT filters inbound by remote address only (address-dependent filtering): another port of a contacted address gets in",
 		Linux:   "conntrack lets in only replies from the connection's remote address and port (address and port dependent)",
 		Source:  "DESIGN.md §3 nat (Get-NetNat defaults); RFC 4787 section 5; Linux nf_conntrack tuples",
+		Match: func(a, b *result.Packet, d *Difference) bool {
+			for _, st := range a.Trace {
+				if st.Component == "winnat" && strings.Contains(st.Detail, "address-dependent filtering") {
+					return true
+				}
+			}
+			return false
+		},
+	},
+	{
+		ID:      "nat-port-range",
+		Windows: "WinNAT (PortRange) and VFP SNAT (a port pool per endpoint) run out of external ports: ports exhausted",
+		Linux:   "masquerade reuses a port for other destinations (it only needs unique 5-tuples) and the analogue sets no range",
+		Source:  "emulator/winnat, emulator/hns (pools); Linux nf_nat_core get_unique_tuple",
+		Match: func(a, b *result.Packet, d *Difference) bool {
+			return hasDrop(a, "winnat-ports-exhausted") || hasDrop(a, "vfp-snat-ports-exhausted")
+		},
+	},
+	{
+		ID: "nat-timeouts",
+		Windows: "WinNAT session timeouts (Get-NetNat): ICMP query 30 s, TCP established 1800 s, TCP transient 120 s, " +
+			"UDP idle 120 s",
+		Linux: "conntrack timeouts: ICMP 30 s, TCP established 432000 s (5 days), SYN_SENT 120 s, UDP 30 s until a reply " +
+			"(120 s once assured); virtual time between packets ages conntrack (Namespace.AgeConntrack)",
+		Source: "DESIGN.md §3 nat (observed Get-NetNat defaults); Linux Documentation/networking/nf_conntrack-sysctl.rst",
+		// Labelled by the Comparer (a NAT session after a pause in virtual time).
 	},
 	{
 		ID:      "transparent-host",

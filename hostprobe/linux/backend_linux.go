@@ -31,26 +31,6 @@ const (
 	ReasonInjectRejected = "linux-inject-rejected"
 )
 
-// Timings of Run.
-const (
-	// DefaultQuiet is how long Run waits for frames after the last one before the next
-	// input: the kernel handles an injected frame, and what it causes, before the
-	// sendto returns except when softirq work is deferred to ksoftirqd.
-	DefaultQuiet = 25 * time.Millisecond
-	// DefaultLimit bounds the wait for one input's frames.
-	DefaultLimit = 2 * time.Second
-)
-
-// BackendOptions tune the Linux backend.
-type BackendOptions struct {
-	// L2Bridge selects the l2bridge analogue; Auto asks the kernel for ipvlan.
-	L2Bridge L2BridgeMode
-	// Quiet and Limit time each input's capture (DefaultQuiet, DefaultLimit when 0).
-	Quiet, Limit time.Duration
-	// CloseOnSignal closes the lab on SIGINT/SIGTERM (and exits, see Lab.CloseOnSignal).
-	CloseOnSignal bool
-}
-
 // Backend is the hostprobe.Backend of the Linux kernel: it builds a topology's Linux
 // analogue (PlanTopology, BuildLayout) in a Lab, injects with AF_PACKET (or a raw IP
 // socket for HOST/host) and captures at every port. It needs CheckPrivileges to pass.
@@ -235,11 +215,20 @@ func (b *Backend) Run(ctx context.Context, scenario string, inputs []hostprobe.I
 		return nil, fmt.Errorf("linux: run: %w", err)
 	}
 	var out []*result.Packet
+	var prev int64
 	for i, in := range inputs {
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
 		in = opts.Input(i, in)
+		// Virtual time: what the scenario lets pass between two packets passes for
+		// conntrack too (its timeouts are the kernel's, not WinNAT's).
+		if i > 0 && in.TimeNS-prev > int64(time.Second) {
+			if err := b.age(time.Duration(in.TimeNS - prev)); err != nil {
+				return out, fmt.Errorf("linux: input %d: %w", i+1, err)
+			}
+		}
+		prev = max(prev, in.TimeNS)
 		p, err := b.one(capt, scenario, i+1, in)
 		if err != nil {
 			return out, fmt.Errorf("linux: input %d at %s: %w", i+1, in.Port, err)
@@ -248,6 +237,16 @@ func (b *Backend) Run(ctx context.Context, scenario string, inputs []hostprobe.I
 		opts.Done(i, p)
 	}
 	return out, nil
+}
+
+// age makes every namespace's conntrack entries d older (Namespace.AgeConntrack).
+func (b *Backend) age(d time.Duration) error {
+	for _, np := range b.built.Layout.Namespaces {
+		if _, err := b.built.NS(np.Name).AgeConntrack(d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // counters reads the rule counters of every host namespace.

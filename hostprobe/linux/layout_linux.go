@@ -68,33 +68,6 @@ const (
 	vxlanTTL   = 64 // the emulator's outer TTL (vfp.EncapParams: 0 means 64)
 )
 
-// L2BridgeMode selects the Linux analogue of l2bridge's MAC rewrite.
-type L2BridgeMode uint8
-
-const (
-	// L2BridgeAuto uses ipvlan where the kernel has it, else MAC rewrites.
-	L2BridgeAuto L2BridgeMode = iota
-	// L2BridgeMACRewrite uses a bridge with nftables MAC rewrite rules.
-	L2BridgeMACRewrite
-	// L2BridgeIPVlan uses ipvlan L2 children of the NIC: containers send with the host's
-	// MAC (the kernel analogue of the source MAC rewrite), and frames reach them with the
-	// host's MAC as destination (no destination rewrite).
-	L2BridgeIPVlan
-)
-
-// String returns "auto", "macrewrite" or "ipvlan".
-func (m L2BridgeMode) String() string {
-	switch m {
-	case L2BridgeAuto:
-		return "auto"
-	case L2BridgeMACRewrite:
-		return "macrewrite"
-	case L2BridgeIPVlan:
-		return "ipvlan"
-	}
-	return fmt.Sprintf("l2bridge-mode(%d)", uint8(m))
-}
-
 // LayoutOptions tune PlanTopology.
 type LayoutOptions struct {
 	// L2Bridge selects the l2bridge/l2tunnel analogue; PlanTopology needs a concrete

@@ -1,0 +1,371 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hnspath/hnspath/hostprobe"
+	"github.com/hnspath/hnspath/hostprobe/linux"
+	"github.com/hnspath/hnspath/hostprobe/windows"
+	"github.com/hnspath/hnspath/scenarios"
+	"github.com/hnspath/hnspath/scenarios/library"
+	"github.com/hnspath/hnspath/scenarios/result"
+)
+
+func init() {
+	register(&command{name: "probe", summary: "run scenarios on a real datapath (Linux kernel, Windows HNS) and compare with the emulator",
+		usage: "[flags] [scenario files or directories]  |  hnspath probe clean [flags]", run: runProbe})
+}
+
+func runProbe(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "clean" {
+		return runProbeClean(args[1:], stdout, stderr)
+	}
+	c := commands["probe"]
+	fs := newFlags(c, stderr)
+	backend := fs.StringP("backend", "b", result.BackendLinux, "datapath to run on: `name` linux, windows or emulator")
+	out := fs.StringP("out", "o", "", "write each scenario's results per backend (NAME.BACKEND.results.jsonl), its differences (NAME.diff.txt) and summary.txt/summary.json into `dir`")
+	l2 := fs.String("l2bridge", "auto", "Linux analogue of l2bridge: `mode` auto (ipvlan where the kernel has it), macrewrite or ipvlan")
+	host := fs.String("host", "", "Windows: the topology `host` to build (default: the only one)")
+	quiet := fs.Duration("quiet", 0, "Linux: how long to wait for more frames after each input (default 25ms)")
+	failUndoc := fs.Bool("fail-on-undocumented", false, "exit 1 when a scenario differs in a way no documented Windows/Linux difference explains")
+	verbose := fs.BoolP("verbose", "v", false, "print every difference, not only the summary")
+	if code := parseFlags(fs, args, stderr); code >= 0 {
+		return code
+	}
+	mode, err := linux.ParseL2BridgeMode(*l2)
+	if err != nil {
+		return usageErr(stderr, fs, "--l2bridge: %v", err)
+	}
+	var newBackend func() hostprobe.Backend
+	switch *backend {
+	case result.BackendLinux:
+		if err := linux.CheckPrivileges(); err != nil {
+			fmt.Fprintf(stderr, "hnspath probe: the Linux backend cannot run here: %v\n", err)
+			return exitUnsupported
+		}
+		newBackend = func() hostprobe.Backend {
+			return linux.NewBackend(linux.BackendOptions{L2Bridge: mode, Quiet: *quiet, CloseOnSignal: true})
+		}
+	case result.BackendWindows:
+		newBackend = func() hostprobe.Backend { return windows.NewBackend(windows.Options{Host: *host, CloseOnSignal: true}) }
+	case result.BackendEmulator:
+		newBackend = func() hostprobe.Backend { return hostprobe.NewEmulator() }
+	default:
+		return usageErr(stderr, fs, "--backend: want linux, windows or emulator, got %q", *backend)
+	}
+	scs, loadErr := loadScenarios(fs.Args())
+	if loadErr != nil {
+		fmt.Fprintf(stderr, "%v\n", loadErr)
+	}
+	if len(scs) == 0 {
+		fmt.Fprintln(stderr, "hnspath probe: no scenarios found")
+		return exitFail
+	}
+	if *out != "" {
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			return fail(stderr, "probe", err)
+		}
+	}
+	ctx := context.Background()
+	var rows []probeRow
+	for _, sc := range scs {
+		row := probeScenario(ctx, sc, newBackend, *out)
+		if errors.Is(row.err, errors.ErrUnsupported) {
+			fmt.Fprintf(stderr, "hnspath probe: the %s backend cannot run here: %v\n", *backend, row.err)
+			return exitUnsupported
+		}
+		rows = append(rows, row)
+		if *verbose && row.cmp != nil {
+			writeDiffs(stdout, row.cmp)
+		}
+	}
+	writeSummary(stdout, *backend, rows)
+	if *out != "" {
+		if err := writeFile(filepath.Join(*out, "summary.txt"), func(w io.Writer) error { writeSummary(w, *backend, rows); return nil }); err != nil {
+			return fail(stderr, "probe", err)
+		}
+		if err := writeFile(filepath.Join(*out, "summary.json"), func(w io.Writer) error { return writeSummaryJSON(w, *backend, rows) }); err != nil {
+			return fail(stderr, "probe", err)
+		}
+	}
+	code := exitOK
+	for _, r := range rows {
+		if r.err != nil || *failUndoc && r.cmp != nil && r.cmp.Undocumented() > 0 {
+			code = exitFail
+		}
+	}
+	if loadErr != nil {
+		code = exitFail
+	}
+	return code
+}
+
+// loadScenarios loads files and directories, or the library without arguments.
+func loadScenarios(args []string) ([]*scenarios.Scenario, error) {
+	if len(args) == 0 {
+		return scenarios.LoadAllFS(library.FS(), ".", library.Display)
+	}
+	var scs []*scenarios.Scenario
+	var errs []error
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if st.IsDir() {
+			got, err := scenarios.LoadDir(a)
+			scs = append(scs, got...)
+			errs = append(errs, err)
+			continue
+		}
+		sc, err := scenarios.Load(a)
+		if sc != nil {
+			scs = append(scs, sc)
+		}
+		errs = append(errs, err)
+	}
+	return scs, errors.Join(errs...)
+}
+
+// probeRow is one scenario's line of the summary.
+type probeRow struct {
+	name    string
+	packets int
+	skipped string
+	err     error
+	cmp     *hostprobe.Comparison
+	notes   []string // what the backend could not build
+	elapsed time.Duration
+}
+
+// probeScenario runs sc on the emulator (the reference, with the scenario runner's
+// input building and bindings) and then on a fresh backend, input by input, and
+// compares them.
+func probeScenario(ctx context.Context, sc *scenarios.Scenario, newBackend func() hostprobe.Backend, outDir string) probeRow {
+	start := time.Now()
+	row := probeRow{name: sc.Name}
+	defer func() { row.elapsed = time.Since(start) }()
+	if sc.ExpectError != nil {
+		row.skipped = "expects HNS to reject its topology: nothing to send"
+		return row
+	}
+	var ref []*result.Packet
+	rep := scenarios.Run(sc, scenarios.Options{Results: func(p *result.Packet) { ref = append(ref, p) }})
+	if rep.Err != nil {
+		row.err = fmt.Errorf("emulator: %w", rep.Err)
+		return row
+	}
+	row.packets = len(ref)
+	be := newBackend()
+	defer be.Close()
+	if err := be.Setup(ctx, &sc.Topology.Topology); err != nil {
+		row.err = err
+		return row
+	}
+	if lb, ok := be.(*linux.Backend); ok && lb.Layout() != nil {
+		row.notes = lb.Layout().Unsupported
+	}
+	got, cmp, err := hostprobe.RunAgainst(ctx, be, sc.Name, ref)
+	row.cmp = cmp
+	if err != nil {
+		row.err = err
+	}
+	if closeErr := be.Close(); closeErr != nil && row.err == nil {
+		row.err = fmt.Errorf("teardown: %w", closeErr)
+	}
+	if outDir != "" {
+		werr := errors.Join(
+			writeResults(filepath.Join(outDir, sc.Name+"."+result.BackendEmulator+".results.jsonl"), ref),
+			writeResults(filepath.Join(outDir, sc.Name+"."+be.Name()+".results.jsonl"), got),
+			writeFile(filepath.Join(outDir, sc.Name+".diff.txt"), func(w io.Writer) error { writeDiffs(w, cmp); return nil }))
+		if werr != nil && row.err == nil {
+			row.err = werr
+		}
+	}
+	return row
+}
+
+// writeResults writes results as JSON Lines.
+func writeResults(path string, ps []*result.Packet) error {
+	return writeFile(path, func(w io.Writer) error {
+		rw := result.NewWriter(w)
+		for _, p := range ps {
+			if err := rw.Write(p); err != nil {
+				return err
+			}
+		}
+		return rw.Flush()
+	})
+}
+
+// writeDiffs prints every difference of a comparison, per packet.
+func writeDiffs(w io.Writer, cmp *hostprobe.Comparison) {
+	if cmp == nil {
+		return
+	}
+	fmt.Fprintf(w, "%s: %s vs %s\n", cmp.Scenario, cmp.A, cmp.B)
+	for _, p := range cmp.Packets {
+		if p.Agrees() {
+			continue
+		}
+		fmt.Fprintf(w, "  packet %d at %s:\n", p.Index, p.In)
+		for _, d := range p.Diffs {
+			fmt.Fprintf(w, "    %s\n", d)
+		}
+	}
+	for _, id := range cmp.Known() {
+		if k, ok := hostprobe.DifferenceByID(id); ok {
+			fmt.Fprintf(w, "  [%s] Windows: %s\n  [%s] Linux: %s\n  [%s] source: %s\n", id, k.Windows, id, k.Linux, id, k.Source)
+		}
+	}
+}
+
+// status returns the summary's RESULT column.
+func (r probeRow) status() string {
+	switch {
+	case r.skipped != "":
+		return "skipped"
+	case r.err != nil:
+		return "error"
+	case r.cmp == nil:
+		return "error"
+	case r.cmp.Differing() == 0:
+		return "agrees"
+	case r.cmp.Undocumented() == 0:
+		return "differs (documented)"
+	}
+	return "differs"
+}
+
+// writeSummary prints the summary table: per scenario whether the backend agrees with
+// the emulator, how many packets differ (and how many in undocumented ways), and the
+// documented Windows/Linux differences seen.
+func writeSummary(w io.Writer, backend string, rows []probeRow) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "SCENARIO\tRESULT (emulator vs %s)\tPACKETS\tDIFFERING\tUNDOCUMENTED\tDOCUMENTED DIFFERENCES\n", backend)
+	counts := map[string]int{}
+	for _, r := range rows {
+		st := r.status()
+		counts[st]++
+		diff, undoc, known := "-", "-", "-"
+		if r.cmp != nil {
+			diff = fmt.Sprint(r.cmp.Differing())
+			undoc = fmt.Sprint(r.cmp.Undocumented())
+			if k := r.cmp.Known(); len(k) > 0 {
+				known = strings.Join(k, ", ")
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", r.name, st, r.packets, diff, undoc, known)
+	}
+	tw.Flush()
+	for _, r := range rows {
+		switch {
+		case r.err != nil:
+			fmt.Fprintf(w, "%s: error: %s\n", r.name, strings.ReplaceAll(r.err.Error(), "\n", "\n    "))
+		case r.skipped != "":
+			fmt.Fprintf(w, "%s: skipped: %s\n", r.name, r.skipped)
+		}
+		for _, n := range r.notes {
+			fmt.Fprintf(w, "%s: not built on %s: %s\n", r.name, backend, n)
+		}
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
+	}
+	fmt.Fprintf(w, "%d scenarios: %s\n", len(rows), strings.Join(parts, ", "))
+}
+
+// summaryJSON is the machine-readable summary (summary.json).
+type summaryJSON struct {
+	Backend   string            `json:"backend"`
+	Scenarios []summaryScenario `json:"scenarios"`
+}
+
+type summaryScenario struct {
+	Name         string   `json:"name"`
+	Result       string   `json:"result"`
+	Packets      int      `json:"packets"`
+	Differing    int      `json:"differing"`
+	Undocumented int      `json:"undocumented"`
+	Documented   []string `json:"documented,omitempty"`
+	Error        string   `json:"error,omitempty"`
+	Skipped      string   `json:"skipped,omitempty"`
+	NotBuilt     []string `json:"not_built,omitempty"`
+}
+
+func writeSummaryJSON(w io.Writer, backend string, rows []probeRow) error {
+	s := summaryJSON{Backend: backend}
+	for _, r := range rows {
+		ss := summaryScenario{Name: r.name, Result: r.status(), Packets: r.packets, Skipped: r.skipped, NotBuilt: r.notes}
+		if r.err != nil {
+			ss.Error = r.err.Error()
+		}
+		if r.cmp != nil {
+			ss.Differing, ss.Undocumented, ss.Documented = r.cmp.Differing(), r.cmp.Undocumented(), r.cmp.Known()
+		}
+		s.Scenarios = append(s.Scenarios, ss)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(s)
+}
+
+// runProbeClean removes what earlier probe runs left behind.
+func runProbeClean(args []string, stdout, stderr io.Writer) int {
+	c := &command{name: "probe clean", summary: "remove the namespaces, links and nftables tables (Linux) or HNS objects (Windows) that killed probe runs left behind",
+		usage: "[flags]"}
+	fs := newFlags(c, stderr)
+	backend := fs.StringP("backend", "b", result.BackendLinux, "`name` linux or windows")
+	prefix := fs.String("prefix", linux.Prefix, "remove only objects whose names start with `prefix` (a session: hnsp-<id>-)")
+	if code := parseFlags(fs, args, stderr); code >= 0 {
+		return code
+	}
+	if fs.NArg() > 0 {
+		return usageErr(stderr, fs, "unexpected arguments %q", fs.Args())
+	}
+	var removed []string
+	var err error
+	switch *backend {
+	case result.BackendLinux:
+		if perr := linux.CheckPrivileges(); perr != nil {
+			fmt.Fprintf(stderr, "hnspath probe clean: %v\n", perr)
+			return exitUnsupported
+		}
+		removed, err = linux.Clean(*prefix)
+	case result.BackendWindows:
+		removed, err = windows.Clean(*prefix)
+	default:
+		return usageErr(stderr, fs, "--backend: want linux or windows, got %q", *backend)
+	}
+	for _, r := range removed {
+		fmt.Fprintf(stdout, "removed %s\n", r)
+	}
+	if errors.Is(err, errors.ErrUnsupported) {
+		fmt.Fprintf(stderr, "hnspath probe clean: %v\n", err)
+		return exitUnsupported
+	}
+	if err != nil {
+		return fail(stderr, "probe clean", err)
+	}
+	if len(removed) == 0 {
+		fmt.Fprintln(stdout, "nothing to remove")
+	}
+	return exitOK
+}
