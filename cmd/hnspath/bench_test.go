@@ -386,3 +386,55 @@ func writePcap(t *testing.T, path string, frames [][]byte) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzBenchFlagValues: the parsers of --cores and --threshold never panic and
+// return only what they promise.
+func FuzzBenchFlagValues(f *testing.F) {
+	for _, s := range []string{"1", "1,2", "1-4", "1,2,4-6", "0", "2-1", "1,1", "", "-", "5%", "0.05", "0%", "-5%", "1e400%"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if cs, err := parseCores(s); err == nil {
+			seen := map[int]bool{}
+			for _, c := range cs {
+				if c < 1 || c > 1024 || seen[c] {
+					t.Fatalf("parseCores(%q) = %v", s, cs)
+				}
+				seen[c] = true
+			}
+		}
+		if v, err := parseThreshold(s); err == nil && !(v == -1 || (v > 0 && v < 10)) {
+			t.Fatalf("parseThreshold(%q) = %v", s, v)
+		}
+	})
+}
+
+func TestParseCoresAndThreshold(t *testing.T) {
+	cores := []struct {
+		in   string
+		want []int
+	}{
+		{"1", []int{1}}, {"1,2", []int{1, 2}}, {"1-4", []int{1, 2, 3, 4}}, {" 1, 3-4", []int{1, 3, 4}},
+		{"0", nil}, {"2-1", nil}, {"1,1", nil}, {"x", nil}, {"1025", nil},
+	}
+	for _, tt := range cores {
+		got, err := parseCores(tt.in)
+		if (err != nil) != (tt.want == nil) || !slices.Equal(got, tt.want) {
+			t.Errorf("parseCores(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
+		}
+	}
+	thr := []struct {
+		in   string
+		want float64
+		ok   bool
+	}{
+		{"5%", 0.05, true}, {"0.05", 0.05, true}, {"12.5%", 0.125, true}, {"0", -1, true}, {"0%", -1, true},
+		{"-1%", 0, false}, {"x", 0, false}, {"NaN", 0, false}, {"", 0, false},
+	}
+	for _, tt := range thr {
+		got, err := parseThreshold(tt.in)
+		if (err == nil) != tt.ok || (tt.ok && got != tt.want) {
+			t.Errorf("parseThreshold(%q) = %v, %v; want %v (ok %v)", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
