@@ -52,7 +52,6 @@ type BackendOptions struct {
 	CloseOnSignal bool
 }
 
-
 // ParseL2BridgeMode parses "auto", "macrewrite" or "ipvlan".
 func ParseL2BridgeMode(s string) (L2BridgeMode, error) {
 	for _, m := range []L2BridgeMode{L2BridgeAuto, L2BridgeMACRewrite, L2BridgeIPVlan} {

@@ -41,7 +41,9 @@ func (b *Backend) Throughput(ctx context.Context, w hostprobe.Workload) (hostpro
 }
 
 // HostRules returns errors.ErrUnsupported.
-func (b *Backend) HostRules(ctx context.Context, port string) ([]*vfp.Layer, error) { return nil, errNotWindows }
+func (b *Backend) HostRules(ctx context.Context, port string) ([]*vfp.Layer, error) {
+	return nil, errNotWindows
+}
 
 // AskVFP returns errors.ErrUnsupported.
 func (b *Backend) AskVFP(ctx context.Context, port string, t Tuple) (TupleVerdict, error) {

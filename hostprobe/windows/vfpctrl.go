@@ -97,7 +97,9 @@ func TupleOf(frame []byte, dir vfp.Direction) (Tuple, bool) {
 
 // ParseListRule reads `vfpctrl /port P /list-rule` output into the emulator's VFP model
 // (emulator/vfp.ParseListRule, which reads real vfpctrl output).
-func ParseListRule(name string, r io.Reader) ([]*vfp.Layer, error) { return vfp.ParseListRuleFile(name, r) }
+func ParseListRule(name string, r io.Reader) ([]*vfp.Layer, error) {
+	return vfp.ParseListRuleFile(name, r)
+}
 
 // ParseListLayer reads `vfpctrl /port P /list-layer` output.
 func ParseListLayer(r io.Reader) ([]*vfp.Layer, error) { return vfp.ParseListLayer(r) }
