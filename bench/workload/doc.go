@@ -34,4 +34,12 @@
 //     endpoint, and of load balancer backends.
 //
 // All generated traffic is UDP over IPv4.
+//
+// # Replays
+//
+// NewReplay turns any capture (ReadCapture: pcap or pcapng through package
+// pcapio) and any topology into a workload: each packet enters at its pcapng
+// interface's port or a default one, flows are 5-tuples with the two ends in a
+// fixed order, and the virtual clock stands still, so nothing expires while the
+// capture loops.
 package workload

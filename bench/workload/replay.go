@@ -137,20 +137,31 @@ func prepareReplay(ctx context.Context, r Replay, opt Options) (*bench.Prepared,
 	}
 	frames := make([][]byte, len(r.Packets))
 	flow := make([]uint32, len(r.Packets))
-	byPtr := make(map[*byte]route, len(r.Packets))
+	byPtr := make(map[*byte]portRoute, len(r.Packets))
+	ports := map[string]fabric.PortID{}
 	ids := map[packet.Tuple]uint32{}
 	var flows uint32
 	var p packet.Parsed
 	for i, pk := range r.Packets {
-		if _, ok := f.PortByName(pk.Port); !ok {
+		in, ok := f.PortByName(pk.Port)
+		if !ok {
 			if pk.Port == "" {
 				return nil, fmt.Errorf("%w: replay %s: packet %d has no port (give a default port)", ErrParams, r.Name, i+1)
 			}
 			return nil, fmt.Errorf("%w: replay %s: packet %d: the topology has no port %q", ErrParams, r.Name, i+1, pk.Port)
 		}
-		frames[i] = pk.Frame
-		byPtr[unsafe.SliceData(pk.Frame)] = route{in: pk.Port}
-		p.Decode(pk.Frame)
+		fr := pk.Frame
+		if len(fr) == 0 {
+			return nil, fmt.Errorf("%w: replay %s: packet %d is empty", ErrParams, r.Name, i+1)
+		}
+		if r, dup := byPtr[unsafe.SliceData(fr)]; dup && r.in != in {
+			// The same bytes at another port: a copy of its own, to route it.
+			fr = append([]byte(nil), fr...)
+		}
+		frames[i] = fr
+		byPtr[unsafe.SliceData(fr)] = portRoute{in: in, out: fabric.NoPort}
+		ports[pk.Port] = in
+		p.Decode(fr)
 		if !p.Valid() {
 			flow[i] = flows // every undecodable frame is a flow of its own
 			flows++
@@ -167,10 +178,10 @@ func prepareReplay(ctx context.Context, r Replay, opt Options) (*bench.Prepared,
 	}
 	s := &setup{build: r.Build}
 	ps := newProcessors(s, frames, flow, false, opt)
-	if len(byPtr) > 0 && len(distinctPorts(r.Packets)) == 1 {
+	if len(ports) == 1 {
 		s.routes = []route{{in: r.Packets[0].Port}}
 	} else {
-		ps.byPtr = byPtr
+		ps.byPtr, ps.ports = byPtr, ports
 	}
 	// Send the capture once: it must deliver something.
 	var res fabric.Outcome
@@ -209,14 +220,6 @@ func hasDelivery(res *fabric.Outcome) bool {
 		}
 	}
 	return false
-}
-
-func distinctPorts(ps []Packet) map[string]bool {
-	m := map[string]bool{}
-	for _, p := range ps {
-		m[p.Port] = true
-	}
-	return m
 }
 
 // canonical orders the two ends of a tuple so that both directions of an

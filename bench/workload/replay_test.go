@@ -170,6 +170,7 @@ func TestReplayErrors(t *testing.T) {
 		{"no port", []Packet{{Frame: pkts[0].Data}}, "packet 1 has no port"},
 		// Frames from pod-a injected at host2/eth0 go nowhere.
 		{"all dropped", []Packet{{Port: "host2/pod-c", Frame: pkts[0].Data}}, "none of the 1 packets is delivered"},
+		{"empty", []Packet{{Port: "host1/pod-a", Frame: pkts[0].Data}, {Port: "host1/pod-a"}}, "packet 2 is empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,6 +182,25 @@ func TestReplayErrors(t *testing.T) {
 				t.Errorf("error %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+	// The same bytes entering at two ports are routed to each.
+	shared := pkts[0].Data
+	w, err := NewReplay(Replay{Name: "x", Packets: []Packet{{Port: "host1/pod-a", Frame: shared}, {Port: "host2/pod-c", Frame: shared}}, Build: build}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, err := w.Prepare(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc, err := pr.NewProcessor(0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// pod-a's request is delivered; the same frame at pod-c is not (pod-c
+	// does not own its source MAC), so exactly one of the two.
+	if got := proc.Process(pr.Frames); got != 1 {
+		t.Errorf("%d of 2 delivered, want 1 (the one entering at host1/pod-a)", got)
 	}
 	// A frame cut short by the snap length names its packet.
 	cut := writeCapture(t, "cut.pcap", false, []pcapio.Packet{{Data: pkts[0].Data}, {Data: pkts[1].Data[:30], OrigLen: len(pkts[1].Data)}})

@@ -383,8 +383,11 @@ type processors struct {
 	clock  bool // advance the virtual clock (new flows)
 	opt    Options
 	dt     map[[2]int]int64 // (shard, shards) -> ns per packet
-	// byPtr, when set, routes frames by address (replays).
-	byPtr map[*byte]route
+	// byPtr, when set, routes frames by address (replays), with the port
+	// IDs of the fabric the replay was checked on; ports names them, so
+	// new can verify that its fabric numbers ports the same way.
+	byPtr map[*byte]portRoute
+	ports map[string]fabric.PortID
 }
 
 func newProcessors(s *setup, frames [][]byte, flow []uint32, clock bool, opt Options) *processors {
@@ -402,14 +405,13 @@ func (ps *processors) new(shard, shards int) (bench.Processor, error) {
 		return nil, err
 	}
 	if ps.byPtr != nil {
-		rt.byPtr = make(map[*byte]portRoute, len(ps.byPtr))
-		for p, r := range ps.byPtr {
-			in, ok := f.PortByName(r.in)
-			if !ok {
-				return nil, fmt.Errorf("topology has no port %q", r.in)
+		// Read-only and shared by every processor.
+		for name, id := range ps.ports {
+			if got, ok := f.PortByName(name); !ok || got != id {
+				return nil, fmt.Errorf("port %q is %d in one fabric of the topology and %d in another", name, id, got)
 			}
-			rt.byPtr[p] = portRoute{in: in, out: fabric.NoPort}
 		}
+		rt.byPtr = ps.byPtr
 	}
 	p := &processor{f: f, rt: rt, now: startNS, spin: ps.opt.Spin}
 	if len(rt.list) == 1 && rt.byPtr == nil {
