@@ -110,7 +110,7 @@ func (n *node) isNull() bool { return n == nil || n.Kind == scalarNode && n.Tag 
 
 // maxNodes bounds the nodes of one document, counting alias expansions, so
 // that "billion laughs" documents fail instead of exhausting memory.
-const maxNodes = 1 << 20
+const maxNodes = 1 << 17
 
 // maxDepth bounds nesting.
 const maxDepth = 200
