@@ -981,9 +981,10 @@ func (p *planner) l2Network(h *hostCtx, nw *hns.HostComputeNetwork) error {
 	}
 	var routerMAC net.HardwareAddr
 	if nw.Type == hns.L2Tunnel && nc.gw.IsValid() {
-		for _, o := range p.owners {
-			if o.ip == nc.gw {
-				routerMAC = o.mac
+		// The physical gateway: whoever on the underlay (router or peer) has its address.
+		for _, fp := range p.f.Ports() {
+			if (fp.Kind == fabric.PortRouter || fp.Kind == fabric.PortPeer) && containsAddr(fp.IPs, nc.gw) {
+				routerMAC = hw(fp.MAC)
 			}
 		}
 	}

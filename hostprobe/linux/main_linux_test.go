@@ -49,6 +49,9 @@ func TestMain(m *testing.M) {
 // "READY <session>" on stdout and waits to be killed. With role "sigterm" it registers
 // CloseOnSignal first.
 func runChild(role string) int {
+	if role == "backend" {
+		return runBackendChild()
+	}
 	l, err := NewLab()
 	if err != nil {
 		fmt.Println("ERROR", err)
