@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -20,7 +21,7 @@ func init() {
 func runRun(args []string, stdout, stderr io.Writer) int {
 	c := commands["run"]
 	fs := newFlags(c, stderr)
-	out := fs.StringP("out", "o", "", "write NAME.results.jsonl and NAME.pcapng of each scenario into `dir`")
+	out := fs.StringP("out", "o", "", "write NAME.results.jsonl and NAME.pcapng of each scenario, and summary.json, into `dir`")
 	junit := fs.String("junit", "", "write a JUnit XML report to `file`")
 	jsonOut := fs.String("json", "", "write a JSON summary of the run to `file`")
 	verbose := fs.BoolP("verbose", "v", false, "show what each passing scenario checked (the matched rejection of expect_error scenarios)")
@@ -102,6 +103,9 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		if err := writeFile(*junit, func(w io.Writer) error { return scenarios.WriteJUnit(w, reps) }); err != nil {
 			return fail(stderr, "run", err)
 		}
+	}
+	if *jsonOut == "" && *out != "" {
+		*jsonOut = filepath.Join(*out, "summary.json")
 	}
 	if *jsonOut != "" {
 		if err := writeFile(*jsonOut, func(w io.Writer) error { return scenarios.NewSummary(reps).WriteJSON(w) }); err != nil {

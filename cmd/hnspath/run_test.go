@@ -20,7 +20,7 @@ func TestRunLibrary(t *testing.T) {
 	if !strings.Contains(stdout, " 0 failed") || strings.Contains(stdout, "FAIL") {
 		t.Errorf("stdout:\n%s", stdout)
 	}
-	for _, f := range []string{"nat-static-portmap.results.jsonl", "nat-static-portmap.pcapng"} {
+	for _, f := range []string{"nat-static-portmap.results.jsonl", "nat-static-portmap.pcapng", "summary.json"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
 		}
