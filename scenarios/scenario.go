@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -817,10 +816,4 @@ func IsTopology(data []byte, name string) bool {
 		return false
 	}
 	return root.get("hosts") != nil && root.get("topology") == nil
-}
-
-// readable reports whether a path exists (for the CLI's argument checks).
-func readable(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
