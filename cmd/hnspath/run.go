@@ -60,6 +60,18 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 			loadErr = errors.Join(loadErr, err2)
 		}
 	}
+	// Output files are named after scenarios: names must be unique.
+	seen := map[string]string{}
+	kept := scs[:0]
+	for _, sc := range scs {
+		if prev, dup := seen[sc.Name]; dup {
+			loadErr = errors.Join(loadErr, fmt.Errorf("%s: name %q is also the name of %s", sc.File, sc.Name, prev))
+			continue
+		}
+		seen[sc.Name] = sc.File
+		kept = append(kept, sc)
+	}
+	scs = kept
 	if loadErr != nil {
 		fmt.Fprintf(stderr, "%v\n", loadErr)
 	}

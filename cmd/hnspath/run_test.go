@@ -148,6 +148,10 @@ func TestRunLoadErrors(t *testing.T) {
 	if code != exitFail || !strings.Contains(stderr, "bad-json.json:7:81: packets[0].frame: udp: unknown field \"bogus\"") {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
+	lib := "../../scenarios/library/nat-outbound-udp.yaml"
+	if code, _, stderr := runCmd(t, "run", lib, lib); code != exitFail || !strings.Contains(stderr, `name "nat-outbound-udp" is also the name of`) {
+		t.Errorf("same scenario twice: exit %d, stderr %s", code, stderr)
+	}
 	if code, _, _ := runCmd(t, "run", "no/such/file.yaml"); code != exitFail {
 		t.Errorf("missing file: exit %d, want 1", code)
 	}
