@@ -363,3 +363,39 @@ func TestEmulatorBackend(t *testing.T) {
 		t.Errorf("Throughput without sinks: got nil error")
 	}
 }
+
+// FuzzTranslate checks that translating arbitrary frames never panics, keeps their
+// length, and leaves frames without a bound value alone.
+func FuzzTranslate(f *testing.F) {
+	f.Add([]byte{})
+	f.Add(make([]byte, 60))
+	f.Add([]byte("\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x08\x00E\x00\x00\x1c\x00\x00\x00\x00@\x11\x00\x00\n\x00\x00\x04\n\x00\x00\x05\xc0\x00\x005\x00\x08\x00\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c := NewComparer("s", "a", "b")
+		c.bindOK("udp", 49152, 5000)
+		c.bindOK("tcp", 53, 80)
+		c.bindOK("icmp-id", 0, 7)
+		got := c.Translate(Input{Frame: b})
+		if len(got.Frame) != len(b) {
+			t.Fatalf("length changed from %d to %d", len(b), len(got.Frame))
+		}
+		empty := NewComparer("s", "a", "b")
+		if got := empty.Translate(Input{Frame: b}); string(got.Frame) != string(b) {
+			t.Fatalf("a comparer without bindings changed the frame")
+		}
+	})
+}
+
+// FuzzCompareFrames checks that comparing arbitrary frames never panics and that a
+// frame agrees with itself.
+func FuzzCompareFrames(f *testing.F) {
+	f.Add([]byte{}, []byte{1, 2, 3})
+	f.Add(make([]byte, 60), make([]byte, 64))
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		c := NewComparer("s", "a", "b")
+		_ = c.frames(a, b)
+		if d := NewComparer("s", "a", "b").frames(a, a); len(d) != 0 {
+			t.Fatalf("a frame differs from itself: %v", d)
+		}
+	})
+}
