@@ -49,6 +49,7 @@ func (pr *programmer) nat(n *HostComputeNetwork) error {
 		}
 	}
 	cfg.Shard, cfg.Shards = pr.opts.Shard, pr.opts.Shards
+	cfg.Host = h.Name
 	nat, err := winnat.New(cfg)
 	if err != nil {
 		return fmt.Errorf("WinNAT: %w", err)

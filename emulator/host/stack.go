@@ -355,27 +355,23 @@ func (s *Stack) ipInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 				// Hairpin handles both directions of a container-to-
 				// published-port flow; NotHandled means the packet is for
 				// the host itself.
-				before := snapIf(out, p)
 				v, r := s.nat.Hairpin(p, out.Now, out.Trace)
 				switch v {
 				case winnat.Dropped:
 					s.dropf(out, ifi, buf, r, CompWinNAT)
 					return
 				case winnat.Translated:
-					s.traceNAT(ifi, "hairpin", before, p, out)
 					s.forward(ifi, buf, p, out, true)
 					return
 				}
 			}
 		} else if local {
-			before := snapIf(out, p)
 			v, r := s.nat.Inbound(p, out.Now, out.Trace)
 			switch v {
 			case winnat.Dropped:
 				s.dropf(out, ifi, buf, r, CompWinNAT)
 				return
 			case winnat.Translated:
-				s.traceNAT(ifi, "dnat", before, p, out)
 				s.forward(ifi, buf, p, out, true)
 				return
 			}
@@ -401,13 +397,6 @@ func (s *Stack) natPublished(proto uint8, dst netip.Addr, port uint16) bool {
 		}
 	}
 	return false
-}
-
-func (s *Stack) traceNAT(ifi int, action string, before trace.Snapshot, p *packet.Parsed, out *Outbox) {
-	if out.Trace.Enabled() {
-		out.Trace.Add(trace.Event{Host: s.h.Name, Component: CompWinNAT, Port: s.ifaces[ifi].Name, Action: action,
-			Before: before, After: trace.Snap(p, 0)})
-	}
 }
 
 // localInput delivers a packet addressed to the host itself.
@@ -450,14 +439,12 @@ func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 			s.dropf(out, ifi, buf, drop.NoRoute, CompTCPIP)
 			return
 		}
-		before := snapIf(out, p)
 		v, reason := s.nat.Outbound(p, ext, out.Now, out.Trace)
 		if v == winnat.Dropped {
 			s.dropf(out, ifi, buf, reason, CompWinNAT)
 			return
 		}
 		if v == winnat.Translated {
-			s.traceNAT(ifi, "snat", before, p, out)
 			if out.rec.on {
 				out.rec.nat = s.nat.LastOutbound()
 			}
@@ -470,7 +457,7 @@ func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 	}
 	if out.Trace.Enabled() {
 		out.Trace.Add(trace.Event{Host: s.h.Name, Component: CompTCPIP, Port: s.ifaces[r.Iface].Name, Action: "route",
-			Detail: "route " + r.Prefix.String() + " via " + nh.String() + " dev " + s.ifaces[r.Iface].Name, After: trace.Snap(p, 0)})
+			Detail: r.Prefix.String() + " via " + nh.String() + " dev " + s.ifaces[r.Iface].Name, After: trace.Snap(p, 0)})
 	}
 	s.output(r.Iface, nh, buf, p, out)
 }
