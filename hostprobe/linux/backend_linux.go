@@ -187,8 +187,12 @@ func (b *Backend) wire() error {
 			rt.inj, err = b.built.NS(pp.InjectNS).NewInjector(pp.InjectIf)
 		case InjectIP:
 			rt.ipinj, err = b.built.NS(pp.InjectNS).NewIPInjector()
-			if rt.host != nil {
+			if pp.Role == RoleHost && rt.host != nil {
 				rt.host.port = pp.Name
+			}
+			if err == nil && pp.Role == RoleEndpoint {
+				// ARP from an endpoint whose IP traffic comes from its stack (ipvlan).
+				rt.inj, err = b.built.NS(pp.NS).NewInjector(pp.Ifname)
 			}
 		}
 		if err != nil {
@@ -304,13 +308,13 @@ func (b *Backend) one(capt *Capturer, scenario string, index int, in hostprobe.I
 
 // inject sends frame at port rt.
 func (b *Backend) inject(rt *portRT, frame []byte) error {
-	if rt.inj != nil {
+	et, off, ok := etherType(frame)
+	if rt.inj != nil && (rt.ipinj == nil || et == EtherTypeARP) {
 		return rt.inj.Inject(frame)
 	}
-	if rt.ipinj == nil || rt.host == nil {
+	if rt.ipinj == nil {
 		return fmt.Errorf("port %s cannot inject", rt.plan.Name)
 	}
-	et, off, ok := etherType(frame)
 	if !ok {
 		return fmt.Errorf("frame of %d bytes has no Ethernet header", len(frame))
 	}
@@ -318,6 +322,9 @@ func (b *Backend) inject(rt *portRT, frame []byte) error {
 	case EtherTypeIPv4, EtherTypeIPv6:
 		return rt.ipinj.Inject(ipPacket(frame[off:], et))
 	case EtherTypeARP:
+		if rt.host == nil {
+			return fmt.Errorf("port %s cannot send ARP", rt.plan.Name)
+		}
 		// The management OS sends ARP out of the interface on the target's subnet.
 		var target netip.Addr
 		if len(frame) >= off+28 {

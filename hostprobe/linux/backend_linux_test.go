@@ -309,3 +309,26 @@ func TestRunWithoutSetup(t *testing.T) {
 		t.Errorf("Close before Setup: %v", err)
 	}
 }
+
+// TestBackendL2BridgeIPVlan runs l2bridge with ipvlan where the kernel has it: the pod's
+// frame leaves with the host's MAC (shared by ipvlan children), unchanged otherwise.
+func TestBackendL2BridgeIPVlan(t *testing.T) {
+	if err := CheckPrivileges(); err != nil {
+		t.Skip(err)
+	}
+	if !KernelHasIPVlan() {
+		t.Skip("this kernel cannot create ipvlan links (CONFIG_IPVLAN): l2bridge runs with MAC rewrites instead")
+	}
+	b := NewBackend(BackendOptions{L2Bridge: L2BridgeIPVlan})
+	defer func() { must(t, b.Close()) }()
+	must(t, b.Setup(context.Background(), loadTopology(t, "l2bridge")))
+	in := []hostprobe.Input{{Port: "host1/pod-a", Frame: frame(t, "00:15:5d:01:01:02", "00:15:5d:00:00:04", "10.244.1.2", "10.244.2.2", "tcp", 5002, 8080, 64)}}
+	lin, err := b.Run(context.Background(), "ipvlan", in, hostprobe.RunOptions{})
+	must(t, err)
+	p := one(t, lin[0], "host1/eth0", result.KindWireTx)
+	if e, _ := p.Layer(layers.LayerTypeEthernet).(*layers.Ethernet); e == nil || e.SrcMAC.String() != "00:15:5d:00:00:04" {
+		t.Errorf("on the wire: got %v, want the host's MAC as source", p.LinkLayer())
+	}
+	// Routed once by the host (the ipvlan parent's stack), as the emulator routes it.
+	checkIPv4(t, "on the wire", p, "10.244.1.2", "10.244.2.2", 63)
+}

@@ -3,11 +3,14 @@
 // them with AF_PACKET sockets, captures what the kernel does with them, and removes
 // everything again.
 //
-// It knows nothing about scenarios or HNS topologies; the topology mapping builds on it
-// (DESIGN.md §4: nat = bridge + masquerade/DNAT, l2bridge = ipvlan L2, transparent =
-// macvlan bridge, overlay = vxlan with FDB entries, ACL = nftables filter). Where the
-// kernel lacks a link kind (AddIPVlan then fails with [ErrLinkKindUnsupported]), l2bridge's
-// MAC rewrite can be built from a bridge and [MACRewrite] rules instead.
+// On top of the toolkit sits the Linux backend of hostprobe (DESIGN.md §4): [PlanTopology]
+// turns an emulator topology into a [Layout] (nat = bridge + masquerade/DNAT, l2bridge =
+// ipvlan L2 or, where the kernel lacks ipvlan ([ErrLinkKindUnsupported]), a bridge with
+// [MACRewrite] rules, transparent = macvlan bridge, overlay = vxlan with FDB entries, ACL =
+// bridge filters; the port mapping is documented in layout_linux.go), [BuildLayout]
+// builds it in a Lab, and [Backend] injects a scenario's frames at the emulator's port
+// names and returns scenarios/result packets. [NewBenchProcessor] is the kernel datapath
+// for `hnspath bench --against linux`.
 //
 // # Sessions and names
 //

@@ -1042,10 +1042,25 @@ func (p *planner) ipvlanNetwork(h *hostCtx, nw *hns.HostComputeNetwork, nc *nicC
 	}
 	for _, ep := range eps {
 		p.endpointNS(h, ep)
-		// ipvlan children share the parent's MAC.
+		// ipvlan children share the parent's MAC: only frames the container's own stack
+		// sends carry it (ipvlan does not rewrite injected frames), so the container gets
+		// its addresses and default route, frames are sent from its stack (InjectIP), and
+		// its input is dropped (it stays silent, as the emulator's endpoints do).
 		h.ns.Links = append(h.ns.Links, LinkPlan{Kind: LinkIPVlan, Name: fmt.Sprintf("iv%d", h.eps-1), Parent: nc.ifname,
 			PeerNS: ep.ns.Name, PeerName: "eth0"})
 		ep.ns.Up = append(ep.ns.Up, "eth0")
+		for _, a := range ep.ips {
+			for i, pf := range prefixes {
+				if pf.Contains(a) {
+					ep.ns.Addrs = append(ep.ns.Addrs, AddrPlan{"eth0", netip.PrefixFrom(a, pf.Bits())})
+					ep.ns.Routes = append(ep.ns.Routes, Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gw: gws[i], Dev: "eth0", OnLink: true})
+				}
+			}
+		}
+		ep.ns.Policies[HookInput] = Drop
+		pp := p.ports[ep.port]
+		pp.Inject = InjectIP
+		p.ports[ep.port] = pp
 		for _, a := range ep.ips {
 			if a.Is4() {
 				p.owners = append(p.owners, owner{a, nc.mac})
