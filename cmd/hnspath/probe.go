@@ -13,6 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hnspath/hnspath/emulator/fabric"
+	"github.com/hnspath/hnspath/emulator/vfp"
 	"github.com/hnspath/hnspath/hostprobe"
 	"github.com/hnspath/hnspath/hostprobe/linux"
 	"github.com/hnspath/hnspath/hostprobe/windows"
@@ -181,6 +183,11 @@ func probeScenario(ctx context.Context, sc *scenarios.Scenario, newBackend func(
 	if err != nil {
 		row.err = err
 	}
+	if wb, ok := be.(*windows.Backend); ok && outDir != "" {
+		if err := vfpReport(ctx, wb, sc, ref, filepath.Join(outDir, sc.Name+".vfp.txt")); err != nil && row.err == nil {
+			row.err = err
+		}
+	}
 	if closeErr := be.Close(); closeErr != nil && row.err == nil {
 		row.err = fmt.Errorf("teardown: %w", closeErr)
 	}
@@ -194,6 +201,70 @@ func probeScenario(ctx context.Context, sc *scenarios.Scenario, newBackend func(
 		}
 	}
 	return row
+}
+
+// vfpReport compares, for every endpoint of the Windows host, the VFP rules the emulator
+// programs with those the host shows (vfpctrl /list-rule), and asks the host's VFP what
+// it would do with each scenario packet sent from or to that endpoint
+// (vfpctrl /process-tuples).
+func vfpReport(ctx context.Context, wb *windows.Backend, sc *scenarios.Scenario, ref []*result.Packet, path string) error {
+	f, err := fabric.New(sc.Topology.Topology, fabric.Options{})
+	if err != nil {
+		return err
+	}
+	return writeFile(path, func(w io.Writer) error {
+		for _, port := range f.Ports() {
+			if port.Kind != fabric.PortEndpoint {
+				continue
+			}
+			h := f.Hosts()[port.Host]
+			e := h.Endpoints[port.Endpoint]
+			vp := h.VFP(e.Switch, e.Port)
+			if vp == nil {
+				continue
+			}
+			got, err := wb.HostRules(ctx, port.Name)
+			if err != nil {
+				fmt.Fprintf(w, "%s: rules: %v\n", port.Name, err)
+				continue
+			}
+			fmt.Fprintf(w, "%s: rules, emulator vs host:\n", port.Name)
+			for _, d := range windows.DiffRules(vp.Layers(), got) {
+				fmt.Fprintf(w, "  %s\n", d)
+			}
+			for _, p := range ref {
+				dir := vfp.Out
+				if p.In != port.Name {
+					dir = vfp.In
+					if len(output(p, port.Name)) == 0 {
+						continue
+					}
+				}
+				t, ok := windows.TupleOf(p.Frame, dir)
+				if !ok {
+					continue
+				}
+				v, err := wb.AskVFP(ctx, port.Name, t)
+				if err != nil {
+					fmt.Fprintf(w, "  packet %d (%s): %v\n", p.Index, t, err)
+					continue
+				}
+				fmt.Fprintf(w, "  packet %d (%s): host VFP: %s %s/%s/%s; emulator: %s\n", p.Index, t, v.Action, v.Layer, v.Group, v.Rule, p.Outcome)
+			}
+		}
+		return nil
+	})
+}
+
+// output returns the outputs of p at port.
+func output(p *result.Packet, port string) []result.Output {
+	var out []result.Output
+	for _, o := range p.Outputs {
+		if o.Port == port {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // writeResults writes results as JSON Lines.
