@@ -175,8 +175,8 @@ func probeScenario(ctx context.Context, sc *scenarios.Scenario, newBackend func(
 		row.err = err
 		return row
 	}
-	if lb, ok := be.(*linux.Backend); ok && lb.Layout() != nil {
-		row.notes = lb.Layout().Unsupported
+	if u, ok := be.(interface{ Unsupported() []string }); ok {
+		row.notes = u.Unsupported()
 	}
 	got, cmp, err := hostprobe.RunAgainst(ctx, be, sc.Name, ref)
 	row.cmp = cmp

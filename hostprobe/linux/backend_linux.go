@@ -86,6 +86,14 @@ func (b *Backend) Layout() *Layout {
 	return b.built.Layout
 }
 
+// Unsupported lists what the built layout leaves out of the topology (Layout.Unsupported).
+func (b *Backend) Unsupported() []string {
+	if b.built == nil {
+		return nil
+	}
+	return b.built.Layout.Unsupported
+}
+
 // Lab returns the backend's lab, or nil before Setup.
 func (b *Backend) Lab() *Lab { return b.lab }
 

@@ -50,6 +50,9 @@ func (b *Backend) Throughput(ctx context.Context, w hostprobe.Workload) (hostpro
 // Close does nothing.
 func (b *Backend) Close() error { return nil }
 
+// Unsupported returns nothing: nothing is built.
+func (b *Backend) Unsupported() []string { return nil }
+
 // BenchProcessor is the kernel bench processor; off Linux it cannot be made.
 type BenchProcessor struct{}
 

@@ -53,6 +53,9 @@ func (b *Backend) AskVFP(ctx context.Context, port string, t Tuple) (TupleVerdic
 // Close does nothing.
 func (b *Backend) Close() error { return nil }
 
+// Unsupported returns nothing: nothing is built.
+func (b *Backend) Unsupported() []string { return nil }
+
 // Clean returns errors.ErrUnsupported.
 func Clean(prefix string) (removed []string, err error) {
 	return nil, fmt.Errorf("hostprobe/windows: clean %q: %w", prefix, errors.ErrUnsupported)

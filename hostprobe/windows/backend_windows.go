@@ -226,6 +226,7 @@ func (b *Backend) Run(ctx context.Context, scenario string, inputs []hostprobe.I
 	if _, err := pktmon(ctx, StartArgs(etl, capture)...); err != nil {
 		return nil, err
 	}
+	inputs = append([]hostprobe.Input(nil), inputs...) // rewritten by opts.Input below
 	sent := make([]time.Time, len(inputs))
 	notSent := map[int]string{}
 	for i, in := range inputs {
@@ -441,6 +442,16 @@ func (b *Backend) AskVFP(ctx context.Context, port string, t Tuple) (TupleVerdic
 		return TupleVerdict{}, err
 	}
 	return ParseProcessTuples("vfpctrl /process-tuples", bytes.NewReader(out))
+}
+
+// Unsupported lists what the plan leaves out of the topology (Plan.Unsupported).
+func (b *Backend) Unsupported() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.plan == nil {
+		return nil
+	}
+	return b.plan.Unsupported
 }
 
 // Throughput is not implemented on Windows: sockets in a compartment do not replay a

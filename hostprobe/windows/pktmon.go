@@ -86,19 +86,20 @@ func (f Filter) Args() ([]string, error) {
 // FilterRemoveArgs returns `filter remove` (removes every filter).
 func FilterRemoveArgs() []string { return []string{"filter", "remove"} }
 
-// StartArgs returns `start --capture --comp nics|<ids> --pkt-size 0 -f ETL`: capture
+// StartArgs returns `start --capture --comp nics|<id>... --pkt-size 0 -f ETL`: capture
 // whole packets (size 0: no truncation) on the NICs, or on the given component ids
 // (vNICs of containers, vSwitch ports), into etl.
 func StartArgs(etl string, components []int) []string {
-	comp := "nics"
-	if len(components) > 0 {
-		ids := make([]string, len(components))
-		for i, c := range components {
-			ids[i] = strconv.Itoa(c)
-		}
-		comp = strings.Join(ids, ",")
+	args := []string{"start", "--capture", "--comp"}
+	if len(components) == 0 {
+		args = append(args, "nics")
 	}
-	return []string{"start", "--capture", "--comp", comp, "--pkt-size", "0", "-f", etl}
+	// "--comp: ... all components (all), NICs only (nics), or a list of component IDs"
+	// (pktmon start): the IDs follow as separate arguments.
+	for _, c := range components {
+		args = append(args, strconv.Itoa(c))
+	}
+	return append(args, "--pkt-size", "0", "-f", etl)
 }
 
 // StopArgs returns `stop`.
