@@ -1,0 +1,198 @@
+package reports
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+
+	benchresult "github.com/hnspath/hnspath/bench/result"
+)
+
+// JUnit XML in the common shape CI servers read (Jenkins' and Ant's
+// junit schema): <testsuites> of <testsuite>s of <testcase>s, each with an
+// optional <failure>, <error> or <skipped> and <system-out>.
+
+// JUnitSuites is the <testsuites> root.
+type JUnitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []JUnitSuite `xml:"testsuite"`
+}
+
+// JUnitSuite is one <testsuite>.
+type JUnitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Errors   int         `xml:"errors,attr"`
+	Skipped  int         `xml:"skipped,attr"`
+	Time     string      `xml:"time,attr"`
+	Cases    []JUnitCase `xml:"testcase"`
+}
+
+// JUnitCase is one <testcase>.
+type JUnitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *JUnitMessage `xml:"failure,omitempty"`
+	Error     *JUnitMessage `xml:"error,omitempty"`
+	Skipped   *JUnitMessage `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+// JUnitMessage is a <failure>, <error> or <skipped> element.
+type JUnitMessage struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr,omitempty"`
+	Text    string `xml:",chardata"`
+}
+
+// WriteJUnit writes the report as JUnit XML:
+//
+//   - suite "hnspath scenarios": a test case per scenario run; an unmet
+//     expectation is a <failure> (all failure texts), a scenario that could
+//     not run an <error>, results without a run summary <skipped> (nothing
+//     was checked);
+//   - suite "hnspath bench FILE" for each bench file compared with a
+//     baseline: a test case per benchmark and gating unit, a significant
+//     regression beyond the threshold a <failure>;
+//   - suite "hnspath probe A vs B": a test case per scenario with the
+//     differences in <system-out>. Differences between datapaths are
+//     findings to read (Windows and Linux differ by design), not failures.
+//
+// Mode comparisons are not checks and are left out.
+func WriteJUnit(w io.Writer, r *Report) error {
+	j := JUnitReport(r)
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(j); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+// JUnitReport builds the JUnit document of a report (see WriteJUnit).
+func JUnitReport(r *Report) *JUnitSuites {
+	j := &JUnitSuites{Name: r.Title}
+	var total float64
+	if s := r.Scenarios; s != nil {
+		suite := JUnitSuite{Name: "hnspath scenarios"}
+		var t float64
+		for _, run := range s.Runs {
+			c := JUnitCase{Name: run.Name, Classname: "hnspath.scenarios", Time: secs(run.Seconds)}
+			t += run.Seconds
+			switch run.Status {
+			case RunFail:
+				text := strings.Join(run.Failures, "\n\n")
+				if len(run.Rows) > 0 {
+					text += "\n\n" + packetsText(run)
+				}
+				c.Failure = &JUnitMessage{Message: firstLine(run.Failures, "expectation not met"), Type: "expectation", Text: text}
+				suite.Failures++
+			case RunError:
+				c.Error = &JUnitMessage{Message: firstLine([]string{run.Error}, "error"), Type: "error", Text: run.Error}
+				suite.Errors++
+			case RunResults:
+				c.Skipped = &JUnitMessage{Message: "results only: no expectations were checked"}
+				c.SystemOut = fmt.Sprintf("%s: %s", run.Results, sortedCounts(run.Outcomes))
+				suite.Skipped++
+			}
+			suite.Cases = append(suite.Cases, c)
+		}
+		suite.Tests, suite.Time = len(suite.Cases), secs(t)
+		total += t
+		j.Suites = append(j.Suites, suite)
+	}
+	for _, bn := range r.Bench {
+		c := bn.Comparison
+		if c == nil {
+			continue
+		}
+		suite := JUnitSuite{Name: "hnspath bench " + bn.File, Time: secs(0)}
+		for _, row := range c.Rows {
+			if !row.Gate {
+				continue
+			}
+			tc := JUnitCase{Name: row.Name + " " + row.Unit, Classname: "hnspath.bench", Time: secs(0),
+				SystemOut: fmt.Sprintf("old %s, new %s, %s %s: %s", row.Old.interval(), row.New.interval(), row.deltaText(c.Alpha), row.test(), row.Verdict)}
+			if row.Verdict == benchresult.Regressed.String() {
+				tc.Failure = &JUnitMessage{Type: "regression",
+					Message: fmt.Sprintf("%s %s regressed %s %s against %s (threshold %.0f%%)", row.Name, row.Unit, row.deltaText(c.Alpha), row.test(), c.Baseline, c.Threshold*100)}
+				suite.Failures++
+			}
+			suite.Cases = append(suite.Cases, tc)
+		}
+		suite.Tests = len(suite.Cases)
+		j.Suites = append(j.Suites, suite)
+	}
+	byPair := map[string]*JUnitSuite{}
+	var order []string
+	for _, p := range r.Probes {
+		name := "hnspath probe " + p.A + " vs " + p.B
+		s := byPair[name]
+		if s == nil {
+			s = &JUnitSuite{Name: name, Time: secs(0)}
+			byPair[name] = s
+			order = append(order, name)
+		}
+		var out strings.Builder
+		fmt.Fprintf(&out, "%s\n", p.headline())
+		for _, pk := range p.Packets {
+			fmt.Fprintf(&out, "packet %d (in %s): %s: %s; %s: %s\n", pk.Index, pk.In, p.A, pk.A, p.B, pk.B)
+			for _, d := range pk.Differences {
+				fmt.Fprintf(&out, "  %s\n", d)
+			}
+		}
+		s.Cases = append(s.Cases, JUnitCase{Name: p.Scenario, Classname: "hnspath.probe." + p.B, Time: secs(0), SystemOut: out.String()})
+		s.Tests++
+	}
+	for _, name := range order {
+		j.Suites = append(j.Suites, *byPair[name])
+	}
+	for _, s := range j.Suites {
+		j.Tests += s.Tests
+		j.Failures += s.Failures
+		j.Errors += s.Errors
+		j.Skipped += s.Skipped
+	}
+	j.Time = secs(total)
+	return j
+}
+
+func secs(s float64) string { return fmt.Sprintf("%.3f", s) }
+
+func firstLine(texts []string, def string) string {
+	for _, t := range texts {
+		if l, _, _ := strings.Cut(strings.TrimSpace(t), "\n"); l != "" {
+			return l
+		}
+	}
+	return def
+}
+
+// packetsText lists a run's packets as WriteText does.
+func packetsText(run *ScenarioRun) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "packets (%s):\n", run.Results)
+	for _, p := range run.Rows {
+		fmt.Fprintf(&b, "%d  %s  %s  %s\n", p.Index, p.In, p.Outcome, p.Frame)
+		if p.Drop != "" {
+			fmt.Fprintf(&b, "   drop: %s\n", p.Drop)
+		}
+		for _, t := range p.Trace {
+			fmt.Fprintf(&b, "     %s\n", t)
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
