@@ -2,10 +2,12 @@ package scenarios
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/hnspath/hnspath/emulator/fabric"
+	"github.com/hnspath/hnspath/emulator/hns"
 	"github.com/hnspath/hnspath/scenarios/result"
 	"github.com/hnspath/hnspath/scenarios/spec"
 )
@@ -24,11 +26,13 @@ import (
 //   - a drop expectation matches the first unconsumed drop with its reason
 //     (of its packet, at its port, host, component, ... when given);
 //   - nothing_else fails for every delivered output and drop (at its port
-//     when given) that no other expectation consumed;
+//     when given) that no other expectation consumed; with kind wire-tx or
+//     wire-rx, for every such wire observation at its NIC port;
 //   - bindings ($p) are shared by all expectations and packets.
 type evaluator struct {
 	sc       *Scenario
 	res      *resolver
+	dec      spec.DecodeOptions // VXLAN on 4789 and the topology's VxlanPort ports
 	bindings *spec.Bindings
 	exps     []*expState
 	streams  map[streamKey]*stream
@@ -85,8 +89,30 @@ type expState struct {
 
 var decodeOpts = spec.DecodeOptions{}
 
+// topologyDecodeOptions decodes VXLAN on the UDP ports the topology's
+// overlay networks use (VxlanPort policies) besides 4789.
+func topologyDecodeOptions(t *Topology) spec.DecodeOptions {
+	var o spec.DecodeOptions
+	if t == nil {
+		return o
+	}
+	for _, h := range t.Hosts {
+		for _, n := range h.HNS.Networks {
+			for _, p := range n.Policies {
+				if p.Type != hns.VxlanPort {
+					continue
+				}
+				if v, err := p.VxlanPort(); err == nil && v.Port != 0 && !slices.Contains(o.VXLANPorts, v.Port) {
+					o.VXLANPorts = append(o.VXLANPorts, v.Port)
+				}
+			}
+		}
+	}
+	return o
+}
+
 func newEvaluator(sc *Scenario, res *resolver) *evaluator {
-	ev := &evaluator{sc: sc, res: res, bindings: &spec.Bindings{}, streams: map[streamKey]*stream{},
+	ev := &evaluator{sc: sc, res: res, dec: topologyDecodeOptions(sc.Topology), bindings: &spec.Bindings{}, streams: map[streamKey]*stream{},
 		keep: map[int]*result.Packet{}, wantPkt: map[int]bool{}, dropPkt: map[int]bool{}, nothing: map[string]bool{},
 		extraAt: map[string][]string{}, extraAtN: map[string]int{}, seen: map[string]int{}, dropSeen: map[string]int{}}
 	for _, e := range sc.Expect {
@@ -124,9 +150,12 @@ func newEvaluator(sc *Scenario, res *resolver) *evaluator {
 				ev.dropPkt[e.Packet] = true
 			}
 		case ExpectNothingElse:
-			if e.At == "" {
+			switch {
+			case e.Output == result.KindWireTx || e.Output == result.KindWireRx:
+				ev.stream(streamKey{e.At, e.Output}).all = true
+			case e.At == "":
 				ev.global = true
-			} else {
+			default:
 				ev.nothing[e.At] = true
 				ev.stream(streamKey{e.At, result.KindDelivered}).all = true
 			}
@@ -145,7 +174,7 @@ func (ev *evaluator) stream(k streamKey) *stream {
 }
 
 // oneLine prints a frame as a spec.
-func oneLine(frame []byte) string { return spec.Decode(frame, decodeOpts).String() }
+func (ev *evaluator) oneLine(frame []byte) string { return spec.Decode(frame, ev.dec).String() }
 
 // unexpected records an output or drop that no expectation can consume.
 func (ev *evaluator) unexpected(port, what string) {
@@ -180,7 +209,7 @@ func (ev *evaluator) observe(p *result.Packet) {
 			continue
 		}
 		if o.Kind == result.KindDelivered {
-			ev.unexpected(o.Port, fmt.Sprintf("packet %d: delivered at %s: %s", p.Index, o.Port, oneLine(o.Frame)))
+			ev.unexpected(o.Port, fmt.Sprintf("packet %d: delivered at %s: %s", p.Index, o.Port, ev.oneLine(o.Frame)))
 		}
 	}
 	for i := range p.Drops {
@@ -228,7 +257,7 @@ func (ev *evaluator) tryFrame(es *expState) bool {
 		if o.consumed || es.e.Packet != 0 && o.pkt != es.e.Packet {
 			continue
 		}
-		if ok, _ := spec.Match(es.spec, o.frame, ev.bindings, decodeOpts); ok {
+		if ok, _ := spec.Match(es.spec, o.frame, ev.bindings, ev.dec); ok {
 			o.consumed = true
 			st.cursor = i + 1
 			es.done = true
@@ -241,7 +270,7 @@ func (ev *evaluator) tryFrame(es *expState) bool {
 
 func (es *expState) dropMatches(d *dropObs) bool {
 	e := es.e
-	if d.consumed || e.Packet != 0 && d.pkt != e.Packet || d.d.Reason != e.Reason.Slug() {
+	if d.consumed || e.Packet != 0 && d.pkt != e.Packet || !e.AnyReason && d.d.Reason != e.Reason.Slug() {
 		return false
 	}
 	for _, c := range [][2]string{{e.At, d.d.Port}, {e.Host, d.d.Host}, {e.Component, d.d.Component}, {e.Where, d.d.Where},
@@ -287,7 +316,11 @@ func (ev *evaluator) finish() []string {
 				out = append(out, ev.dropFailure(where, es))
 			}
 		case ExpectNothingElse:
-			if msg := ev.nothingElse(where, es.e.At); msg != "" {
+			if es.e.Output == result.KindWireTx || es.e.Output == result.KindWireRx {
+				if msg := ev.nothingOnWire(where, streamKey{es.e.At, es.e.Output}); msg != "" {
+					out = append(out, msg)
+				}
+			} else if msg := ev.nothingElse(where, es.e.At); msg != "" {
 				out = append(out, msg)
 			}
 		}
@@ -326,7 +359,7 @@ func (ev *evaluator) frameFailure(where string, es *expState) string {
 			if pass == 0 && (o.consumed || i < st.cursor) {
 				continue
 			}
-			_, diffs := spec.Match(es.spec, o.frame, ev.bindings, decodeOpts)
+			_, diffs := spec.Match(es.spec, o.frame, ev.bindings, ev.dec)
 			if best == nil || len(diffs) < len(bestDiffs) {
 				best, bestDiffs, bestIdx = o, diffs, i
 			}
@@ -356,7 +389,7 @@ func (ev *evaluator) frameFailure(where string, es *expState) string {
 	for _, d := range bestDiffs {
 		fmt.Fprintf(&b, "    differs: %s\n", d)
 	}
-	b.WriteString(indent(spec.SideBySide(es.spec, best.frame, bestDiffs, decodeOpts), "    "))
+	b.WriteString(indent(spec.SideBySide(es.spec, best.frame, bestDiffs, ev.dec), "    "))
 	if p := ev.keep[best.pkt]; p != nil && len(p.Trace) > 0 {
 		fmt.Fprintf(&b, "    trace of packet %d:\n", best.pkt)
 		b.WriteString(indent(FormatTrace(p, ""), "    "))
@@ -393,7 +426,11 @@ func (ev *evaluator) where() string {
 
 func (ev *evaluator) dropFailure(where string, es *expState) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: no drop%s for reason %s", where, pktSuffix(es.e.Packet), es.e.Reason.Slug())
+	reason := es.e.Reason.Slug()
+	if es.e.AnyReason {
+		reason = "* (any)"
+	}
+	fmt.Fprintf(&b, "%s: no drop%s for reason %s", where, pktSuffix(es.e.Packet), reason)
 	for _, c := range [][2]string{{"at", es.e.At}, {"host", es.e.Host}, {"component", es.e.Component}, {"where", es.e.Where},
 		{"layer", es.e.Layer}, {"group", es.e.Group}, {"rule", es.e.Rule}} {
 		if c[1] != "" {
@@ -449,7 +486,7 @@ func (ev *evaluator) nothingElse(where, port string) string {
 		for _, o := range st.obs {
 			if !o.consumed {
 				count++
-				items = append(items, fmt.Sprintf("packet %d: delivered at %s: %s", o.pkt, o.port, oneLine(o.frame)))
+				items = append(items, fmt.Sprintf("packet %d: delivered at %s: %s", o.pkt, o.port, ev.oneLine(o.frame)))
 				if firstPkt == 0 || o.pkt < firstPkt {
 					firstPkt = o.pkt
 				}
@@ -486,6 +523,38 @@ func (ev *evaluator) nothingElse(where, port string) string {
 	}
 	if p := ev.keep[firstPkt]; p != nil && len(p.Trace) > 0 {
 		fmt.Fprintf(&b, "    trace of packet %d:\n", firstPkt)
+		b.WriteString(indent(FormatTrace(p, ""), "    "))
+	}
+	return b.String()
+}
+
+// nothingOnWire lists the wire observations of one kind at a NIC port
+// that no expectation consumed.
+func (ev *evaluator) nothingOnWire(where string, k streamKey) string {
+	var items []string
+	first := 0
+	for _, o := range ev.streams[k].obs {
+		if !o.consumed {
+			items = append(items, fmt.Sprintf("packet %d: %s at %s: %s", o.pkt, k.kind, o.port, ev.oneLine(o.frame)))
+			if first == 0 {
+				first = o.pkt
+			}
+		}
+	}
+	if len(items) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: nothing else was expected on the wire at %s (%s), but %d frames were seen:\n", where, k.port, k.kind, len(items))
+	for i, it := range items {
+		if i == 10 {
+			fmt.Fprintf(&b, "    ... and %d more\n", len(items)-10)
+			break
+		}
+		fmt.Fprintf(&b, "    %s\n", it)
+	}
+	if p := ev.keep[first]; p != nil && len(p.Trace) > 0 {
+		fmt.Fprintf(&b, "    trace of packet %d:\n", first)
 		b.WriteString(indent(FormatTrace(p, ""), "    "))
 	}
 	return b.String()

@@ -55,6 +55,10 @@ type Report struct {
 	Rejection string
 	// ResultsFile and PcapngFile are the output files (with OutDir).
 	ResultsFile, PcapngFile string
+	// Steps are the HNS changes (`do:` entries) the run made, in order.
+	// They are not packets, so the results stream does not hold them; the
+	// pcapng has each in the comment of the next input packet.
+	Steps []StepRecord
 }
 
 // Failed reports whether the scenario failed (an unmet expectation or an
@@ -75,9 +79,13 @@ type runner struct {
 	index int
 	// stopAt ends the run after this packet (Trace); 0: run all.
 	stopAt int
-	jw     *result.Writer
-	pw     *pcapio.NgWriter
-	files  []*os.File
+	// steps are the steps run so far; pending the ones the next input
+	// packet's pcapng comment mentions.
+	steps   []StepRecord
+	pending []string
+	jw      *result.Writer
+	pw      *pcapio.NgWriter
+	files   []*os.File
 }
 
 type arpKey struct {
@@ -105,7 +113,15 @@ func Run(sc *Scenario, opts Options) *Report {
 		runExpectError(sc, rep)
 		return rep
 	}
-	f, err := sc.Topology.Build(fabric.Options{Trace: !opts.NoTrace, ObserveWire: true})
+	topo := sc.Topology
+	if sc.hasSteps() {
+		var err error
+		if topo, err = topo.forSteps(); err != nil {
+			rep.Err = err
+			return rep
+		}
+	}
+	f, err := topo.Build(fabric.Options{Trace: !opts.NoTrace, ObserveWire: true})
 	if err != nil {
 		rep.Err = err
 		return rep
@@ -122,6 +138,7 @@ func Run(sc *Scenario, opts Options) *Report {
 		err = cerr
 	}
 	rep.Packets = r.index
+	rep.Steps = r.steps
 	if err != nil {
 		rep.Err = err
 		return rep
@@ -191,15 +208,38 @@ func (r *runner) inputs() error {
 			interval = int64(time.Microsecond)
 		}
 		var err error
-		if p.Pcap != "" {
+		switch {
+		case p.Do != nil:
+			err = r.step(p, base)
+		case p.Pcap != "":
 			err = r.pcap(p, base, interval)
-		} else {
+		default:
 			err = r.inline(p, base, interval)
 		}
 		if err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// step makes the HNS change of a `do:` entry. A step with a time sets the
+// clock; one without happens right after the previous packet (and does
+// not move the clock).
+func (r *runner) step(p *PacketInput, base int64) error {
+	if p.HasTime {
+		r.now = base
+	}
+	if err := p.Do.Apply(r.f); err != nil {
+		return r.entryError(p, ".do", err)
+	}
+	rec := StepRecord{Field: p.Field, Line: p.Line, What: p.Do.String(), TimeNS: r.now, After: r.index}
+	r.steps = append(r.steps, rec)
+	what := "after " + rec.What
+	if p.Note != "" {
+		what += " (" + p.Note + ")"
+	}
+	r.pending = append(r.pending, what)
 	return nil
 }
 
@@ -295,6 +335,11 @@ func (r *runner) inject(from fabric.PortID, frame []byte, t int64, note string) 
 	r.index++
 	r.f.Inject(from, frame, t, &r.out)
 	res := toResult(r.f, r.sc.Name, r.index, from, t, frame, &r.out, !r.opts.NoTrace)
+	if len(r.pending) > 0 {
+		note = strings.Join(append(r.pending, note), "; ")
+		note = strings.TrimSuffix(note, "; ")
+		r.pending = r.pending[:0]
+	}
 	if err := r.write(res, note); err != nil {
 		return err
 	}

@@ -43,7 +43,8 @@ type Scenario struct {
 	files files
 }
 
-// PacketInput is one entry of `packets:`: an inline spec, or a capture.
+// PacketInput is one entry of `packets:`: an inline spec, a capture, or
+// a step (Do: an HNS change between packets, which injects nothing).
 type PacketInput struct {
 	// Line is the entry's line; Field its path ("packets[2]").
 	Line  int
@@ -68,8 +69,11 @@ type PacketInput struct {
 	Interval int64
 	// Note is a comment written with the packet into the output pcapng.
 	Note string
+	// Do, when set, makes the entry a step: an HNS change made at this
+	// point of the run (at Time, when given). A step is not a packet.
+	Do *Step
 
-	frameNode, atNode, timeNode *node
+	frameNode, atNode, timeNode, doNode *node
 }
 
 // ExpectKind is what an expectation checks.
@@ -103,8 +107,10 @@ type Expectation struct {
 	FrameText string
 	// Packet ties the expectation to input packet N (1-based); 0: any.
 	Packet int
-	// Reason and the optional place of an expected drop.
+	// Reason and the optional place of an expected drop; AnyReason
+	// (reason: "*") accepts a drop for any reason.
 	Reason                                     drop.Reason
+	AnyReason                                  bool
 	Host, Component, Where, Layer, Group, Rule string
 	// Note is free text shown when the expectation fails.
 	Note string
@@ -414,7 +420,11 @@ func parseTime(s string) (ns int64, relative bool, err error) {
 }
 
 func (l *loader) packet(n *node, field string) {
-	if !l.keys(n, field, "at", "frame", "pcap", "port", "time", "repeat", "interval", "note") {
+	if n.Kind == mapNode && n.get("do") != nil {
+		l.step(n, field)
+		return
+	}
+	if !l.keys(n, field, "at", "frame", "pcap", "port", "time", "repeat", "interval", "note", "do") {
 		return
 	}
 	p := &PacketInput{Line: n.Line, Field: field}
@@ -435,7 +445,7 @@ func (l *loader) packet(n *node, field string) {
 	case fn != nil && pn != nil:
 		l.errf(pn, field+".pcap", "give frame or pcap, not both")
 	case fn == nil && pn == nil:
-		l.errf(n, field, "want frame: SPEC or pcap: FILE")
+		l.errf(n, field, "want frame: SPEC, pcap: FILE or do: STEP")
 	case fn != nil:
 		if s, ok := l.str(fn, field+".frame"); ok {
 			p.FrameText, p.frameNode = s, fn
@@ -599,8 +609,14 @@ func (l *loader) expect(n *node, field string) {
 		if b, ok := l.boolean(nn, field+".nothing_else"); ok && !b {
 			l.errf(nn, field+".nothing_else", "nothing_else: false says nothing; leave it out")
 		}
-		if e.Packet != 0 || e.Output != "" {
-			l.errf(n, field, "nothing_else takes at (optional), not packet or kind")
+		if e.Packet != 0 {
+			l.errf(n, field, "nothing_else takes at (optional) and kind (wire-tx or wire-rx, with at), not packet")
+		}
+		if e.Output == "delivered" {
+			e.Output = ""
+		}
+		if e.Output != "" && e.At == "" {
+			l.errf(n, field+".at", "missing: nothing_else with kind %s needs the NIC port (at: HOST/NIC)", e.Output)
 		}
 	}
 	l.sc.Expect = append(l.sc.Expect, e)
@@ -650,6 +666,10 @@ func (l *loader) reason(n *node, field string, e *Expectation) {
 	if !ok {
 		return
 	}
+	if s == "*" {
+		e.AnyReason = true
+		return
+	}
 	r, ok := drop.Parse(s)
 	if !ok {
 		var near []string
@@ -690,11 +710,25 @@ func (l *loader) check() {
 	if !l.topoOK || sc.ExpectError != nil {
 		return
 	}
-	f, errs, _ := sc.Topology.build(fabric.Options{})
+	topo := sc.Topology
+	if sc.hasSteps() {
+		var err error
+		if topo, err = topo.forSteps(); err != nil {
+			for _, p := range sc.Packets {
+				if p.Do != nil {
+					l.errf(p.doNode, p.Field+".do", "%v", err)
+					break
+				}
+			}
+			return
+		}
+	}
+	f, errs, _ := topo.build(fabric.Options{})
 	if len(errs) > 0 {
 		l.el.errs = append(l.el.errs, errs...)
 		return
 	}
+	l.checkSteps(f)
 	res := newResolver(f, sc.Topology, nil)
 	port := func(name string, n *node, field string) (fabric.PortID, bool) {
 		id, ok := f.PortByName(name)
@@ -724,6 +758,9 @@ func (l *loader) check() {
 		id, ok := port(e.At, e.atNode, e.Field+".at")
 		if !ok {
 			continue
+		}
+		if e.Kind == ExpectNothingElse && e.Output != "" && f.Port(id).Kind != fabric.PortNIC {
+			l.errf(e.atNode, e.Field+".at", "nothing_else with kind %s looks at a NIC port (HOST/NIC), not %s (%s)", e.Output, e.At, f.Port(id).Kind)
 		}
 		if e.Frame != nil {
 			if _, err := e.Frame.Resolve(res.from(id)); err != nil {

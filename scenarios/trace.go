@@ -46,6 +46,12 @@ func Trace(req TraceRequest) (*result.Packet, error) {
 	if req.Scenario != nil && req.Scenario.ExpectError != nil {
 		return nil, fmt.Errorf("trace: scenario %s has no packets: its topology must be rejected", req.Scenario.Name)
 	}
+	if req.Scenario != nil && req.Scenario.hasSteps() {
+		var err error
+		if topo, err = topo.forSteps(); err != nil {
+			return nil, err
+		}
+	}
 	f, err := topo.Build(fabric.Options{Trace: true, ObserveWire: true})
 	if err != nil {
 		return nil, err
