@@ -27,10 +27,11 @@ func WriteHTML(w io.Writer, r *Report) error {
 }
 
 type htmlView struct {
-	R          *Report
-	Bench      []benchView
-	Modes      *modesView
-	FailedRuns []*ScenarioRun
+	R              *Report
+	ProbeSummaries []probeSummaryView
+	Bench          []benchView
+	Modes          *modesView
+	FailedRuns     []*ScenarioRun
 }
 
 type benchView struct {
@@ -41,7 +42,13 @@ type benchView struct {
 	Scaling    []template.HTML
 	Compare    template.HTML
 	CmpRows    []cmpRow
+	Unchanged  int
 	Regression []string
+}
+
+type probeSummaryView struct {
+	Headline string
+	Rows     []cmpRow
 }
 
 type cmpRow struct {
@@ -76,6 +83,26 @@ func newHTMLView(r *Report) (*htmlView, error) {
 			}
 		}
 	}
+	for _, ps := range r.ProbeSummaries {
+		pv := probeSummaryView{Headline: ps.headline()}
+		for i, row := range ps.rows() {
+			cls := ""
+			if i > 0 {
+				switch sc := ps.Scenarios[i-1]; {
+				case sc.Result == "agrees":
+					cls = "pass"
+				case sc.Undocumented > 0, sc.Result == "error":
+					cls = "fail"
+				case sc.Result == "skipped":
+					cls = "skipped"
+				default:
+					cls = "partial"
+				}
+			}
+			pv.Rows = append(pv.Rows, cmpRow{Cells: row, Class: cls})
+		}
+		v.ProbeSummaries = append(v.ProbeSummaries, pv)
+	}
 	for _, bn := range r.Bench {
 		bv := benchView{B: bn, Rows: bn.tableRows()}
 		var err error
@@ -100,10 +127,16 @@ func newHTMLView(r *Report) (*htmlView, error) {
 			if bv.Compare, err = svgHTML(comparisonPlot(c)); err != nil {
 				return nil, err
 			}
+			var shown []CompareRow
+			for _, r := range c.Rows {
+				if r.shown() {
+					shown = append(shown, r)
+				}
+			}
 			for i, row := range c.rowsText() {
 				cls := ""
 				if i > 0 {
-					switch r := c.Rows[i-1]; r.Verdict {
+					switch shown[i-1].Verdict {
 					case "REGRESSION":
 						cls = "fail"
 					case "improved":
@@ -112,6 +145,7 @@ func newHTMLView(r *Report) (*htmlView, error) {
 				}
 				bv.CmpRows = append(bv.CmpRows, cmpRow{Cells: row, Class: cls})
 			}
+			bv.Unchanged = c.unchanged()
 			bv.Regression = c.verdictLines()
 		}
 		v.Bench = append(v.Bench, bv)
@@ -174,7 +208,8 @@ h1 { font-size: 1.6em; } h2 { border-bottom: 2px solid #ddd; padding-bottom: .2e
 table { border-collapse: collapse; margin: .6em 0 1.2em; font-size: .9em; }
 th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: left; vertical-align: top; }
 th { background: #f2f2f2; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.comparison td { white-space: nowrap; }
 .pass, .works { background: #e3f4e8; } .fail, .fails, .error { background: #fbe3e3; } .partial { background: #fdf1d6; } .skipped, .results { background: #eee; }
 pre { background: #f7f7f7; border: 1px solid #ddd; padding: .6em; overflow-x: auto; font-size: .85em; }
 code { font-size: .9em; }
@@ -186,11 +221,13 @@ ul.constraints li, ul.notes li { margin: .2em 0; }
 </head>
 <body>
 <h1>{{.R.Title}}</h1>
+{{- if .R.Inputs}}
 <section id="inputs">
 <table class="inputs"><tr><th>input</th><th>kind</th></tr>
 {{- range .R.Inputs}}<tr><td><code>{{.File}}</code></td><td>{{.Kind}}</td></tr>{{end}}
 </table>
 </section>
+{{- end}}
 {{- with .R.Scenarios}}
 <section id="scenarios">
 <h2>Scenarios</h2>
@@ -251,20 +288,31 @@ ul.constraints li, ul.notes li { margin: .2em 0; }
 {{- end}}
 </table>
 {{- end}}
+{{- if .Unchanged}}<p>({{.Unchanged}} rows of other units without a significant change not shown.)</p>{{end}}
 {{- if .Regression}}<ul class="regressions">{{range .Regression}}<li>{{.}}</li>{{end}}</ul>{{end}}
 {{- if .Compare}}<figure>{{.Compare}}</figure>{{end}}
 {{- end}}
 </section>
 {{- end}}
-{{- if .R.Probes}}
+{{- if or .R.Probes .R.ProbeSummaries}}
 <section id="probe">
 <h2>Probe: emulator and real datapaths</h2>
+{{- range .ProbeSummaries}}
+<h3>{{.Headline}}</h3>
+<table class="probe-summary">
+{{- range $i, $r := .Rows}}
+<tr class="{{$r.Class}}">{{range $r.Cells}}{{if eq $i 0}}<th>{{.}}</th>{{else}}<td>{{.}}</td>{{end}}{{end}}</tr>
+{{- end}}
+</table>
+{{- end}}
+{{- if .R.Probes}}
 <table class="probe">
 <tr><th>scenario</th><th>backends</th><th>compared</th><th>agree</th><th>differ</th></tr>
 {{- range .R.Probes}}
 <tr class="{{if .Packets}}fail{{else}}pass{{end}}"><td>{{.Scenario}}</td><td>{{.A}} vs {{.B}}</td><td class="num">{{.Compared}}</td><td class="num">{{.Agree}}</td><td class="num">{{len .Packets}}</td></tr>
 {{- end}}
 </table>
+{{- end}}
 {{- range .R.Probes}}
 {{- if .Packets}}
 <h3>{{.Scenario}}: {{.A}} vs {{.B}}</h3>
@@ -300,7 +348,7 @@ ul.constraints li, ul.notes li { margin: .2em 0; }
 <table class="mode-flows">
 <tr><th>flow</th><th>status</th><th>why</th><th>on the wire</th></tr>
 {{- range .Flows}}
-<tr class="{{.Status}}"><td>{{.Flow}}</td><td>{{.Status}}{{with .Drop}}: {{.Reason}}{{end}}</td><td>{{with .Drop}}{{.Text}}{{if .Where}} at {{.Where}}{{end}}{{if .Rule}} [{{.Rule}}]{{end}}{{end}}{{if and .Why (ne .Status "works")}}<br>{{.Why}}{{end}}</td>
+<tr class="{{.Status}}"><td>{{$m.FlowLabel .Flow}}</td><td>{{.Status}}{{with .Drop}}: {{.Reason}}{{end}}</td><td>{{with .Drop}}{{.Text}}{{if .Where}} at {{.Where}}{{end}}{{if .Rule}} [{{.Rule}}]{{end}}{{end}}{{if and .Why (ne .Status "works")}}<br>{{.Why}}{{end}}</td>
 <td>{{with .Wire}}<code>{{.Sent}}</code>{{if .OnWire}}<br>wire ({{.MACOnWire}} MAC): <code>{{.OnWire}}</code>{{end}}{{if .Received}}<br>received: <code>{{.Received}}</code>{{end}}{{if .Encap}}<br>{{.Encap}}, {{.Overhead}} bytes{{end}}{{range .Translation}}<br>{{.}}{{end}}{{end}}</td></tr>
 {{- end}}
 </table>

@@ -63,9 +63,12 @@ type JUnitMessage struct {
 //   - suite "hnspath bench FILE" for each bench file compared with a
 //     baseline: a test case per benchmark and gating unit, a significant
 //     regression beyond the threshold a <failure>;
-//   - suite "hnspath probe A vs B": a test case per scenario with the
-//     differences in <system-out>. Differences between datapaths are
-//     findings to read (Windows and Linux differ by design), not failures.
+//   - suite "hnspath probe A vs B": a test case per scenario. With a probe
+//     summary, a scenario that differs in ways no documented Windows/Linux
+//     difference explains is a <failure>, one that could not run an <error>;
+//     differences the summary calls documented, and the packet-by-packet
+//     comparisons of results files, are findings in <system-out>, not
+//     failures (Windows and Linux differ by design).
 //
 // Mode comparisons are not checks and are left out.
 func WriteJUnit(w io.Writer, r *Report) error {
@@ -136,25 +139,55 @@ func JUnitReport(r *Report) *JUnitSuites {
 		suite.Tests = len(suite.Cases)
 		j.Suites = append(j.Suites, suite)
 	}
+	// Probes: one suite per backend pair; a probe summary's verdicts
+	// make failures, the packet comparisons go to system-out.
+	detail := map[[2]string]string{}
+	for _, p := range r.Probes {
+		detail[[2]string{p.Scenario, p.B}] = probeText(p)
+	}
 	byPair := map[string]*JUnitSuite{}
 	var order []string
-	for _, p := range r.Probes {
-		name := "hnspath probe " + p.A + " vs " + p.B
+	suiteOf := func(a, b string) *JUnitSuite {
+		name := "hnspath probe " + a + " vs " + b
 		s := byPair[name]
 		if s == nil {
 			s = &JUnitSuite{Name: name, Time: secs(0)}
 			byPair[name] = s
 			order = append(order, name)
 		}
-		var out strings.Builder
-		fmt.Fprintf(&out, "%s\n", p.headline())
-		for _, pk := range p.Packets {
-			fmt.Fprintf(&out, "packet %d (in %s): %s: %s; %s: %s\n", pk.Index, pk.In, p.A, pk.A, p.B, pk.B)
-			for _, d := range pk.Differences {
-				fmt.Fprintf(&out, "  %s\n", d)
+		return s
+	}
+	done := map[[2]string]bool{}
+	for _, ps := range r.ProbeSummaries {
+		s := suiteOf("emulator", ps.Backend)
+		for _, sc := range ps.Scenarios {
+			k := [2]string{sc.Name, ps.Backend}
+			done[k] = true
+			c := JUnitCase{Name: sc.Name, Classname: "hnspath.probe." + ps.Backend, Time: secs(0),
+				SystemOut: strings.TrimSpace(fmt.Sprintf("%s: %d of %d packets differ, %d undocumented; documented: %s\n%s",
+					sc.Result, sc.Differing, sc.Packets, sc.Undocumented, strings.Join(sc.Documented, ", "), detail[k]))}
+			switch {
+			case sc.Skipped != "":
+				c.Skipped = &JUnitMessage{Message: sc.Skipped}
+				s.Skipped++
+			case sc.Error != "":
+				c.Error = &JUnitMessage{Message: firstLine([]string{sc.Error}, "error"), Type: "error", Text: sc.Error}
+				s.Errors++
+			case sc.Undocumented > 0:
+				c.Failure = &JUnitMessage{Type: "undocumented-difference",
+					Message: fmt.Sprintf("%d packets differ from the emulator in ways no documented Windows/Linux difference explains", sc.Undocumented)}
+				s.Failures++
 			}
+			s.Cases = append(s.Cases, c)
+			s.Tests++
 		}
-		s.Cases = append(s.Cases, JUnitCase{Name: p.Scenario, Classname: "hnspath.probe." + p.B, Time: secs(0), SystemOut: out.String()})
+	}
+	for _, p := range r.Probes {
+		if done[[2]string{p.Scenario, p.B}] {
+			continue
+		}
+		s := suiteOf(p.A, p.B)
+		s.Cases = append(s.Cases, JUnitCase{Name: p.Scenario, Classname: "hnspath.probe." + p.B, Time: secs(0), SystemOut: probeText(p)})
 		s.Tests++
 	}
 	for _, name := range order {
@@ -168,6 +201,22 @@ func JUnitReport(r *Report) *JUnitSuites {
 	}
 	j.Time = secs(total)
 	return j
+}
+
+// probeText lists a probe comparison's differing packets.
+func probeText(p *Probe) string {
+	var out strings.Builder
+	fmt.Fprintf(&out, "%s\n", p.headline())
+	if len(p.Mappings) > 0 {
+		fmt.Fprintf(&out, "consistent mappings: %s\n", strings.Join(p.Mappings, ", "))
+	}
+	for _, pk := range p.Packets {
+		fmt.Fprintf(&out, "packet %d (in %s): %s: %s; %s: %s\n", pk.Index, pk.In, p.A, pk.A, p.B, pk.B)
+		for _, d := range pk.Differences {
+			fmt.Fprintf(&out, "  %s\n", d)
+		}
+	}
+	return strings.TrimRight(out.String(), "\n")
 }
 
 func secs(s float64) string { return fmt.Sprintf("%.3f", s) }

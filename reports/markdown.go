@@ -29,8 +29,12 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			mdBench(&b, bn)
 		}
 	}
-	if len(r.Probes) > 0 {
+	if len(r.Probes)+len(r.ProbeSummaries) > 0 {
 		b.WriteString("## Probe: emulator and real datapaths\n\n")
+		for _, ps := range r.ProbeSummaries {
+			fmt.Fprintf(&b, "### %s\n\n", mdEscape(ps.headline()))
+			mdTable(&b, ps.rows(), true)
+		}
 		for _, p := range r.Probes {
 			mdProbe(&b, p)
 		}
@@ -168,6 +172,9 @@ func mdBench(b *bytes.Buffer, bn *Bench) {
 	if c := bn.Comparison; c != nil {
 		fmt.Fprintf(b, "**Against the baseline: %s.** %s\n\n", c.verdictWord(), mdEscape(c.header()))
 		mdTable(b, c.rowsText(), true)
+		if n := c.unchanged(); n > 0 {
+			fmt.Fprintf(b, "(%d rows of other units without a significant change not shown.)\n\n", n)
+		}
 		if regs := c.verdictLines(); len(regs) > 0 {
 			fmt.Fprintf(b, "Regressions beyond %.0f%%:\n\n", c.Threshold*100)
 			for _, l := range regs {

@@ -110,8 +110,10 @@ type FlowResult struct {
 	Flow int `json:"flow"`
 	// Status is StatusWorks, StatusPartial, StatusFails or StatusSkipped.
 	Status string `json:"status"`
-	// Sent and Delivered count the flow's packets injected and those that
-	// reached their receiver.
+	// Sent counts the flow's packets the replay had to send (also those
+	// the mode could not put on the wire at all, such as IPv6 from an
+	// endpoint without an IPv6 address); Delivered those that reached
+	// their receiver. Answers to requests that never arrived are not sent.
 	Sent      int `json:"sent"`
 	Delivered int `json:"delivered"`
 	// Drop is the first packet that did not arrive, and why.
@@ -192,6 +194,9 @@ func (m *Modes) headline() string {
 	}
 	return h
 }
+
+// FlowLabel names flow id as the tables show it.
+func (m *Modes) FlowLabel(id int) string { return fmt.Sprintf("%d %s", id, m.flowLabel(id)) }
 
 // flowLabel names flow id: "udp web:53000 -> resolver:53 (outbound)".
 func (m *Modes) flowLabel(id int) string {

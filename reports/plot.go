@@ -6,6 +6,7 @@ import (
 	"html"
 	"image/color"
 	"math"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -53,7 +54,50 @@ func newPlot(title, x, y string) *plot.Plot {
 	p.X.Label.Text = x
 	p.Y.Label.Text = y
 	p.Title.TextStyle.Font.Size = vg.Points(13)
+	p.X.Tick.Marker = siTicks{}
+	p.Y.Tick.Marker = siTicks{}
 	return p
+}
+
+// siTicks are gonum's default ticks labelled with SI prefixes (25M, not
+// 2.5e+07).
+type siTicks struct{}
+
+func (siTicks) Ticks(min, max float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = tickLabel(ts[i].Value)
+		}
+	}
+	return ts
+}
+
+// siLogTicks are gonum's log ticks labelled like siTicks.
+type siLogTicks struct{}
+
+func (siLogTicks) Ticks(min, max float64) []plot.Tick {
+	ts := plot.LogTicks{Prec: -1}.Ticks(min, max)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = tickLabel(ts[i].Value)
+		}
+	}
+	return ts
+}
+
+// tickLabel prints v with up to 3 significant digits and an SI prefix.
+func tickLabel(v float64) string {
+	a := math.Abs(v)
+	for _, p := range []struct {
+		scale float64
+		p     string
+	}{{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}} {
+		if a >= p.scale {
+			return strconv.FormatFloat(v/p.scale, 'g', 3, 64) + p.p
+		}
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
 }
 
 // hbars is a horizontal bar chart of values with intervals [lo, hi]
@@ -69,9 +113,27 @@ type hbars struct {
 	noInterval bool
 }
 
-// addBars adds bar charts (one per hbars, grouped) and their intervals.
+// addBars adds bar charts (one per hbars, grouped around each row) with
+// their intervals, and writes each row's label above its bars inside the
+// plot. Labels are not axis ticks: gonum measures text with its own font,
+// and a browser without it draws wider text, which would be clipped at the
+// plot's edge.
 func addBars(p *plot.Plot, sets ...hbars) error {
+	if len(sets) == 0 {
+		return nil
+	}
+	// The first row goes on top: row i at y = n-1-i.
+	n := len(sets[0].labels)
+	rev := func(v []float64) []float64 {
+		out := make([]float64, len(v))
+		for i, x := range v {
+			out[len(v)-1-i] = x
+		}
+		return out
+	}
+	var top vg.Length
 	for _, s := range sets {
+		s.vals, s.lo, s.hi = rev(s.vals), rev(s.lo), rev(s.hi)
 		bc, err := plotter.NewBarChart(plotter.Values(s.vals), s.barWidth)
 		if err != nil {
 			return err
@@ -84,6 +146,7 @@ func addBars(p *plot.Plot, sets ...hbars) error {
 		if s.legend != "" {
 			p.Legend.Add(s.legend, bc)
 		}
+		top = max(top, s.offset+s.barWidth/2)
 		if s.noInterval {
 			continue
 		}
@@ -91,7 +154,7 @@ func addBars(p *plot.Plot, sets ...hbars) error {
 		var pts plotter.XYs
 		var errs plotter.XErrors
 		for i := range s.vals {
-			if math.IsNaN(s.lo[i]) || math.IsNaN(s.hi[i]) {
+			if s.lo == nil || math.IsNaN(s.lo[i]) || math.IsNaN(s.hi[i]) {
 				continue
 			}
 			pts = append(pts, plotter.XY{X: s.vals[i], Y: float64(i)})
@@ -102,21 +165,42 @@ func addBars(p *plot.Plot, sets ...hbars) error {
 		}
 		eb := &plotter.XErrorBars{XYs: pts, XErrors: errs, LineStyle: draw.LineStyle{Color: color.Black, Width: vg.Points(1)}, CapWidth: vg.Points(6)}
 		if s.offset != 0 {
-			// XErrorBars has no offset: shift its points in data units
-			// by drawing them through a custom offset plotter.
 			p.Add(offsetPlotter{eb, s.offset})
 		} else {
 			p.Add(eb)
 		}
 	}
-	if len(sets) > 0 {
-		p.NominalY(sets[0].labels...)
+	lx := plotter.XYLabels{Labels: sets[0].labels}
+	for i := range n {
+		lx.XYs = append(lx.XYs, plotter.XY{X: 0, Y: float64(n - 1 - i)})
 	}
+	lb, err := plotter.NewLabels(lx)
+	if err != nil {
+		return err
+	}
+	lb.Offset = vg.Point{X: vg.Points(2), Y: top + vg.Points(3)}
+	for i := range lb.TextStyle {
+		lb.TextStyle[i].Font.Size = vg.Points(10)
+	}
+	p.Add(lb)
+	p.Y.Tick.Marker = plot.ConstantTicks{}
+	p.Y.Min, p.Y.Max = -0.5, float64(n)-0.2
+	p.X.Min = 0
+	hi := 0.0
+	for _, s := range sets {
+		for i, v := range s.vals {
+			hi = max(hi, v)
+			if !s.noInterval && i < len(s.hi) && !math.IsNaN(s.hi[i]) {
+				hi = max(hi, s.hi[i])
+			}
+		}
+	}
+	p.X.Max = hi * 1.08 // room for the last tick label
 	return nil
 }
 
-// offsetPlotter draws a plotter shifted vertically by a fixed length, to put
-// interval bars on grouped bars.
+// offsetPlotter draws interval bars shifted vertically by a fixed length,
+// onto grouped bars.
 type offsetPlotter struct {
 	*plotter.XErrorBars
 	off vg.Length
@@ -128,8 +212,9 @@ func (o offsetPlotter) Plot(c draw.Canvas, p *plot.Plot) {
 	o.XErrorBars.Plot(c, p)
 }
 
+// barsHeight is the height of a bar chart of n rows of groups bars.
 func barsHeight(n, groups int) vg.Length {
-	return vg.Points(float64(90 + n*groups*16 + n*8))
+	return vg.Points(float64(80 + n*(groups*12+24)))
 }
 
 const plotWidth = 7.5 * vg.Inch
@@ -154,8 +239,8 @@ func throughputPlot(bn *Bench) (string, error) {
 	if len(s.vals) == 0 {
 		return "", nil
 	}
-	title := fmt.Sprintf("%s per benchmark: median and %.0f%% confidence interval", unit, bn.Confidence*100)
-	p := newPlot(title, unit, "")
+	title := fmt.Sprintf("%s per benchmark: median and %.0f%% confidence interval (%s)", unit, bn.Confidence*100, bn.File)
+	p := newPlot(fmt.Sprintf("%s: median, %.0f%% interval", unit, bn.Confidence*100), unit, "")
 	if err := addBars(p, s); err != nil {
 		return "", err
 	}
@@ -170,10 +255,10 @@ func fitPlot(f benchresult.Fit) (string, error) {
 	}
 	best, isLog := f.Best()
 	title := fmt.Sprintf("%s vs %s: %s", f.Unit, f.Key, f.Group)
-	p := newPlot(title, f.Key, f.Unit)
+	p := newPlot(f.Unit+" vs "+f.Key, f.Key, f.Unit)
 	if isLog {
 		p.X.Scale = plot.LogScale{}
-		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.X.Tick.Marker = siLogTicks{}
 	}
 	var pts plotter.XYs
 	for _, pt := range f.Points {
@@ -206,6 +291,7 @@ func fitPlot(f benchresult.Fit) (string, error) {
 	}
 	p.Legend.Add("fit ("+r2+")", fn)
 	p.Legend.Top = true
+	p.Legend.Left = true
 	p.Y.Min = 0
 	return svgPlot(p, 6*vg.Inch, 3.5*vg.Inch, title)
 }
@@ -217,7 +303,7 @@ func scalingPlot(s benchresult.Scaling) (string, error) {
 		return "", nil
 	}
 	title := "pkts/s vs cores: " + s.Group
-	p := newPlot(title, "cores", "pkts/s")
+	p := newPlot("pkts/s vs cores", "cores", "pkts/s")
 	var pts, ideal plotter.XYs
 	base := s.Points[0].PacketsPerSec / float64(max(s.BaseCores, 1))
 	for _, pt := range s.Points {
@@ -259,7 +345,7 @@ func comparisonPlot(c *BenchComparison) (string, error) {
 	}
 	unit := rows[0].Unit
 	const bw = 10
-	old := hbars{color: colOld, barWidth: vg.Points(bw), offset: vg.Points(bw / 2), legend: "baseline " + c.Baseline}
+	old := hbars{color: colOld, barWidth: vg.Points(bw), offset: vg.Points(bw / 2), legend: "baseline"}
 	cur := hbars{color: colNew, barWidth: vg.Points(bw), offset: -vg.Points(bw / 2), legend: "this run"}
 	for _, r := range rows {
 		if r.Unit != unit {
@@ -274,8 +360,8 @@ func comparisonPlot(c *BenchComparison) (string, error) {
 		old.lo, old.hi = append(old.lo, float64(r.Old.Lo)), append(old.hi, float64(r.Old.Hi))
 		cur.lo, cur.hi = append(cur.lo, float64(r.New.Lo)), append(cur.hi, float64(r.New.Hi))
 	}
-	title := fmt.Sprintf("baseline vs this run, %s: %s", unit, c.verdictWord())
-	p := newPlot(title, unit, "")
+	title := fmt.Sprintf("baseline %s vs this run, %s: %s", c.Baseline, unit, c.verdictWord())
+	p := newPlot(unit+": baseline vs this run", unit, "")
 	if err := addBars(p, old, cur); err != nil {
 		return "", err
 	}
@@ -298,7 +384,7 @@ func modesCostPlot(m *Modes) (string, error) {
 		return "", nil
 	}
 	title := "per-packet cost per mode: ns/packet of the replay (quick measurement)"
-	p := newPlot(title, "ns/packet", "")
+	p := newPlot("ns/packet per mode", "ns/packet", "")
 	if err := addBars(p, s); err != nil {
 		return "", err
 	}

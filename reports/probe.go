@@ -10,6 +10,31 @@ import (
 	"github.com/hnspath/hnspath/scenarios/spec"
 )
 
+// ProbeSummary is the summary.json `hnspath probe --out DIR` writes: per
+// scenario, whether the backend agreed with the emulator and how many packets
+// differ in ways no documented Windows/Linux difference explains
+// (hostprobe.Differences labels them; reports only reads the verdicts).
+type ProbeSummary struct {
+	File      string          `json:"file"`
+	Backend   string          `json:"backend"`
+	Scenarios []ProbeScenario `json:"scenarios"`
+}
+
+// ProbeScenario is one scenario of a ProbeSummary.
+type ProbeScenario struct {
+	Name string `json:"name"`
+	// Result is agrees, "differs (documented)", differs, error or
+	// skipped.
+	Result       string   `json:"result"`
+	Packets      int      `json:"packets"`
+	Differing    int      `json:"differing"`
+	Undocumented int      `json:"undocumented"`
+	Documented   []string `json:"documented,omitempty"`
+	Error        string   `json:"error,omitempty"`
+	Skipped      string   `json:"skipped,omitempty"`
+	NotBuilt     []string `json:"not_built,omitempty"`
+}
+
 // Probe compares the results of one scenario from two backends (the
 // emulator and the Linux kernel, or Windows), packet by packet.
 type Probe struct {

@@ -34,8 +34,10 @@ type Report struct {
 	Scenarios *Scenarios `json:"scenarios,omitempty"`
 	// Bench has one entry per bench file.
 	Bench []*Bench `json:"bench,omitempty"`
-	// Probes compare the results of one scenario from two backends.
-	Probes []*Probe `json:"probes,omitempty"`
+	// ProbeSummaries are the summaries of probe runs; Probes compare the
+	// results of one scenario from two backends packet by packet.
+	ProbeSummaries []*ProbeSummary `json:"probe_summaries,omitempty"`
+	Probes         []*Probe        `json:"probes,omitempty"`
 	// Modes is a mode comparison (hnspath modes --json).
 	Modes *Modes `json:"modes,omitempty"`
 	// Warnings are problems with the inputs that did not stop the report.
@@ -47,12 +49,13 @@ type Kind string
 
 // Input kinds.
 const (
-	KindResults    Kind = "results"     // JSON Lines of result.Packet
-	KindRunSummary Kind = "run-summary" // hnspath run --json
-	KindBenchJSON  Kind = "bench-json"  // hnspath-bench/v1
-	KindGoBench    Kind = "go-bench"    // Go benchmark format
-	KindModes      Kind = "modes"       // hnspath-modes/v1
-	KindBaseline   Kind = "baseline"    // Options.Baseline
+	KindResults    Kind = "results"       // JSON Lines of result.Packet
+	KindRunSummary Kind = "run-summary"   // hnspath run --json
+	KindBenchJSON  Kind = "bench-json"    // hnspath-bench/v1
+	KindGoBench    Kind = "go-bench"      // Go benchmark format
+	KindModes      Kind = "modes"         // hnspath-modes/v1
+	KindProbe      Kind = "probe-summary" // hnspath probe --out DIR: summary.json
+	KindBaseline   Kind = "baseline"      // Options.Baseline
 )
 
 // Input is one file read.
@@ -118,7 +121,12 @@ func Load(paths []string, opts Options) (*Report, error) {
 			}
 			n++
 			if err := l.file(path); err != nil {
-				l.rep.Warnings = append(l.rep.Warnings, err.Error())
+				// Probe directories hold text for people too
+				// (NAME.diff.txt, summary.txt): skip text that is not
+				// Go benchmark output quietly.
+				if !(strings.HasSuffix(path, ".txt") && errors.Is(err, ErrInput)) {
+					l.rep.Warnings = append(l.rep.Warnings, err.Error())
+				}
 			}
 			return nil
 		})
@@ -247,6 +255,13 @@ func (l *loader) file(path string) error {
 		}
 		l.bench = append(l.bench, b)
 		l.reports = append(l.reports, nil)
+	case KindProbe:
+		ps := &ProbeSummary{File: path}
+		if err := json.Unmarshal(data, ps); err != nil {
+			return fmt.Errorf("report: %s: probe summary: %w", path, err)
+		}
+		ps.File = path
+		l.rep.ProbeSummaries = append(l.rep.ProbeSummaries, ps)
 	case KindModes:
 		if l.rep.Modes != nil {
 			return fmt.Errorf("report: %s: %w: only one mode comparison per report", path, ErrInput)
@@ -263,7 +278,8 @@ func (l *loader) file(path string) error {
 
 // Detect returns the kind of an input from its content: a JSON object with
 // "schema" hnspath-bench/v1 or hnspath-modes/v1; one with "scenarios" and
-// "passed" (a run summary); JSON Lines whose first record has "packet" and
+// "passed" (a run summary) or "scenarios" and "backend" (a probe summary);
+// JSON Lines whose first record has "packet" and
 // "outcome" (results); else text that Go benchmark format readers take, with
 // at least one benchmark line.
 func Detect(data []byte) (Kind, error) {
@@ -285,6 +301,7 @@ func Detect(data []byte) (Kind, error) {
 		_, hasOutcome := obj["outcome"]
 		_, hasScenarios := obj["scenarios"]
 		_, hasPassed := obj["passed"]
+		_, hasBackend := obj["backend"]
 		switch {
 		case schema == benchresult.Schema:
 			return KindBenchJSON, nil
@@ -296,8 +313,10 @@ func Detect(data []byte) (Kind, error) {
 			return KindResults, nil
 		case hasScenarios && hasPassed:
 			return KindRunSummary, nil
+		case hasScenarios && hasBackend:
+			return KindProbe, nil
 		}
-		return "", fmt.Errorf("%w: a JSON object that is not results, a run summary, a bench report or a mode comparison", ErrInput)
+		return "", fmt.Errorf("%w: a JSON object that is not results, a run or probe summary, a bench report or a mode comparison", ErrInput)
 	}
 	if isGoBench(data) {
 		return KindGoBench, nil

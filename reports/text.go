@@ -32,6 +32,11 @@ func WriteText(w io.Writer, r *Report) error {
 		b.WriteString("\n")
 		textBench(&b, bn)
 	}
+	for _, ps := range r.ProbeSummaries {
+		b.WriteString("\n")
+		fmt.Fprintf(&b, "PROBE SUMMARY: %s\n", ps.headline())
+		tableTo(&b, "", ps.rows())
+	}
 	for _, p := range r.Probes {
 		b.WriteString("\n")
 		textProbe(&b, p)
@@ -247,9 +252,27 @@ func (c *BenchComparison) header() string {
 	return fmt.Sprintf("baseline %s: alpha %.2f, threshold %.0f%%, gating %s", c.Baseline, c.Alpha, c.Threshold*100, strings.Join(c.Gate, ", "))
 }
 
+// shown reports whether a comparison row is listed: gating units always,
+// other units when they changed (the rest would be many rows of "~").
+func (r CompareRow) shown() bool { return r.Gate || r.Verdict != "~" }
+
+// unchanged counts the rows not shown.
+func (c *BenchComparison) unchanged() int {
+	n := 0
+	for _, r := range c.Rows {
+		if !r.shown() {
+			n++
+		}
+	}
+	return n
+}
+
 func (c *BenchComparison) rowsText() [][]string {
 	rows := [][]string{{"benchmark", "unit", "old", "new", "delta", "verdict"}}
 	for _, r := range c.Rows {
+		if !r.shown() {
+			continue
+		}
 		v := r.Verdict
 		if r.Gate {
 			v += " (gate)"
@@ -288,6 +311,9 @@ func textBench(b *bytes.Buffer, bn *Bench) {
 	if c := bn.Comparison; c != nil {
 		fmt.Fprintf(b, "\n%s\n", c.header())
 		tableTo(b, "", c.rowsText())
+		if n := c.unchanged(); n > 0 {
+			fmt.Fprintf(b, "(%d rows of other units without a significant change not shown)\n", n)
+		}
 		if regs := c.verdictLines(); len(regs) > 0 {
 			fmt.Fprintf(b, "verdict: REGRESSION, %d significant regression(s) beyond %.0f%%:\n", len(regs), c.Threshold*100)
 			for _, l := range regs {
@@ -303,6 +329,31 @@ func textBench(b *bytes.Buffer, bn *Bench) {
 }
 
 // Probe.
+
+func (ps *ProbeSummary) headline() string {
+	n := map[string]int{}
+	for _, sc := range ps.Scenarios {
+		n[sc.Result]++
+	}
+	return fmt.Sprintf("%s: emulator vs %s, %d scenarios: %s", ps.File, ps.Backend, len(ps.Scenarios), sortedCounts(n))
+}
+
+func (ps *ProbeSummary) rows() [][]string {
+	rows := [][]string{{"scenario", "result", "packets", "differing", "undocumented", "documented differences / note"}}
+	for _, sc := range ps.Scenarios {
+		note := strings.Join(sc.Documented, ", ")
+		for _, x := range []string{sc.Error, sc.Skipped} {
+			if x != "" {
+				note = strings.TrimPrefix(note+"; "+firstLine([]string{x}, ""), "; ")
+			}
+		}
+		if len(sc.NotBuilt) > 0 {
+			note = strings.TrimPrefix(note+"; not built: "+strings.Join(sc.NotBuilt, ", "), "; ")
+		}
+		rows = append(rows, []string{sc.Name, sc.Result, fmt.Sprint(sc.Packets), fmt.Sprint(sc.Differing), fmt.Sprint(sc.Undocumented), note})
+	}
+	return rows
+}
 
 func (p *Probe) headline() string {
 	h := fmt.Sprintf("%s: %s vs %s: %d compared, %d agree, %d differ", p.Scenario, p.A, p.B, p.Compared, p.Agree, len(p.Packets))

@@ -260,6 +260,7 @@ func (rp *replay) packet(p *pkt, s *fstate, r *roles) (sent, bool) {
 			}
 			rp.fail(s, p, &reports.FlowDrop{Packet: p.Index, Reason: drop.IPv6Unsupported.Slug(), Text: drop.IPv6Unsupported.Text(),
 				Layer: drop.IPv6Unsupported.Layer().String(), Where: "hns: " + who + " has no IPv6 address on " + w.mode})
+			s.res.Sent++
 			return sent{}, false
 		}
 	} else {

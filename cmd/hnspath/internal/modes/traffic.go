@@ -14,7 +14,6 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
-	"github.com/hnspath/hnspath/scenarios"
 	"github.com/hnspath/hnspath/scenarios/pcapio"
 )
 
@@ -110,7 +109,7 @@ type Side struct {
 // an echo request and its reply (noreply drops the answers).
 func ParseFlows(file, text string) ([]FlowLine, error) {
 	var out []FlowLine
-	var errs scenarios.Errors
+	var errs Errors
 	lines := strings.Split(text, "\n")
 	if !strings.Contains(text, "\n") {
 		lines = strings.Split(text, ";")
@@ -127,7 +126,7 @@ func ParseFlows(file, text string) ([]FlowLine, error) {
 			}
 			fl, field, err := parseFlowLine(part)
 			if err != nil {
-				errs = append(errs, &scenarios.InputError{File: file, Line: i + 1, Field: field, Err: err})
+				errs = append(errs, &InputError{File: file, Line: i + 1, Field: field, Err: err})
 				continue
 			}
 			fl.Line = i + 1
@@ -138,7 +137,7 @@ func ParseFlows(file, text string) ([]FlowLine, error) {
 		return nil, errs
 	}
 	if len(out) == 0 {
-		return nil, scenarios.Errors{{File: file, Line: 1, Err: errors.New("no flows")}}
+		return nil, Errors{{File: file, Line: 1, Err: errors.New("no flows")}}
 	}
 	return out, nil
 }
@@ -296,7 +295,7 @@ func FlowsTraffic(source string, wl *Workload, lines []FlowLine) (*Traffic, erro
 		return netip.Addr{}, fmt.Errorf("line %d: %q is not a name of the workload (%s)", line, sd.Name, wl.File)
 	}
 	var now int64
-	var errs scenarios.Errors
+	var errs Errors
 	for _, fl := range lines {
 		src, err := addrOf(fl.Src, fl.IPv6, fl.Line)
 		if err == nil {
@@ -316,7 +315,7 @@ func FlowsTraffic(source string, wl *Workload, lines []FlowLine) (*Traffic, erro
 			}
 		}
 		if err != nil {
-			errs = append(errs, &scenarios.InputError{File: source, Line: fl.Line, Err: err})
+			errs = append(errs, &InputError{File: source, Line: fl.Line, Err: err})
 		}
 	}
 	if len(errs) > 0 {

@@ -10,8 +10,6 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/hnspath/hnspath/scenarios"
 )
 
 // Workload describes what runs on the container host being planned, by
@@ -96,7 +94,7 @@ var nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
 var reserved = map[string]bool{"router": true, "host": true, "host1": true}
 
 // LoadWorkload reads a workload file. Errors name the file, line and field
-// (scenarios.Errors of *scenarios.InputError).
+// (Errors of *InputError).
 func LoadWorkload(path string) (*Workload, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -123,10 +121,10 @@ func ParseWorkload(file string, data []byte) (*Workload, error) {
 	p := &wparser{file: file, w: &Workload{File: file}, names: map[string]int{}, addrs: map[netip.Addr]string{}}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, scenarios.Errors{{File: file, Line: yamlLine(err), Err: fmt.Errorf("workload: %w", err)}}
+		return nil, Errors{{File: file, Line: yamlLine(err), Err: fmt.Errorf("workload: %w", err)}}
 	}
 	if len(root.Content) == 0 {
-		return nil, scenarios.Errors{{File: file, Line: 1, Err: errors.New("workload: empty file")}}
+		return nil, Errors{{File: file, Line: 1, Err: errors.New("workload: empty file")}}
 	}
 	doc := root.Content[0]
 	if doc.Kind != yaml.MappingNode {
@@ -168,13 +166,13 @@ func ParseWorkload(file string, data []byte) (*Workload, error) {
 type wparser struct {
 	file  string
 	w     *Workload
-	errs  scenarios.Errors
+	errs  Errors
 	names map[string]int        // name -> line
 	addrs map[netip.Addr]string // address -> owner
 }
 
 func (p *wparser) errf(n *yaml.Node, field, format string, args ...any) {
-	p.errs = append(p.errs, &scenarios.InputError{File: p.file, Line: n.Line, Col: n.Column, Field: field, Err: fmt.Errorf(format, args...)})
+	p.errs = append(p.errs, &InputError{File: p.file, Line: n.Line, Col: n.Column, Field: field, Err: fmt.Errorf(format, args...)})
 }
 
 func (p *wparser) str(n *yaml.Node, field string) string {
