@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -82,6 +83,20 @@ func TestExpectations(t *testing.T) {
 		{"no such packet", `  - {at: server, packet: 9, frame: "udp()"}`, false, []string{"nothing from packet 9 came out at server", "only 4 packets"}},
 		{"nothing at a port", `  - {at: host1/web2, frame: "udp()"}`, false, []string{"nothing came out at host1/web2", "delivered: host1/web: 1, server: 2", "dropped: winnat-no-mapping: 1"}},
 		{"same output twice", `  - {at: host1/eth0, packet: 1, frame: "udp()"}`, false, []string{"already matched by another expectation"}},
+		{"drop any reason", `  - drop: {packet: 3, reason: "*"}`, true, nil},
+		{"drop any reason, place narrows", `  - drop: {packet: 3, reason: "*", component: vfp}`, false, []string{"no drop from packet 3 for reason * (any) component=vfp"}},
+		{"drop any reason, not dropped", `  - drop: {packet: 1, reason: "*"}`, false, []string{"no drop from packet 1 for reason * (any)", "packet 1 was not dropped"}},
+		// Packets 1 and 4 leave through host1/eth0; the base expectation
+		// takes packet 1's frame. Packets 2 and 3 come in through it.
+		{"nothing else on the wire", `  - {at: host1/eth0, packet: 4, frame: "udp(dport=53)"}
+  - {nothing_else: true, at: host1/eth0, kind: wire-tx}`, true, nil},
+		{"nothing else on the wire fails", `  - {nothing_else: true, at: host1/eth0, kind: wire-tx}`, false,
+			[]string{"nothing else was expected on the wire at host1/eth0 (wire-tx), but 1 frames were seen", "packet 4: wire-tx at host1/eth0", "trace of packet 4"}},
+		{"nothing else coming in fails", `  - {nothing_else: true, at: host1/eth0, kind: wire-rx}`, false,
+			[]string{"(wire-rx), but 2 frames were seen", "packet 2: wire-rx", "packet 3: wire-rx"}},
+		{"nothing else on the wire ignores delivered", `  - {at: host1/eth0, packet: 4, frame: "udp(dport=53)"}
+  - {nothing_else: true, at: host1/eth0, kind: wire-tx}
+  - {nothing_else: true, at: host1/web, kind: delivered}`, false, []string{"nothing else at host1/web", "packet 2: delivered at host1/web"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,5 +154,32 @@ func TestExpectErrorMatching(t *testing.T) {
 	}
 	if rep := Run(sc, Options{}); rep.Passed || !strings.Contains(strings.Join(rep.Failures, ""), "was accepted") {
 		t.Errorf("accepted topology: passed %v, failures %v; want a failure saying it was accepted", rep.Passed, rep.Failures)
+	}
+}
+
+// TestExpectationLoadErrors: misused expectation keys are load errors.
+func TestExpectationLoadErrors(t *testing.T) {
+	tests := []struct {
+		name, expect, field, text string
+	}{
+		{"nothing else on the wire needs a port", `  - {nothing_else: true, kind: wire-tx}`, "expect[1].at", "needs the NIC port"},
+		{"nothing else on the wire at a vNIC", `  - {nothing_else: true, at: host1/web, kind: wire-rx}`, "expect[1].at", "looks at a NIC port"},
+		{"nothing else takes no packet", `  - {nothing_else: true, packet: 2}`, "expect[1]", "not packet"},
+		{"drop reason", `  - drop: {packet: 3, reason: "winnat-*"}`, "expect[1].drop.reason", "unknown drop reason"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("expect-test.yaml", []byte(expectBase+tt.expect+"\n"))
+			var errs Errors
+			if !errors.As(err, &errs) {
+				t.Fatalf("got %v, want load errors", err)
+			}
+			for _, e := range errs {
+				if e.Field == tt.field && strings.Contains(e.Error(), tt.text) {
+					return
+				}
+			}
+			t.Errorf("got\n%v\nwant an error at %s containing %q", err, tt.field, tt.text)
+		})
 	}
 }

@@ -12,9 +12,17 @@ import (
 // starts with '{') next to the library's nat topology: loading must not
 // panic, and every error must name a file and a line.
 func FuzzLoadScenario(f *testing.F) {
-	topo, err := os.ReadFile("library/topologies/nat.yaml")
-	if err != nil {
-		f.Fatal(err)
+	// Every library topology, where library scenarios and the tests' own
+	// files look for them.
+	topos := memFiles{}
+	tps, _ := filepath.Glob("library/topologies/*.yaml")
+	for _, p := range tps {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		topos["topologies/"+filepath.Base(p)] = b
+		topos["library/topologies/"+filepath.Base(p)] = b
 	}
 	seeds, _ := filepath.Glob("library/*.yaml")
 	more, _ := filepath.Glob("testdata/*.yaml")
@@ -27,6 +35,8 @@ func FuzzLoadScenario(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(expectBase))
+	f.Add([]byte(stepBase + staleLB))
+	f.Add([]byte(stepBase + "  - do: {update_load_balancer: {host: host1, name: svc-web, endpoints: [pod-d, pod-z]}}\n"))
 	f.Add([]byte("a: &x [*x, *x]\nb: *x\n"))
 	f.Add([]byte("<<: {name: x}\n"))
 	f.Add([]byte(`{"name": "x", "topology": {"hosts": [{"name": "h", "nics": 3}]}}`))
@@ -35,7 +45,10 @@ func FuzzLoadScenario(f *testing.F) {
 		if len(data) > 0 && data[0] == '{' {
 			name = "s.json"
 		}
-		fsys := memFiles{name: data, "topologies/nat.yaml": topo, "library/topologies/nat.yaml": topo}
+		fsys := memFiles{name: data}
+		for k, v := range topos {
+			fsys[k] = v
+		}
 		sc, err := load(fsys, name, name)
 		if err == nil {
 			if sc.Name == "" || sc.Topology == nil {

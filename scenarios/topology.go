@@ -125,7 +125,14 @@ func (t *Topology) build(opts fabric.Options) (*fabric.Fabric, Errors, []*hns.Er
 		}
 		var he *hns.Error
 		if errors.As(fe.Err, &he) {
+			// An HNS problem found while programming (not validating), such
+			// as a load balancer that finds no free port block: located and
+			// matched (expect_error code and object) like validation problems.
 			probs = append(probs, he)
+			hostField := strings.TrimSuffix(fe.Field, ".hns")
+			n, field := locateHNS(locate(t.root, hostField), locate(t.root, fe.Field), hostField, he)
+			out = append(out, &InputError{File: t.File, Line: n.Line, Col: n.Col, Field: joinField(t.prefix, field), Err: hnsProblem{he}})
+			continue
 		}
 		n := locate(t.root, fe.Field)
 		out = append(out, &InputError{File: t.File, Line: n.Line, Col: n.Col, Field: joinField(t.prefix, fe.Field), Err: fe.Err})
