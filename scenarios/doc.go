@@ -20,13 +20,16 @@
 //	    time: 121s | +2s | 5000       # optional: absolute, after the previous packet, or ns
 //	    repeat: 3                     # optional, with interval: 1s
 //	  - pcap: input.pcapng            # or a capture; port: PORT for pcap files
+//	  - do: {remove_endpoint: host1/pod-b}   # or a step (time:, note: optional)
+//	  - do: {update_load_balancer: {host: host1, name: svc-web, endpoints: [pod-d]}}
 //	expect:
 //	  - at: host1/web                 # a frame comes out here (partial spec)
 //	    frame: ipv4(dst=172.16.0.2) / tcp(sport=$p, dport=80)
 //	    packet: 1                     # optional: caused by input packet 1
 //	    kind: delivered               # optional: delivered (default), wire-tx (default at NICs), wire-rx
 //	  - drop: {packet: 2, reason: winnat-no-mapping}           # optional at, host, component, where, layer, group, rule
-//	  - nothing_else: true            # optional at: PORT
+//	  - drop: {packet: 3, reason: "*"}   # dropped, for any reason
+//	  - nothing_else: true            # optional at: PORT; with kind: wire-tx|wire-rx at a NIC port
 //	expect_error: {code: 0x803b000a, message: ..., field: ..., object: ...}
 //
 // A topology has the keys of fabric.Topology (hosts with nics, hns, nat,
@@ -56,6 +59,16 @@
 // port that has the address). Frames injected at a NIC or the management
 // OS default to the NIC's MAC.
 //
+// A step (`do:`, type Step) changes HNS objects between packets through
+// fabric.(*Fabric).RemoveEndpoint (the endpoint's vNIC is disabled; load
+// balancers keep it) and UpdateLoadBalancer (new backends; VFP generations
+// go up, so cached flows are re-evaluated on their next packet). Steps are
+// not packets: no number, no result; Report.Steps records them and the
+// pcapng comment of the next input packet names them. load applies the
+// steps to a throwaway fabric to report unknown hosts, endpoints and load
+// balancers at the step's line. A scenario with steps builds its fabric
+// from a deep copy of the topology (HNS objects are changed in place).
+//
 // # Expectations
 //
 // A frame expectation matches the first output of its kind at its port
@@ -71,7 +84,10 @@
 // expectation consumed; wire observations do not count. A failure shows
 // the closest output and the expectation side by side (spec.SideBySide,
 // differing fields marked "!") and the trace of its packet, or, when
-// nothing came out, where things went.
+// nothing came out, where things went. A drop expectation with reason
+// "*" accepts any reason. A nothing_else with kind wire-tx or wire-rx
+// looks at one NIC port's wire observations instead. VXLAN is decoded on
+// 4789 and on the topology's VxlanPort ports.
 //
 // An expect_error scenario has no packets: it passes when building the
 // topology fails with an error matching every field given (the HRESULT of
