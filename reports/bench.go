@@ -269,13 +269,14 @@ func fmtSI(v float64) string {
 	return fmt.Sprintf("%.3g", v)
 }
 
-// sig4 prints x (|x| in [1, 1000)) with 4 significant digits.
+// sig4 prints x (|x| in [1, 1000)) with 4 significant digits, deciding the
+// decimals on the rounded value (99.999 is "100.0", not "100.00").
 func sig4(x float64) string {
 	a := math.Abs(x)
 	switch {
-	case a >= 100:
+	case a >= 99.995:
 		return fmt.Sprintf("%.1f", x)
-	case a >= 10:
+	case a >= 9.9995:
 		return fmt.Sprintf("%.2f", x)
 	}
 	return fmt.Sprintf("%.3f", x)

@@ -44,14 +44,40 @@ type JUnitCase struct {
 	Failure   *JUnitMessage `xml:"failure,omitempty"`
 	Error     *JUnitMessage `xml:"error,omitempty"`
 	Skipped   *JUnitMessage `xml:"skipped,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
+	SystemOut *JUnitText    `xml:"system-out,omitempty"`
 }
 
-// JUnitMessage is a <failure>, <error> or <skipped> element.
+// JUnitMessage is a <failure>, <error> or <skipped> element. The text is
+// written as CDATA, so that diffs and traces keep their lines.
 type JUnitMessage struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr,omitempty"`
-	Text    string `xml:",chardata"`
+	Text    string `xml:",cdata"`
+}
+
+// JUnitText is an element with CDATA text (<system-out>).
+type JUnitText struct {
+	Text string `xml:",cdata"`
+}
+
+// sysout makes a <system-out>, nil for empty text.
+func sysout(s string) *JUnitText {
+	if s == "" {
+		return nil
+	}
+	return &JUnitText{Text: s}
+}
+
+// xmlText makes s safe for CDATA: characters XML 1.0 does not allow become
+// U+FFFD, and "]]>" is split so that it does not end the section.
+func xmlText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' || (r >= 0x20 && r != 0xFFFE && r != 0xFFFF) {
+			return r
+		}
+		return '\uFFFD'
+	}, s)
+	return strings.ReplaceAll(s, "]]>", "]]]]><![CDATA[>")
 }
 
 // WriteJUnit writes the report as JUnit XML:
@@ -101,14 +127,14 @@ func JUnitReport(r *Report) *JUnitSuites {
 				if len(run.Rows) > 0 {
 					text += "\n\n" + packetsText(run)
 				}
-				c.Failure = &JUnitMessage{Message: firstLine(run.Failures, "expectation not met"), Type: "expectation", Text: text}
+				c.Failure = &JUnitMessage{Message: firstLine(run.Failures, "expectation not met"), Type: "expectation", Text: xmlText(text)}
 				suite.Failures++
 			case RunError:
-				c.Error = &JUnitMessage{Message: firstLine([]string{run.Error}, "error"), Type: "error", Text: run.Error}
+				c.Error = &JUnitMessage{Message: firstLine([]string{run.Error}, "error"), Type: "error", Text: xmlText(run.Error)}
 				suite.Errors++
 			case RunResults:
 				c.Skipped = &JUnitMessage{Message: "results only: no expectations were checked"}
-				c.SystemOut = fmt.Sprintf("%s: %s", run.Results, sortedCounts(run.Outcomes))
+				c.SystemOut = sysout(xmlText(fmt.Sprintf("%s: %s", run.Results, sortedCounts(run.Outcomes))))
 				suite.Skipped++
 			}
 			suite.Cases = append(suite.Cases, c)
@@ -128,7 +154,7 @@ func JUnitReport(r *Report) *JUnitSuites {
 				continue
 			}
 			tc := JUnitCase{Name: row.Name + " " + row.Unit, Classname: "hnspath.bench", Time: secs(0),
-				SystemOut: fmt.Sprintf("old %s, new %s, %s %s: %s", row.Old.interval(), row.New.interval(), row.deltaText(c.Alpha), row.test(), row.Verdict)}
+				SystemOut: sysout(fmt.Sprintf("old %s, new %s, %s %s: %s", row.Old.interval(), row.New.interval(), row.deltaText(c.Alpha), row.test(), row.Verdict))}
 			if row.Verdict == benchresult.Regressed.String() {
 				tc.Failure = &JUnitMessage{Type: "regression",
 					Message: fmt.Sprintf("%s %s regressed %s %s against %s (threshold %.0f%%)", row.Name, row.Unit, row.deltaText(c.Alpha), row.test(), c.Baseline, c.Threshold*100)}
@@ -164,14 +190,14 @@ func JUnitReport(r *Report) *JUnitSuites {
 			k := [2]string{sc.Name, ps.Backend}
 			done[k] = true
 			c := JUnitCase{Name: sc.Name, Classname: "hnspath.probe." + ps.Backend, Time: secs(0),
-				SystemOut: strings.TrimSpace(fmt.Sprintf("%s: %d of %d packets differ, %d undocumented; documented: %s\n%s",
-					sc.Result, sc.Differing, sc.Packets, sc.Undocumented, strings.Join(sc.Documented, ", "), detail[k]))}
+				SystemOut: sysout(xmlText(strings.TrimSpace(fmt.Sprintf("%s: %d of %d packets differ, %d undocumented; documented: %s\n%s",
+					sc.Result, sc.Differing, sc.Packets, sc.Undocumented, strings.Join(sc.Documented, ", "), detail[k]))))}
 			switch {
 			case sc.Skipped != "":
 				c.Skipped = &JUnitMessage{Message: sc.Skipped}
 				s.Skipped++
 			case sc.Error != "":
-				c.Error = &JUnitMessage{Message: firstLine([]string{sc.Error}, "error"), Type: "error", Text: sc.Error}
+				c.Error = &JUnitMessage{Message: firstLine([]string{sc.Error}, "error"), Type: "error", Text: xmlText(sc.Error)}
 				s.Errors++
 			case sc.Undocumented > 0:
 				c.Failure = &JUnitMessage{Type: "undocumented-difference",
@@ -187,7 +213,7 @@ func JUnitReport(r *Report) *JUnitSuites {
 			continue
 		}
 		s := suiteOf(p.A, p.B)
-		s.Cases = append(s.Cases, JUnitCase{Name: p.Scenario, Classname: "hnspath.probe." + p.B, Time: secs(0), SystemOut: probeText(p)})
+		s.Cases = append(s.Cases, JUnitCase{Name: p.Scenario, Classname: "hnspath.probe." + p.B, Time: secs(0), SystemOut: sysout(xmlText(probeText(p)))})
 		s.Tests++
 	}
 	for _, name := range order {

@@ -26,6 +26,8 @@ var (
 	colIdeal = color.RGBA{0, 158, 115, 255}   // green
 )
 
+func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
 // svgPlot renders p as an inline SVG element: no XML prolog, a <title>
 // first (the accessible name, and what a browser shows on hover), a class,
 // and a width that shrinks with the page.
@@ -119,7 +121,7 @@ type hbars struct {
 // and a browser without it draws wider text, which would be clipped at the
 // plot's edge.
 func addBars(p *plot.Plot, sets ...hbars) error {
-	if len(sets) == 0 {
+	if len(sets) == 0 || len(sets[0].vals) == 0 {
 		return nil
 	}
 	// The first row goes on top: row i at y = n-1-i.
@@ -154,7 +156,7 @@ func addBars(p *plot.Plot, sets ...hbars) error {
 		var pts plotter.XYs
 		var errs plotter.XErrors
 		for i := range s.vals {
-			if s.lo == nil || math.IsNaN(s.lo[i]) || math.IsNaN(s.hi[i]) {
+			if s.lo == nil || !isFinite(s.lo[i]) || !isFinite(s.hi[i]) {
 				continue
 			}
 			pts = append(pts, plotter.XY{X: s.vals[i], Y: float64(i)})
@@ -190,7 +192,7 @@ func addBars(p *plot.Plot, sets ...hbars) error {
 	for _, s := range sets {
 		for i, v := range s.vals {
 			hi = max(hi, v)
-			if !s.noInterval && i < len(s.hi) && !math.IsNaN(s.hi[i]) {
+			if !s.noInterval && i < len(s.hi) && isFinite(s.hi[i]) {
 				hi = max(hi, s.hi[i])
 			}
 		}
@@ -229,7 +231,7 @@ func throughputPlot(bn *Bench) (string, error) {
 	s := hbars{color: colNew, barWidth: vg.Points(12)}
 	for _, r := range bn.Rows {
 		m, ok := r.Metric(unit)
-		if !ok {
+		if !ok || !isFinite(float64(m.Median)) {
 			continue
 		}
 		s.labels = append(s.labels, r.Name)
@@ -262,10 +264,13 @@ func fitPlot(f benchresult.Fit) (string, error) {
 	}
 	var pts plotter.XYs
 	for _, pt := range f.Points {
-		if isLog && pt.X <= 0 {
+		if (isLog && pt.X <= 0) || !isFinite(pt.X) || !isFinite(pt.Y) {
 			continue
 		}
 		pts = append(pts, plotter.XY{X: pt.X, Y: pt.Y})
+	}
+	if len(pts) == 0 {
+		return "", nil
 	}
 	sc, err := plotter.NewScatter(pts)
 	if err != nil {
@@ -307,8 +312,14 @@ func scalingPlot(s benchresult.Scaling) (string, error) {
 	var pts, ideal plotter.XYs
 	base := s.Points[0].PacketsPerSec / float64(max(s.BaseCores, 1))
 	for _, pt := range s.Points {
+		if !isFinite(pt.PacketsPerSec) || !isFinite(base) {
+			continue
+		}
 		pts = append(pts, plotter.XY{X: float64(pt.Cores), Y: pt.PacketsPerSec})
 		ideal = append(ideal, plotter.XY{X: float64(pt.Cores), Y: base * float64(pt.Cores)})
+	}
+	if len(pts) == 0 {
+		return "", nil
 	}
 	l, sc, err := plotter.NewLinePoints(pts)
 	if err != nil {
@@ -348,7 +359,7 @@ func comparisonPlot(c *BenchComparison) (string, error) {
 	old := hbars{color: colOld, barWidth: vg.Points(bw), offset: vg.Points(bw / 2), legend: "baseline"}
 	cur := hbars{color: colNew, barWidth: vg.Points(bw), offset: -vg.Points(bw / 2), legend: "this run"}
 	for _, r := range rows {
-		if r.Unit != unit {
+		if r.Unit != unit || !isFinite(float64(r.Old.Median)) || !isFinite(float64(r.New.Median)) {
 			continue
 		}
 		label := r.Name
@@ -359,6 +370,9 @@ func comparisonPlot(c *BenchComparison) (string, error) {
 		old.vals, cur.vals = append(old.vals, float64(r.Old.Median)), append(cur.vals, float64(r.New.Median))
 		old.lo, old.hi = append(old.lo, float64(r.Old.Lo)), append(old.hi, float64(r.Old.Hi))
 		cur.lo, cur.hi = append(cur.lo, float64(r.New.Lo)), append(cur.hi, float64(r.New.Hi))
+	}
+	if len(cur.vals) == 0 {
+		return "", nil
 	}
 	title := fmt.Sprintf("baseline %s vs this run, %s: %s", c.Baseline, unit, c.verdictWord())
 	p := newPlot(unit+": baseline vs this run", unit, "")
@@ -374,7 +388,7 @@ func comparisonPlot(c *BenchComparison) (string, error) {
 func modesCostPlot(m *Modes) (string, error) {
 	s := hbars{color: colNew, barWidth: vg.Points(14), noInterval: true}
 	for _, mr := range m.Modes {
-		if mr.Cost == nil {
+		if mr.Cost == nil || !isFinite(mr.Cost.NsPerPacket) {
 			continue
 		}
 		s.labels = append(s.labels, mr.Mode)

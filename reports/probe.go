@@ -121,7 +121,7 @@ func compareResults(scenario, a, b string, fa, fb *resultsFile) *Probe {
 	sort.Ints(nums)
 	sort.Ints(pr.OnlyA)
 	sort.Ints(pr.OnlyB)
-	bind := &binder{ab: &spec.Bindings{}, ba: &spec.Bindings{}}
+	bind := &binder{ab: &spec.Bindings{}}
 	for _, n := range nums {
 		pa, pb := ia[n], ib[n]
 		pr.Compared++
@@ -203,41 +203,47 @@ func comparePacket(pa, pb *result.Packet, a, b string, bind *binder) []string {
 			out = append(out, fmt.Sprintf("%s: delivered by %s only", port, b))
 		}
 	}
-	if pa.Outcome == result.OutcomeDropped && pb.Outcome == result.OutcomeDropped && len(pa.Drops) > 0 && len(pb.Drops) > 0 &&
-		pa.Drops[0].Reason != pb.Drops[0].Reason {
-		out = append(out, fmt.Sprintf("drop reason: %s %s, %s %s", a, pa.Drops[0].Reason, b, pb.Drops[0].Reason))
-	}
+	// Drop reasons are not compared: each datapath names them in its own
+	// vocabulary (winnat-no-mapping, linux-no-listener).
 	return out
 }
 
-// binder holds the port and id bindings of one comparison, both ways.
+// binder holds the port and id bindings of one comparison: A's values to
+// B's. (Not both ways: a datapath that keeps ports, as Linux masquerade
+// does, uses one value for the inside and the outside port, so B's values
+// do not map back one to one.)
 type binder struct {
-	ab, ba *spec.Bindings
+	ab *spec.Bindings
 }
 
 // frames compares two frames both ways and returns the differences as
 // "layer.field: A value, B value", each field once.
 func (bd *binder) frames(fa, fb []byte, a, b string) []string {
 	sa, sb := spec.Decode(fa, spec.DecodeOptions{}), spec.Decode(fb, spec.DecodeOptions{})
-	ea, eb := normalise(sa), normalise(sb)
+	ea, eb := normalise(sa, true), normalise(sb, false)
 	// Learn the bindings first from the ports alone, so that a
 	// difference elsewhere does not keep a mapping from being learnt.
 	spec.Match(portsOnly(ea), fb, bd.ab, spec.DecodeOptions{})
-	spec.Match(portsOnly(eb), fa, bd.ba, spec.DecodeOptions{})
 	seen := map[string]bool{}
+	key := func(d spec.FieldDiff) string {
+		if d.Field == "" {
+			return fmt.Sprintf("layer %d", d.Index) // the same missing layer seen from both sides
+		}
+		return d.Layer + "." + d.Field
+	}
 	var out []string
 	if ok, diffs := spec.Match(ea, fb, bd.ab, spec.DecodeOptions{}); !ok {
 		for _, d := range diffs {
-			k := d.Layer + "." + d.Field
+			k := key(d)
 			if !seen[k] {
 				seen[k] = true
 				out = append(out, fmt.Sprintf("%s: %s %s, %s %s", fieldName(d), a, stripBinding(d.Want), b, d.Got))
 			}
 		}
 	}
-	if ok, diffs := spec.Match(eb, fa, bd.ba, spec.DecodeOptions{}); !ok {
+	if ok, diffs := spec.Match(eb, fa, nil, spec.DecodeOptions{}); !ok {
 		for _, d := range diffs {
-			k := d.Layer + "." + d.Field
+			k := key(d)
 			if !seen[k] {
 				seen[k] = true
 				out = append(out, fmt.Sprintf("%s: %s %s, %s %s", fieldName(d), a, d.Got, b, stripBinding(d.Want)))
@@ -271,8 +277,9 @@ func stripBinding(s string) string {
 
 // normalise makes a decoded frame an expectation for the other backend's
 // frame: no padding, any IPv4 identification, any VXLAN outer source port,
-// and bindings for TCP/UDP ports and ICMP echo ids.
-func normalise(s *spec.Spec) *spec.Spec {
+// and TCP/UDP ports and ICMP echo ids bound (bind) or any (the reverse
+// check: the forward one checked them through the bindings).
+func normalise(s *spec.Spec, bind bool) *spec.Spec {
 	s = s.Clone()
 	var layers []spec.Layer
 	for i, l := range s.Layers {
@@ -290,18 +297,26 @@ func normalise(s *spec.Spec) *spec.Spec {
 					continue
 				}
 				if v, ok := l.Get(f); ok && v.Kind == spec.KindNum {
-					l.Fields = setField(l.Fields, f, spec.Value{Kind: spec.KindBinding, Name: l.Name + "port" + strconv.FormatUint(v.Num, 10)})
+					l.Fields = setField(l.Fields, f, bound(bind, l.Name+"port", v.Num))
 				}
 			}
 		case "icmp", "icmpv6":
 			if v, ok := l.Get("id"); ok && v.Kind == spec.KindNum {
-				l.Fields = setField(l.Fields, "id", spec.Value{Kind: spec.KindBinding, Name: l.Name + "id" + strconv.FormatUint(v.Num, 10)})
+				l.Fields = setField(l.Fields, "id", bound(bind, l.Name+"id", v.Num))
 			}
 		}
 		layers = append(layers, l)
 	}
 	s.Layers = layers
 	return s
+}
+
+// bound is a binding named after the value (kind and number), or any.
+func bound(bind bool, kind string, n uint64) spec.Value {
+	if !bind {
+		return spec.Value{Kind: spec.KindAny}
+	}
+	return spec.Value{Kind: spec.KindBinding, Name: kind + strconv.FormatUint(n, 10)}
 }
 
 // portsOnly keeps only the bound fields of a normalised spec.

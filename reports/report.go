@@ -93,13 +93,7 @@ const maxLine = 64 << 20
 // input that is none of the known kinds is an error; so is a directory with
 // no usable file.
 func Load(paths []string, opts Options) (*Report, error) {
-	if opts.Title == "" {
-		opts.Title = "hnspath report"
-	}
-	if opts.MaxPackets == 0 {
-		opts.MaxPackets = 50
-	}
-	l := &loader{opts: opts, rep: &Report{Schema: Schema, Title: opts.Title}, results: map[string]map[string]*resultsFile{}}
+	l := newLoader(opts)
 	var errs []error
 	for _, p := range paths {
 		st, err := os.Stat(p)
@@ -198,6 +192,21 @@ func (l *loader) file(path string) error {
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
+	return l.data(path, data)
+}
+
+func newLoader(opts Options) *loader {
+	if opts.Title == "" {
+		opts.Title = "hnspath report"
+	}
+	if opts.MaxPackets == 0 {
+		opts.MaxPackets = 50
+	}
+	return &loader{opts: opts, rep: &Report{Schema: Schema, Title: opts.Title}, results: map[string]map[string]*resultsFile{}}
+}
+
+// data reads one input's content; path names it.
+func (l *loader) data(path string, data []byte) error {
 	kind, err := Detect(data)
 	if err != nil {
 		return fmt.Errorf("report: %s: %w", path, err)

@@ -105,6 +105,9 @@ func (l *loader) scenarios() {
 			continue
 		}
 		run := byName[name]
+		if run == nil && len(l.results[name]) > 1 {
+			continue // a probe's results: compared in the probe section
+		}
 		if run == nil {
 			run = &ScenarioRun{Name: name, Status: RunResults, Packets: len(rf.packets)}
 			s.Runs = append(s.Runs, run)

@@ -348,7 +348,11 @@ func (ps *ProbeSummary) rows() [][]string {
 			}
 		}
 		if len(sc.NotBuilt) > 0 {
-			note = strings.TrimPrefix(note+"; not built: "+strings.Join(sc.NotBuilt, ", "), "; ")
+			nb := "not built: " + sc.NotBuilt[0]
+			if len(sc.NotBuilt) > 1 {
+				nb += fmt.Sprintf(" (and %d more)", len(sc.NotBuilt)-1)
+			}
+			note = strings.TrimPrefix(note+"; "+nb, "; ")
 		}
 		rows = append(rows, []string{sc.Name, sc.Result, fmt.Sprint(sc.Packets), fmt.Sprint(sc.Differing), fmt.Sprint(sc.Undocumented), note})
 	}
