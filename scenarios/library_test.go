@@ -17,22 +17,11 @@ func loadLibrary(t *testing.T) []*scenarios.Scenario {
 	return scs
 }
 
-// knownFindings are library scenarios where the emulator disagrees with
-// the documented behaviour. Their expectations stay as documented, so they
-// fail; each entry says what the emulator does instead. TestLibrary checks
-// that they still fail, so that a fixed one leaves this list.
-var knownFindings = map[string]string{
-	"l2bridge-dsr-loopback": "the looped-back SYN arrives (source translated to the node's IP by SLB_HAIRPIN_LAYER), " +
-		"but the pod's SYN-ACK to that translated source is not translated back to the VIP: it goes to the management OS " +
-		"and is dropped there (no-listener), so the pod cannot complete a connection to itself even with loopback DSR",
-	"overlay-host-route": "the management OS has no state for connections it opens itself: the pod's reply to the node's " +
-		"SYN (HostRoute) reaches the host stack and is dropped as no-listener unless the host 'listens' on the port",
-}
-
 // TestLibrary runs every scenario of the built-in library: each must pass,
 // except the known findings, which must still fail.
 func TestLibrary(t *testing.T) {
 	out := t.TempDir()
+	knownFindings := library.KnownFindings()
 	seen := map[string]bool{}
 	for _, sc := range loadLibrary(t) {
 		seen[sc.Name] = true
@@ -43,7 +32,7 @@ func TestLibrary(t *testing.T) {
 			}
 			if why, known := knownFindings[sc.Name]; known {
 				if rep.Passed {
-					t.Fatalf("%s passed, but it is listed as a known finding (%s): remove it from knownFindings", sc.Name, why)
+					t.Fatalf("%s passed, but it is listed as a known finding (%s): remove it from knownFindings in scenarios/library/library.go", sc.Name, why)
 				}
 				t.Logf("known finding, emulator disagrees with the documentation: %s", why)
 				return

@@ -24,3 +24,25 @@ func FS() fs.FS { return files }
 // Display returns the name a library file is shown under in messages:
 // "library/NAME".
 func Display(name string) string { return "library/" + name }
+
+// KnownFindings returns the library scenarios where the emulator disagrees
+// with the documented behaviour, each with what the emulator does instead.
+// Their expectations stay as documented, so they fail: `hnspath run`
+// reports them as failures, and scenarios' TestLibrary checks that they
+// still fail (a fixed emulator takes them off this list). The map is a
+// copy.
+func KnownFindings() map[string]string {
+	m := make(map[string]string, len(knownFindings))
+	for k, v := range knownFindings {
+		m[k] = v
+	}
+	return m
+}
+
+var knownFindings = map[string]string{
+	"l2bridge-dsr-loopback": "the looped-back SYN arrives (source translated to the node's IP by SLB_HAIRPIN_LAYER), " +
+		"but the pod's SYN-ACK to that translated source is not translated back to the VIP: it goes to the management OS " +
+		"and is dropped there (no-listener), so the pod cannot complete a connection to itself even with loopback DSR",
+	"overlay-host-route": "the management OS keeps no state for connections it opens itself: the pod's reply to the node's " +
+		"SYN (HostRoute) reaches the host stack and is dropped as no-listener unless the host listens on that port",
+}
