@@ -33,6 +33,7 @@ type evaluator struct {
 	sc       *Scenario
 	res      *resolver
 	dec      spec.DecodeOptions // VXLAN on 4789 and the topology's VxlanPort ports
+	steps    []StepRecord       // the steps run so far (failures show them with traces)
 	bindings *spec.Bindings
 	exps     []*expState
 	streams  map[streamKey]*stream
@@ -171,6 +172,19 @@ func (ev *evaluator) stream(k streamKey) *stream {
 		ev.streams[k] = st
 	}
 	return st
+}
+
+// trace prints a packet's trace, after the steps (HNS changes) that ran
+// before it, if any.
+func (ev *evaluator) trace(p *result.Packet) string {
+	var b strings.Builder
+	for _, st := range ev.steps {
+		if st.After < p.Index {
+			fmt.Fprintf(&b, "step %s\n", st)
+		}
+	}
+	b.WriteString(FormatTrace(p, ""))
+	return b.String()
 }
 
 // oneLine prints a frame as a spec.
@@ -369,7 +383,7 @@ func (ev *evaluator) frameFailure(where string, es *expState) string {
 		fmt.Fprintf(&b, "    nothing%s came out at %s%s\n", pktSuffix(es.e.Packet), es.e.At, kind)
 		if es.e.Packet != 0 {
 			if p := ev.keep[es.e.Packet]; p != nil {
-				b.WriteString(indent(FormatTrace(p, ""), "    "))
+				b.WriteString(indent(ev.trace(p), "    "))
 			} else if es.e.Packet > ev.packets {
 				fmt.Fprintf(&b, "    (the scenario has only %d packets)\n", ev.packets)
 			}
@@ -392,7 +406,7 @@ func (ev *evaluator) frameFailure(where string, es *expState) string {
 	b.WriteString(indent(spec.SideBySide(es.spec, best.frame, bestDiffs, ev.dec), "    "))
 	if p := ev.keep[best.pkt]; p != nil && len(p.Trace) > 0 {
 		fmt.Fprintf(&b, "    trace of packet %d:\n", best.pkt)
-		b.WriteString(indent(FormatTrace(p, ""), "    "))
+		b.WriteString(indent(ev.trace(p), "    "))
 	}
 	return b.String()
 }
@@ -456,7 +470,7 @@ func (ev *evaluator) dropFailure(where string, es *expState) string {
 			if n == 0 {
 				fmt.Fprintf(&b, "    packet %d was not dropped\n", es.e.Packet)
 			}
-			b.WriteString(indent(FormatTrace(p, ""), "    "))
+			b.WriteString(indent(ev.trace(p), "    "))
 		} else if es.e.Packet > ev.packets {
 			fmt.Fprintf(&b, "    (the scenario has only %d packets)\n", ev.packets)
 		}
@@ -523,7 +537,7 @@ func (ev *evaluator) nothingElse(where, port string) string {
 	}
 	if p := ev.keep[firstPkt]; p != nil && len(p.Trace) > 0 {
 		fmt.Fprintf(&b, "    trace of packet %d:\n", firstPkt)
-		b.WriteString(indent(FormatTrace(p, ""), "    "))
+		b.WriteString(indent(ev.trace(p), "    "))
 	}
 	return b.String()
 }
@@ -555,7 +569,7 @@ func (ev *evaluator) nothingOnWire(where string, k streamKey) string {
 	}
 	if p := ev.keep[first]; p != nil && len(p.Trace) > 0 {
 		fmt.Fprintf(&b, "    trace of packet %d:\n", first)
-		b.WriteString(indent(FormatTrace(p, ""), "    "))
+		b.WriteString(indent(ev.trace(p), "    "))
 	}
 	return b.String()
 }

@@ -235,6 +235,7 @@ func (r *runner) step(p *PacketInput, base int64) error {
 	}
 	rec := StepRecord{Field: p.Field, Line: p.Line, What: p.Do.String(), TimeNS: r.now, After: r.index}
 	r.steps = append(r.steps, rec)
+	r.ev.steps = r.steps
 	what := "after " + rec.What
 	if p.Note != "" {
 		what += " (" + p.Note + ")"

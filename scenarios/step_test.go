@@ -303,3 +303,24 @@ func TestTopologyDecodeOptions(t *testing.T) {
 		t.Errorf("no topology: VXLAN ports %v, want none", got)
 	}
 }
+
+// TestStepInFailure: a failure's trace of a packet says which steps ran
+// before it.
+func TestStepInFailure(t *testing.T) {
+	text := strings.Replace(stepBase+staleLB, `  - drop: {packet: 2, reason: destination-nic-disabled}`, `  - {at: host1/pod-b, packet: 2, frame: "tcp()"}`, 1)
+	sc, err := Parse("steps.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := Run(sc, Options{})
+	got := strings.Join(rep.Failures, "\n")
+	for _, want := range []string{"no frame from packet 2 at host1/pod-b matched",
+		"step after packet 1 at 11s: remove_endpoint host1/pod-b (packets[1])\n    packet 2 in at host1/pod-a"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("failure text lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "update_load_balancer") {
+		t.Errorf("failure for packet 2 names the step after it:\n%s", got)
+	}
+}
