@@ -283,3 +283,28 @@ func TestHTMLDegenerate(t *testing.T) {
 		})
 	}
 }
+
+// TestHTMLEscapes: names from input files cannot inject markup, in tables
+// or in plots (gonum's SVG canvas escapes text).
+func TestHTMLEscapes(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "evil.bench")
+	evil := "BenchmarkX/name=<script>alert(1)</script><img_src=x> 10 5 ns/op\nBenchmarkX/name=<script>alert(1)</script><img_src=x> 10 6 ns/op\n"
+	if err := os.WriteFile(p, []byte(evil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := WriteHTML(&b, load(t, []string{p}, Options{Title: "<b>title</b>"})); err != nil {
+		t.Fatal(err)
+	}
+	f := inspect(t, b.Bytes())
+	if len(f.external) > 0 {
+		t.Errorf("markup from the input became elements: %q", f.external)
+	}
+	if bytes.Contains(b.Bytes(), []byte("<script>")) || bytes.Contains(b.Bytes(), []byte("<b>title")) {
+		t.Errorf("unescaped input in the page")
+	}
+	if len(f.plots) != 1 {
+		t.Errorf("got %d plots, want 1", len(f.plots))
+	}
+}
