@@ -52,6 +52,7 @@ type Expose struct {
 	External, Internal uint16
 }
 
+// String formats x as docker run -p does: "443/tcp", "8443:443/tcp".
 func (x Expose) String() string {
 	p := "tcp"
 	if x.Proto == 17 {
