@@ -369,7 +369,14 @@ func buildHost(hs *HostSpec, field string, opts Options, errs *errList, pre []ne
 		}
 		profile = p
 	}
-	objs := hs.HNS
+	// A deep copy: programming and later changes (UpdateLoadBalancer) must
+	// not write into the caller's topology.
+	objsp, err := hs.HNS.Clone()
+	if err != nil {
+		errs.wrap(field+".hns", err)
+		return nil, nil, nil
+	}
+	objs := *objsp
 	if err := objs.Normalize(); err != nil {
 		errs.wrap(field+".hns", err)
 		return nil, nil, nil

@@ -78,11 +78,20 @@ type Stack struct {
 
 	nat      *winnat.NAT
 	natIface int
+
+	// conns are connections the management OS opened (what it sent from
+	// HOST/host): replies to them are delivered, as its TCP/IP stack would,
+	// without a listener. Keyed by the reply's tuple; bounded.
+	conns map[packet.Tuple]struct{}
 }
+
+// maxConns bounds the management OS's connection table; when full, it is
+// cleared (the model keeps no timers for the host's own sockets).
+const maxConns = 1 << 16
 
 func newStack(h *Host) *Stack {
 	return &Stack{h: h, neigh4: make(map[uint32]header.MAC), neigh6: make(map[[16]byte]header.MAC),
-		listeners: make(map[listenKey]struct{}), natIface: -1}
+		listeners: make(map[listenKey]struct{}), natIface: -1, conns: make(map[packet.Tuple]struct{})}
 }
 
 func (s *Stack) addIface(i Iface) int {
@@ -402,7 +411,11 @@ func (s *Stack) natPublished(proto uint8, dst netip.Addr, port uint16) bool {
 // localInput delivers a packet addressed to the host itself.
 func (s *Stack) localInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
 	if (p.IPProto == header.ProtoTCP || p.IPProto == header.ProtoUDP) && p.HasL4Ports {
-		if _, ok := s.listeners[listenKey{p.IPProto, p.DstPort}]; !ok {
+		_, listening := s.listeners[listenKey{p.IPProto, p.DstPort}]
+		if !listening {
+			_, listening = s.conns[p.Tuple()]
+		}
+		if !listening {
 			r := drop.NoListener
 			if s.nat != nil && ifi != s.natIface {
 				// WinNAT had neither a session nor a mapping: unsolicited inbound.
@@ -506,6 +519,15 @@ func (s *Stack) send(buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
 	if !p.Valid() {
 		s.dropf(out, -1, buf, drop.InvalidPacket, CompTCPIP)
 		return
+	}
+	if p.IsIP() && p.HasL4Ports && (p.IPProto == header.ProtoTCP || p.IPProto == header.ProtoUDP) {
+		rev := p.Tuple().Reverse()
+		if _, ok := s.conns[rev]; !ok {
+			if len(s.conns) >= maxConns {
+				clear(s.conns)
+			}
+			s.conns[rev] = struct{}{}
+		}
 	}
 	switch p.Kind {
 	case packet.KindARP:

@@ -338,7 +338,9 @@ func (s *Switch) Forward(in PortID, p *packet.Parsed) Decision {
 	if s.vfp && ip.Kind == PortVM && p.IsIP() && !s.noSNAT {
 		// A reply to a source another port translated (an LB SNAT on the
 		// external port, say) goes back to that port.
-		if id, ok := s.snatOwner(p); ok && id != in {
+		// A reply to its own port's translated source is VFP hairpin
+		// (loopback through a service VIP): it goes back in.
+		if id, ok := s.snatOwner(p); ok {
 			return Decision{Port: id, SNAT: true}
 		}
 	}
