@@ -76,7 +76,7 @@ func New(topo Topology, opts Options) (*Fabric, error) {
 			if _, dup := f.byName[name]; dup {
 				errs.add(field, "port name %q used twice", name)
 			}
-			id := f.addPort(Port{Name: name, Kind: kind, Host: hi2, Endpoint: ei, MAC: e.MAC, IPs: e.IPs, Gateway: h.EndpointGateway(ei)})
+			id := f.addPort(Port{Name: name, Kind: kind, Host: hi2, Endpoint: ei, MAC: e.MAC, IPs: e.IPs, Gateway: h.EndpointGateway(ei), Gateway6: e.Gateway6})
 			f.epPort[hi2] = append(f.epPort[hi2], id)
 		}
 		for ni, n := range h.NICs {

@@ -58,8 +58,9 @@ type Port struct {
 	MAC      header.MAC
 	IPs      []netip.Addr
 	// Gateway is the default gateway a peer or endpoint sends off-subnet
-	// traffic to, when known.
-	Gateway netip.Addr
+	// IPv4 traffic to (IPv6 when it has only that), when known; Gateway6
+	// is an endpoint's IPv6 gateway.
+	Gateway, Gateway6 netip.Addr
 }
 
 // OutputKind says how a frame came out.

@@ -28,6 +28,12 @@ func (h *Host) InjectEndpoint(ei int, buf *packet.Buffer, out *Outbox) {
 		return
 	}
 	e := &h.Endpoints[ei]
+	if mtu := h.Switches[e.Switch].Port(e.Port).MTU; mtu > 0 && p.IsIP() && p.L3Len() > mtu {
+		// The vNIC's MTU bounds what the container sends as well (1450 on
+		// overlay): a bigger frame is dropped at the port (pktmon reason 23).
+		h.dropAt(out, CompVSwitch, e.Name, buf, &p, drop.MTUMismatch, "", "", "")
+		return
+	}
 	if !h.fcOn || out.Trace.Enabled() || !fcEligible(&p) {
 		h.switchIngress(e.Switch, e.Port, buf, &p, out)
 		return

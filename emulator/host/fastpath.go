@@ -26,9 +26,13 @@ import (
 // doorkeeper admits a flow only on its second miss (TinyLFU's doorkeeper),
 // so that many more flows than slots (a scan, 1M flows round robin) do not
 // turn every packet into a cache write.
+//
+// The cache starts small (a scenario's host sees few flows) and doubles,
+// dropping its contents, when it has taken in as many flows as half its
+// slots, up to fcMaxSlots.
 const (
-	fcSlots = 1 << 16
-	fcDoor  = 1 << 16
+	fcMinSlots = 1 << 10
+	fcMaxSlots = 1 << 16
 )
 
 // fcKey identifies a flow as the slow path saw it: everything its decisions
@@ -97,7 +101,7 @@ func (h *Host) fastOutbound(k *fcKey, buf *packet.Buffer, p *packet.Parsed, out 
 	if h.fc == nil {
 		return false
 	}
-	e := &h.fc[k.hash()&(fcSlots-1)]
+	e := &h.fc[k.hash()&uint32(len(h.fc)-1)]
 	if e.gen != h.gen || e.key != *k || p.L3Len() > int(e.mtu) || !h.Stack.nat.RefreshOutbound(e.nat, p, out.Now) {
 		return false
 	}
@@ -116,21 +120,27 @@ func (h *Host) remember(k *fcKey, r *fcRecord, emit *Emit) {
 		return
 	}
 	if h.fc == nil {
-		h.fc = make([]fcEntry, fcSlots)
-		h.fcDoor = make([]uint32, fcDoor)
+		h.fc = make([]fcEntry, fcMinSlots)
+		h.fcDoor = make([]uint32, fcMinSlots)
 	}
 	hash := k.hash()
 	fp := hash | 1 // never 0, the empty door slot
-	if d := &h.fcDoor[(hash>>16^hash*0x9e3779b9)&(fcDoor-1)]; *d != fp {
+	if d := &h.fcDoor[(hash>>16^hash*0x9e3779b9)&uint32(len(h.fcDoor)-1)]; *d != fp {
 		*d = fp // first miss: remember, do not cache yet
 		return
+	}
+	h.fcInserts++
+	if h.fcInserts > len(h.fc)/2 && len(h.fc) < fcMaxSlots {
+		h.fc = make([]fcEntry, 2*len(h.fc))
+		h.fcDoor = make([]uint32, 2*len(h.fcDoor))
+		h.fcInserts = 0
 	}
 	eth := header.Ethernet(emit.Buf.Bytes())
 	e := fcEntry{key: *k, gen: h.gen, nat: r.nat, nic: int32(emit.NIC), mtu: int32(r.mtu), srcMAC: eth.SrcMAC(), dstMAC: eth.DstMAC()}
 	if n := h.NICs[emit.NIC].MTU; e.mtu == 0 || n < int(e.mtu) {
 		e.mtu = int32(n)
 	}
-	h.fc[hash&(fcSlots-1)] = e
+	h.fc[hash&uint32(len(h.fc)-1)] = e
 }
 
 // enableFastPath turns the host flow cache on; its slots are allocated on

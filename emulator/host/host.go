@@ -48,8 +48,9 @@ type Endpoint struct {
 	Port   vswitch.PortID
 	MAC    header.MAC
 	IPs    []netip.Addr
-	// Gateway is the endpoint's default gateway, when it has one.
-	Gateway netip.Addr
+	// Gateway and Gateway6 are the endpoint's IPv4 and IPv6 default
+	// gateways, when it has them.
+	Gateway, Gateway6 netip.Addr
 }
 
 // NIC is a physical network adapter.
@@ -75,11 +76,12 @@ type Host struct {
 	ports [][]portBinding
 	vfps  [][]*vfp.Port // per switch, per port; nil entries for ports without policy
 
-	gen    uint64    // configuration generation, for the flow cache (starts at 1)
-	fcOn   bool      // the host flow cache is on (a host with WinNAT)
-	fcOff  bool      // DisableFlowCache was called
-	fc     []fcEntry // its slots, allocated on first use (fastpath.go)
-	fcDoor []uint32  // its doorkeeper: fingerprints of flows that missed once
+	gen       uint64    // configuration generation, for the flow cache (starts at 1)
+	fcOn      bool      // the host flow cache is on (a host with WinNAT)
+	fcOff     bool      // DisableFlowCache was called
+	fc        []fcEntry // its slots, allocated on first use (fastpath.go)
+	fcDoor    []uint32  // its doorkeeper: fingerprints of flows that missed once
+	fcInserts int       // flows cached since the cache last grew
 
 	// FastHits counts packets the host flow cache handled.
 	FastHits uint64
@@ -322,13 +324,23 @@ func (o *Outbox) hop() bool {
 
 // SetEndpointGateway records the default gateway of an endpoint (for
 // scenario defaults: the MAC a container sends off-subnet traffic to).
-func (h *Host) SetEndpointGateway(ei int, gw netip.Addr) { h.Endpoints[ei].Gateway = gw }
+func (h *Host) SetEndpointGateway(ei int, gw netip.Addr) {
+	if gw.Is4() {
+		h.Endpoints[ei].Gateway = gw
+	} else {
+		h.Endpoints[ei].Gateway6 = gw
+	}
+}
 
-// EndpointGateway returns an endpoint's gateway; for the management OS,
-// the next hop of its IPv4 default route.
+// EndpointGateway returns an endpoint's IPv4 gateway (its IPv6 gateway
+// when it has no IPv4 one); for the management OS, the next hop of its IPv4
+// default route.
 func (h *Host) EndpointGateway(ei int) netip.Addr {
 	if ei != HostEndpoint {
-		return h.Endpoints[ei].Gateway
+		if g := h.Endpoints[ei].Gateway; g.IsValid() {
+			return g
+		}
+		return h.Endpoints[ei].Gateway6
 	}
 	if r, ok := h.Stack.Lookup(netip.IPv4Unspecified()); ok && r.Prefix.Bits() == 0 {
 		return r.NextHop

@@ -350,7 +350,9 @@ func (s *Stack) deliverHost(ifi int, buf *packet.Buffer, p *packet.Parsed, out *
 func (s *Stack) ipInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
 	v6 := p.Kind == packet.KindIPv6
 	if v6 && !s.hasFamily(true) {
-		r := drop.NoRoute
+		// No IPv6 anywhere on the host: IPv6 is not configured for this
+		// network (nat and overlay have none: windows-behaviour.md §2.4, §3.5).
+		r := drop.IPv6Unsupported
 		if s.nat != nil && ifi == s.natIface {
 			r = drop.NATIPv6
 		}
