@@ -28,7 +28,7 @@ import (
 // turn every packet into a cache write.
 //
 // The cache starts small (a scenario's host sees few flows) and doubles,
-// dropping its contents, when it has taken in as many flows as half its
+// dropping its contents, when it has taken in as many flows as a quarter of its
 // slots, up to fcMaxSlots.
 const (
 	fcMinSlots = 1 << 10
@@ -130,7 +130,7 @@ func (h *Host) remember(k *fcKey, r *fcRecord, emit *Emit) {
 		return
 	}
 	h.fcInserts++
-	if h.fcInserts > len(h.fc)/2 && len(h.fc) < fcMaxSlots {
+	if h.fcInserts > len(h.fc)/4 && len(h.fc) < fcMaxSlots {
 		h.fc = make([]fcEntry, 2*len(h.fc))
 		h.fcDoor = make([]uint32, 2*len(h.fcDoor))
 		h.fcInserts = 0
