@@ -74,8 +74,14 @@ func BenchmarkNATEstablishedRouted(b *testing.B) {
 
 func benchNAT(b *testing.B, topo, dst string) {
 	for _, n := range benchFlows {
-		b.Run(fmt.Sprintf("flows=%d", n), func(b *testing.B) {
-			f, err := fabric.New(loadTopology(b, topo), fabric.Options{})
+		b.Run(fmt.Sprintf("flows=%d", n), func(b *testing.B) { benchNATOnce(b, topo, dst, n, fabric.Options{}) })
+	}
+}
+
+func benchNATOnce(b *testing.B, topo, dst string, n int, opts fabric.Options) {
+	{
+		{
+			f, err := fabric.New(loadTopology(b, topo), opts)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -101,7 +107,7 @@ func benchNAT(b *testing.B, topo, dst string) {
 				}
 			}
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "pkts/s")
-		})
+		}
 	}
 }
 

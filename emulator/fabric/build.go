@@ -58,9 +58,6 @@ func New(topo Topology, opts Options) (*Fabric, error) {
 		if h == nil {
 			continue
 		}
-		if opts.NoFlowCache {
-			h.DisableFlowCache()
-		}
 		hi2 := len(f.hosts)
 		f.hosts = append(f.hosts, h)
 		f.programmed = append(f.programmed, prog)

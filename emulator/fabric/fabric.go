@@ -126,9 +126,6 @@ type Options struct {
 	HopLimit int
 	// Shard and Shards partition NAT port ranges between per-core fabrics.
 	Shard, Shards int
-	// NoFlowCache turns off the hosts' flow caches (the fast path for
-	// routed, NATed traffic); results are the same, only slower.
-	NoFlowCache bool
 }
 
 type memberKind uint8

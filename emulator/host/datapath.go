@@ -34,22 +34,7 @@ func (h *Host) InjectEndpoint(ei int, buf *packet.Buffer, out *Outbox) {
 		h.dropAt(out, CompVSwitch, e.Name, buf, &p, drop.MTUMismatch, "", "", "")
 		return
 	}
-	if !h.fcOn || out.Trace.Enabled() || !fcEligible(&p) {
-		h.switchIngress(e.Switch, e.Port, buf, &p, out)
-		return
-	}
-	k := fcKeyOf(ei, &p)
-	if h.fastOutbound(&k, buf, &p, out) {
-		return
-	}
-	nEmits, nDrops := len(out.Emits), len(out.Drops)
-	out.rec = fcRecord{on: true}
 	h.switchIngress(e.Switch, e.Port, buf, &p, out)
-	r := out.rec
-	out.rec = fcRecord{}
-	if len(out.Emits) == nEmits+1 && len(out.Drops) == nDrops {
-		h.remember(&k, &r, &out.Emits[nEmits])
-	}
 }
 
 // ReceiveWire handles a frame arriving from the wire at NIC ni.
@@ -90,7 +75,6 @@ func (h *Host) dropAt(out *Outbox, comp, port string, buf *packet.Buffer, p *pac
 // the frame survives. After encapsulation or decapsulation p describes the
 // new outermost headers.
 func (h *Host) runVFP(v *vfp.Port, dir vfp.Direction, si int, port vswitch.PortID, buf *packet.Buffer, p *packet.Parsed, out *Outbox) bool {
-	out.rec.bad = true // VFP has its own flow table: the host cache stays out of its way
 	verdict, reason := v.Process(dir, buf, p, out.Now, out.Trace)
 	if verdict == vfp.Drop {
 		d := v.LastDrop()
@@ -134,7 +118,6 @@ func (h *Host) switchIngress(si int, port vswitch.PortID, buf *packet.Buffer, p 
 		h.switchEgress(si, d.Port, buf, p, out)
 		return
 	}
-	out.rec.bad = true
 	var arr [16]vswitch.PortID
 	targets := sw.FloodTargets(port, arr[:0])
 	if out.Trace.Enabled() {

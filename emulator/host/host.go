@@ -76,15 +76,6 @@ type Host struct {
 	ports [][]portBinding
 	vfps  [][]*vfp.Port // per switch, per port; nil entries for ports without policy
 
-	gen       uint64    // configuration generation, for the flow cache (starts at 1)
-	fcOn      bool      // the host flow cache is on (a host with WinNAT)
-	fcOff     bool      // DisableFlowCache was called
-	fc        []fcEntry // its slots, allocated on first use (fastpath.go)
-	fcDoor    []uint32  // its doorkeeper: fingerprints of flows that missed once
-	fcInserts int       // flows cached since the cache last grew
-
-	// FastHits counts packets the host flow cache handled.
-	FastHits uint64
 }
 
 type portBinding struct {
@@ -95,7 +86,7 @@ type portBinding struct {
 
 // New returns a host with only its management OS.
 func New(name string) *Host {
-	h := &Host{Name: name, gen: 1}
+	h := &Host{Name: name}
 	h.Endpoints = []Endpoint{{Name: "host", Switch: -1, Port: vswitch.None}}
 	h.Stack = newStack(h)
 	return h
@@ -104,7 +95,6 @@ func New(name string) *Host {
 // AddNIC adds a physical NIC. Until a switch is bound to it, it belongs to
 // the management OS with the given addresses.
 func (h *Host) AddNIC(name string, mac header.MAC, mtu int, addrs []netip.Prefix) (int, error) {
-	h.gen++
 	for _, n := range h.NICs {
 		if n.Name == name {
 			return -1, fmt.Errorf("host %s: NIC %s: name in use", h.Name, name)
@@ -135,7 +125,6 @@ func (h *Host) NICByName(name string) (int, bool) {
 // does when "allow management OS to share this adapter" is on), with the
 // NIC's MAC. It returns the switch index.
 func (h *Host) AddSwitch(name string, kind vswitch.Kind, nic string) (int, error) {
-	h.gen++
 	for _, s := range h.Switches {
 		if s.Name == name {
 			return -1, fmt.Errorf("host %s: switch %s: name in use", h.Name, name)
@@ -199,7 +188,6 @@ func (h *Host) bind(si int, port vswitch.PortID, b portBinding) {
 // gateway "vEthernet (nat)", or an l2bridge host endpoint) and returns its
 // stack interface index.
 func (h *Host) AddHostVNIC(si int, name string, mac header.MAC, mtu int, addrs []netip.Prefix) (int, error) {
-	h.gen++
 	sw := h.Switches[si]
 	port, err := sw.AddPort(vswitch.Port{Name: name, Kind: vswitch.PortHostVNIC, MAC: mac})
 	if err != nil {
@@ -215,7 +203,6 @@ func (h *Host) AddHostVNIC(si int, name string, mac header.MAC, mtu int, addrs [
 
 // AddEndpoint plugs a container vNIC into a switch and returns its endpoint index.
 func (h *Host) AddEndpoint(si int, name string, mac header.MAC, ips []netip.Addr, vlan uint16) (int, error) {
-	h.gen++
 	for _, e := range h.Endpoints {
 		if e.Name == name {
 			return -1, fmt.Errorf("host %s: endpoint %s: name in use", h.Name, name)
@@ -244,7 +231,6 @@ func (h *Host) EndpointByName(name string) (int, bool) {
 
 // SetVFP attaches VFP policy to a switch port.
 func (h *Host) SetVFP(si int, port vswitch.PortID, v *vfp.Port) {
-	h.gen++
 	h.bind(si, port, h.ports[si][port])
 	h.vfps[si][port] = v
 }
@@ -260,10 +246,8 @@ func (h *Host) VFP(si int, port vswitch.PortID) *vfp.Port {
 // SetNAT installs WinNAT between the given internal interface and the
 // others.
 func (h *Host) SetNAT(n *winnat.NAT, internalIface int) {
-	h.gen++
 	h.Stack.nat = n
 	h.Stack.natIface = internalIface
-	h.enableFastPath()
 }
 
 // NAT returns the host's WinNAT, or nil.
@@ -308,8 +292,6 @@ type Outbox struct {
 	Now   int64 // virtual time of the input frame, ns
 	// Hops limits how many stages one input may pass, against loops.
 	Hops int
-
-	rec fcRecord // what the slow path did, for the flow cache
 }
 
 func (o *Outbox) emit(e Emit) { o.Emits = append(o.Emits, e) }
@@ -366,7 +348,6 @@ func (h *Host) NICPrimary(ni int) (netip.Addr, bool) {
 // SetEndpointMTU sets the largest IP datagram an endpoint's vNIC accepts
 // (1450 on overlay, HNS EncapOverhead 50; microsoft/SDN#517).
 func (h *Host) SetEndpointMTU(ei int, mtu int) {
-	h.gen++
 	e := &h.Endpoints[ei]
 	h.Switches[e.Switch].Port(e.Port).MTU = mtu
 }

@@ -127,7 +127,6 @@ func (s *Stack) IfaceByName(name string) (int, bool) {
 
 // AddAddr adds an address to an interface, with its connected route.
 func (s *Stack) AddAddr(ifi int, a netip.Prefix) {
-	s.h.gen++
 	s.ifaces[ifi].Addrs = append(s.ifaces[ifi].Addrs, a)
 	if a.Addr().Is4() && !s.ifaces[ifi].primary4.IsValid() {
 		s.ifaces[ifi].primary4 = a.Addr()
@@ -139,7 +138,6 @@ func (s *Stack) AddAddr(ifi int, a netip.Prefix) {
 // AddRoute adds a route. Routes are looked up longest prefix first, then by
 // lowest metric.
 func (s *Stack) AddRoute(r Route) {
-	s.h.gen++
 	r.Prefix = r.Prefix.Masked()
 	for _, o := range s.routes {
 		if o == r {
@@ -199,9 +197,6 @@ func (s *Stack) Lookup(dst netip.Addr) (Route, bool) {
 // AddNeighbor adds a static neighbour (ARP/ND cache) entry.
 func (s *Stack) AddNeighbor(a netip.Addr, m header.MAC) {
 	a = a.Unmap()
-	if old, ok := s.Neighbor(a); !ok || old != m {
-		s.h.gen++
-	}
 	if a.Is4() {
 		s.neigh4[v4key(a)] = m
 	} else {
@@ -234,7 +229,6 @@ func (s *Stack) localIface(a netip.Addr) (int, bool) {
 // Listen declares a port the management OS listens on; packets to it are
 // delivered to the host endpoint instead of being dropped.
 func (s *Stack) Listen(proto uint8, port uint16) {
-	s.h.gen++
 	s.listeners[listenKey{proto, port}] = struct{}{}
 }
 
@@ -459,11 +453,6 @@ func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 			s.dropf(out, ifi, buf, reason, CompWinNAT)
 			return
 		}
-		if v == winnat.Translated {
-			if out.rec.on {
-				out.rec.nat = s.nat.LastOutbound()
-			}
-		}
 	}
 	p.DecTTL()
 	nh := r.NextHop
@@ -481,9 +470,6 @@ func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 // Ethernet addresses.
 func (s *Stack) output(ifi int, nh netip.Addr, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
 	ifc := &s.ifaces[ifi]
-	if out.rec.on {
-		out.rec.mtu = ifc.MTU
-	}
 	if p.L3Len() > ifc.MTU {
 		if p.Kind == packet.KindIPv6 || p.IPv4().Flags()&header.IPv4FlagDontFragment != 0 {
 			s.icmpErrorMTU(ifi, p, uint16(ifc.MTU), out)
