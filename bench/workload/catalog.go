@@ -226,6 +226,12 @@ type Matrix struct {
 	Rules, Backends []int
 	// Options apply to every workload.
 	Options Options
+	// Kernel, when set, adds each workload a second time run through a real
+	// datapath (see NewKernel); workloads without a kernel form are skipped
+	// and listed in Skipped.
+	Kernel *Kernel
+	// Skipped receives, for each workload that has no kernel form, why.
+	Skipped *[]string
 }
 
 // Workloads returns the workloads of the matrix, mode by mode in display order,
@@ -250,12 +256,28 @@ func (x Matrix) Workloads() ([]bench.Workload, error) {
 			for _, f := range flows {
 				for _, s := range sizes {
 					for _, r := range ratios {
-						w, err := New(m.Name, Params{Flows: f, Size: s, NewFlowRatio: r, N: n}, x.Options)
+						p := Params{Flows: f, Size: s, NewFlowRatio: r, N: n}
+						w, err := New(m.Name, p, x.Options)
 						if err != nil {
 							errs = append(errs, err)
 							continue
 						}
 						out = append(out, w)
+						if x.Kernel == nil {
+							continue
+						}
+						kw, err := NewKernel(m.Name, p, x.Options, *x.Kernel)
+						if errors.Is(err, ErrNoKernel) {
+							if x.Skipped != nil {
+								*x.Skipped = append(*x.Skipped, err.Error())
+							}
+							continue
+						}
+						if err != nil {
+							errs = append(errs, err)
+							continue
+						}
+						out = append(out, kw)
 					}
 				}
 			}

@@ -57,6 +57,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	topology := fs.StringP("topology", "t", "", "topology `file` (YAML or JSON) for --pcap")
 	port := fs.String("port", "", "`port` where --pcap packets enter when the capture does not name one")
 	noProgress := fs.Bool("no-progress", false, "do not draw a progress bar on standard error")
+	against := fs.String("against", "", "also run each workload through a real `datapath` (linux: the kernel in network namespaces, as root) and print both and their ratio")
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
 	}
@@ -88,6 +89,9 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	}
 	if *port != "" && *pcap == "" {
 		return usageErr(stderr, fs, "--port needs --pcap")
+	}
+	if *against != "" && *against != "linux" {
+		return usageErr(stderr, fs, "--against %q: only linux is available", *against)
 	}
 	mx := workload.Matrix{Patterns: *patterns, Options: workload.Options{Spin: benchSpin}}
 	var perr error
@@ -126,6 +130,19 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return usageErr(stderr, fs, "%v", perr)
 	}
 
+	var skipped []string
+	if *against != "" {
+		if len(coreList) != 1 || coreList[0] != 1 {
+			return usageErr(stderr, fs, "--against measures one core: use --cores 1")
+		}
+		k, err := kernelDatapath(*against)
+		if err != nil {
+			fmt.Fprintf(stderr, "hnspath bench: --against %s: %v\n", *against, err)
+			return exitUnsupported
+		}
+		mx.Kernel, mx.Skipped = k, &skipped
+	}
+
 	// Workloads: the generated ones unless only a capture is asked for.
 	var ws []bench.Workload
 	if *pcap == "" || len(*patterns) > 0 {
@@ -151,6 +168,14 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if *against != "" {
+		// Kernel workloads are prepared up front: one whose topology has no
+		// Linux analogue is skipped with the reason instead of failing the run.
+		ws = prepareKernels(ctx, ws, &skipped)
+		for _, s := range skipped {
+			fmt.Fprintf(stderr, "hnspath bench: --against %s: skipped: %s\n", *against, s)
+		}
+	}
 	opt := bench.Options{Trials: *trials, MinTime: *minTime, Cores: coreList, Quick: *quick}
 	if !*noProgress {
 		opt.Progress = stderr
@@ -182,6 +207,9 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		return fail(stderr, "bench", err)
+	}
+	if *against != "" && *format == "text" {
+		writeAgainst(stdout, rep, *against)
 	}
 	if runErr != nil {
 		return exitFail
