@@ -114,3 +114,34 @@ func benchNATOnce(b *testing.B, topo, dst string, n int, opts fabric.Options) {
 // benchFlows are the flow counts of the NAT benchmarks: 10k (the issue's
 // target) and 1M; 1 shows the cost with everything in cache.
 var benchFlows = []int{1, 10_000, 1_000_000}
+
+// BenchmarkL2BridgeCrossHost: a pod on host1 to a pod on host2 through
+// VFP (MAC rewrite, ACL, SNAT exception, LB), the management OS, the
+// underlay router and host2's VFP; cached flows, round-robin.
+func BenchmarkL2BridgeCrossHost(b *testing.B) {
+	f, err := fabric.New(loadTopology(b, "testdata/l2bridge.json"), fabric.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 1000
+	frames := make([][]byte, n)
+	for i := range frames {
+		frames[i] = emutest.UDP4(b, macPodA, macHost1, "10.244.1.2", "10.244.2.2", uint16(1024+i), 2000, make([]byte, 18))
+	}
+	in := port(b, f, "host1/pod-a")
+	var res fabric.Outcome
+	for i, fr := range frames {
+		f.Inject(in, fr, int64(i), &res)
+		if len(res.Outputs) != 1 {
+			b.Fatalf("flow %d: %+v", i, res.Drops)
+		}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		f.Inject(in, frames[i], int64(time.Second), &res)
+		if i++; i == n {
+			i = 0
+		}
+	}
+}

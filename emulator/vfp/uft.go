@@ -2,7 +2,7 @@ package vfp
 
 import (
 	"encoding/binary"
-	"hash/maphash"
+	"unsafe"
 
 	"github.com/hnspath/hnspath/emulator/header"
 	"github.com/hnspath/hnspath/emulator/packet"
@@ -81,35 +81,34 @@ const (
 
 type ufSlot struct {
 	key      ufKey
-	hash     uint64
 	lastSeen int64
 	timeout  int64
 	live     bool
-	spilled  bool // indexed in overflow (its hash was taken)
 	val      ufEntry
 }
 
 // ufTable is the unified flow table: slots in chunks that never move
-// (stable handles, like flow.Table), indexed by a 64-bit hash of the key
-// in a map with integer keys, which is cheaper than a map keyed by the
-// 112-byte key. A key whose hash is already taken by another live key
-// (2^-64 odds per pair) is indexed in overflow by the whole key. Not safe
-// for concurrent use.
+// (stable handles, like flow.Table), indexed by an open-addressing table of
+// (32-bit hash, handle) words with linear probing and backward-shift
+// deletion; a probe compares the hash, then the whole key in the slot. It
+// is a few times cheaper than a Go map keyed by the 112-byte key, and does
+// not allocate except to grow. Not safe for concurrent use.
 type ufTable struct {
-	seed     maphash.Seed
-	index    map[uint64]ufHandle
-	overflow map[ufKey]ufHandle
-	chunks   [][]ufSlot
-	free     []ufHandle
-	next     ufHandle
-	max      int
-	n        int
-	cursor   ufHandle
-	collide  bool // tests: every key hashes to 1, to exercise the overflow index
+	idx     []uint64 // 0: empty; else hash<<32 | handle
+	mask    uint32
+	chunks  [][]ufSlot
+	free    []ufHandle
+	next    ufHandle
+	max     int
+	n       int
+	cursor  ufHandle
+	collide bool // tests: every key hashes to 1, to exercise long probe chains
 }
 
 func newUFTable(max int) *ufTable {
-	return &ufTable{seed: maphash.MakeSeed(), index: make(map[uint64]ufHandle), overflow: make(map[ufKey]ufHandle), max: max, next: 1}
+	t := &ufTable{max: max, next: 1}
+	t.resize(64)
+	return t
 }
 
 func (t *ufTable) at(h ufHandle) *ufSlot {
@@ -117,32 +116,107 @@ func (t *ufTable) at(h ufHandle) *ufSlot {
 	return &t.chunks[i>>ufChunkBits][i&(ufChunkSize-1)]
 }
 
-func (t *ufTable) hash(k *ufKey) uint64 {
+// hash mixes the key's 8-byte words, each multiplied by its own odd
+// constant (independent multiplies pipeline), then avalanches the sum. An
+// unencapsulated packet's key has zeros after its first 64 bytes, which are
+// skipped. The hash is not keyed: flooding the emulator's own tables is not
+// a threat model.
+func (t *ufTable) hash(k *ufKey) uint32 {
 	if t.collide {
 		return 1
 	}
-	return maphash.Bytes(t.seed, k[:])
+	w := (*[ufKeySize / 8]uint64)(unsafe.Pointer(k))
+	h := w[0]*0x9e3779b185ebca87 ^ w[1]*0xc2b2ae3d27d4eb4f ^ w[2]*0x165667b19e3779f9 ^ w[3]*0x27d4eb2f165667c5 ^
+		w[4]*0x85ebca77c2b2ae63 ^ w[5]*0xff51afd7ed558ccd ^ w[6]*0xc4ceb9fe1a85ec53 ^ w[7]*0x94d049bb133111eb
+	if k[kEncap] != 0 {
+		h ^= w[8]*0xbf58476d1ce4e5b9 ^ w[9]*0xd6e8feb86659fd93 ^ w[10]*0xa0761d6478bd642f ^ w[11]*0xe7037ed1a0b428db ^
+			w[12]*0x8ebc6af09c88c6e3 ^ w[13]*0x589965cc75374cc3
+	}
+	h ^= h >> 32
+	h *= 0x9e3779b185ebca87
+	h ^= h >> 29
+	return uint32(h>>32) | 1 // never 0, so an index word is never 0
+}
+
+// sameKey compares two keys, only their first 64 bytes when neither is
+// encapsulated (the rest is zero).
+func sameKey(a, b *ufKey) bool {
+	if a[kEncap]|b[kEncap] == 0 {
+		return *(*[64]byte)(a[:64]) == *(*[64]byte)(b[:64])
+	}
+	return *a == *b
+}
+
+// resize rebuilds the index with n (a power of two) positions.
+func (t *ufTable) resize(n int) {
+	old := t.idx
+	t.idx = make([]uint64, n)
+	t.mask = uint32(n - 1)
+	for _, e := range old {
+		if e != 0 {
+			t.place(e)
+		}
+	}
+}
+
+func (t *ufTable) place(e uint64) {
+	for i := uint32(e>>32) & t.mask; ; i = (i + 1) & t.mask {
+		if t.idx[i] == 0 {
+			t.idx[i] = e
+			return
+		}
+	}
+}
+
+// find returns the index position and handle of k, or ok false.
+func (t *ufTable) find(k *ufKey, hv uint32) (pos uint32, h ufHandle, ok bool) {
+	for i := hv & t.mask; ; i = (i + 1) & t.mask {
+		e := t.idx[i]
+		if e == 0 {
+			return 0, 0, false
+		}
+		if uint32(e>>32) == hv {
+			if h := ufHandle(e); sameKey(&t.at(h).key, k) {
+				return i, h, true
+			}
+		}
+	}
+}
+
+// unindex removes position pos from the index, shifting back the entries
+// after it that would no longer be found (linear probing deletion).
+func (t *ufTable) unindex(pos uint32) {
+	i := pos
+	for {
+		t.idx[i] = 0
+		j := i
+		for {
+			j = (j + 1) & t.mask
+			e := t.idx[j]
+			if e == 0 {
+				return
+			}
+			home := uint32(e>>32) & t.mask
+			// Move e back to i unless its home lies cyclically in (i, j].
+			if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+				t.idx[i] = e
+				i = j
+				break
+			}
+		}
+	}
 }
 
 // lookup returns the live slot of k. An entry idle past its timeout is
 // removed and reported missing. It does not allocate.
 func (t *ufTable) lookup(k *ufKey, now int64) (ufHandle, *ufSlot) {
-	hv := t.hash(k)
-	h, ok := t.index[hv]
-	if ok {
-		if s := t.at(h); s.key != *k {
-			ok = false
-		}
-	}
-	if !ok && len(t.overflow) > 0 {
-		h, ok = t.overflow[*k]
-	}
+	pos, h, ok := t.find(k, t.hash(k))
 	if !ok {
 		return 0, nil
 	}
 	s := t.at(h)
 	if s.timeout != 0 && now-s.lastSeen > s.timeout {
-		t.remove(h, s)
+		t.remove(pos, h, s)
 		return 0, nil
 	}
 	return h, s
@@ -172,24 +246,18 @@ func (t *ufTable) insert(k *ufKey, v ufEntry, now, timeout int64) (ufHandle, boo
 		}
 	}
 	s := t.at(h)
-	hv := t.hash(k)
-	*s = ufSlot{key: *k, hash: hv, lastSeen: now, timeout: timeout, live: true, val: v}
-	if _, taken := t.index[hv]; taken {
-		s.spilled = true
-		t.overflow[*k] = h
-	} else {
-		t.index[hv] = h
+	*s = ufSlot{key: *k, lastSeen: now, timeout: timeout, live: true, val: v}
+	if (t.n+1)*2 > len(t.idx) {
+		t.resize(2 * len(t.idx))
 	}
+	t.place(uint64(t.hash(k))<<32 | uint64(h))
 	t.n++
 	return h, true
 }
 
-func (t *ufTable) remove(h ufHandle, s *ufSlot) {
-	if s.spilled {
-		delete(t.overflow, s.key)
-	} else {
-		delete(t.index, s.hash)
-	}
+// remove drops slot h, at index position pos.
+func (t *ufTable) remove(pos uint32, h ufHandle, s *ufSlot) {
+	t.unindex(pos)
 	*s = ufSlot{}
 	t.free = append(t.free, h)
 	t.n--
@@ -197,8 +265,12 @@ func (t *ufTable) remove(h ufHandle, s *ufSlot) {
 
 // delete removes a live handle.
 func (t *ufTable) delete(h ufHandle) {
-	if s := t.at(h); s.live {
-		t.remove(h, s)
+	s := t.at(h)
+	if !s.live {
+		return
+	}
+	if pos, h2, ok := t.find(&s.key, t.hash(&s.key)); ok && h2 == h {
+		t.remove(pos, h, s)
 	}
 }
 
@@ -213,7 +285,7 @@ func (t *ufTable) sweep(now int64, n int) {
 		h := t.cursor
 		t.cursor++
 		if s := t.at(h); s.live && s.timeout != 0 && now-s.lastSeen > s.timeout {
-			t.remove(h, s)
+			t.delete(h)
 		}
 	}
 }
@@ -231,8 +303,7 @@ func (t *ufTable) all(f func(h ufHandle, s *ufSlot) bool) {
 
 // clear removes every entry.
 func (t *ufTable) clear() {
-	clear(t.index)
-	clear(t.overflow)
+	clear(t.idx)
 	t.chunks = t.chunks[:0]
 	t.free = t.free[:0]
 	t.next, t.n, t.cursor = 1, 0, 0
