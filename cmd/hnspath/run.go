@@ -107,6 +107,9 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 			if rep.Rejection != "" {
 				fmt.Fprintf(stdout, "    rejected as expected: %s\n", rep.Rejection)
 			}
+			for _, st := range rep.Steps {
+				fmt.Fprintf(stdout, "    step: %s\n", st)
+			}
 		}
 	}
 	bar.done()
