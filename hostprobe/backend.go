@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hnspath/hnspath/emulator/fabric"
@@ -20,7 +21,76 @@ type Input struct {
 	TimeNS int64
 	// Note is carried into the result's pcapng comment by callers that write one.
 	Note string
+	// Steps are HNS changes (a scenario's `do:` entries) a backend makes, in order,
+	// before it injects the frame.
+	Steps []Step
 }
+
+// StepAction is the kind of HNS change a Step makes.
+type StepAction string
+
+// Step actions, named as in scenario files (docs/scenarios.md, "Steps").
+const (
+	// StepRemoveEndpoint deletes an endpoint: its vNIC is disabled; load balancers
+	// keep it as a backend until they are updated.
+	StepRemoveEndpoint StepAction = "remove_endpoint"
+	// StepUpdateLoadBalancer replaces a load balancer's backends
+	// (HcnModifyLoadBalancer).
+	StepUpdateLoadBalancer StepAction = "update_load_balancer"
+)
+
+// Step is an HNS change made between two inputs.
+type Step struct {
+	Action StepAction
+	// Host is the host whose objects change.
+	Host string
+	// Endpoint is the endpoint to remove (StepRemoveEndpoint), by name or ID.
+	Endpoint string
+	// LoadBalancer and Endpoints are the load balancer to update and its new backends,
+	// by name or ID (StepUpdateLoadBalancer).
+	LoadBalancer string
+	Endpoints    []string
+}
+
+// String describes s as a scenario file writes it, e.g. "remove_endpoint host1/pod-b".
+func (s Step) String() string {
+	switch s.Action {
+	case StepRemoveEndpoint:
+		return fmt.Sprintf("%s %s/%s", s.Action, s.Host, s.Endpoint)
+	case StepUpdateLoadBalancer:
+		return fmt.Sprintf("%s %s/%s endpoints [%s]", s.Action, s.Host, s.LoadBalancer, strings.Join(s.Endpoints, ", "))
+	}
+	return fmt.Sprintf("step %q", string(s.Action))
+}
+
+// Apply makes the change in an emulator fabric.
+func (s Step) Apply(f *fabric.Fabric) error {
+	switch s.Action {
+	case StepRemoveEndpoint:
+		return f.RemoveEndpoint(s.Host, s.Endpoint)
+	case StepUpdateLoadBalancer:
+		return f.UpdateLoadBalancer(s.Host, s.LoadBalancer, s.Endpoints)
+	}
+	return fmt.Errorf("%v: unknown action", s)
+}
+
+// NotBuilt is a part of a topology that a backend did not build, with what it would
+// change: the comparison labels a packet's differences with it when the packet passed
+// the part in the reference run (Comparison.MarkNotBuilt), so that they count as
+// partial, not as differences of what was built.
+type NotBuilt struct {
+	// What says what was left out and why.
+	What string
+	// Rules are prefixes of VFP rule names (the emulator's, as in results' traces) of the
+	// part: a reference packet whose trace names one of them passed it.
+	Rules []string
+	// Ports are the emulator ports whose traffic the part handles: a packet injected or
+	// seen at one of them passed it.
+	Ports []string
+}
+
+// String returns What.
+func (n NotBuilt) String() string { return n.What }
 
 // Workload is traffic for a throughput measurement: frames injected at one
 // port, counted where they come out at the sink ports.

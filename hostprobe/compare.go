@@ -32,10 +32,11 @@ type PacketComparison struct {
 // Agrees reports whether the two results agree (after normalisation and bindings).
 func (p *PacketComparison) Agrees() bool { return len(p.Diffs) == 0 }
 
-// Documented reports whether every difference of p is a documented one.
+// Documented reports whether every difference of p is explained: by a documented
+// Windows/Linux difference, or by a part the backend did not build.
 func (p *PacketComparison) Documented() bool {
 	for _, d := range p.Diffs {
-		if d.Known == "" {
+		if d.Known == "" && d.NotBuilt == "" {
 			return false
 		}
 	}
@@ -57,6 +58,9 @@ type Difference struct {
 	// Known is the ID of the documented Windows/Linux difference that explains it
 	// (see Differences), or "".
 	Known string
+	// NotBuilt, when Known is empty, is the part of the topology the backend did not
+	// build that the packet passed in the reference run (MarkNotBuilt), or "".
+	NotBuilt string
 }
 
 // String formats d for a report line.
@@ -76,8 +80,11 @@ func (d Difference) String() string {
 	default:
 		s = fmt.Sprintf("%s: %s %s vs %s", where, d.Field, dash(d.A), dash(d.B))
 	}
-	if d.Known != "" {
+	switch {
+	case d.Known != "":
 		s += " [documented: " + d.Known + "]"
+	case d.NotBuilt != "":
+		s += " [not built: " + d.NotBuilt + "]"
 	}
 	return s
 }
@@ -110,6 +117,137 @@ func (c *Comparison) Undocumented() int {
 		}
 	}
 	return n
+}
+
+// Partial returns the number of packets whose differences are all explained and at
+// least one of them by a part the backend did not build.
+func (c *Comparison) Partial() int {
+	n := 0
+	for i := range c.Packets {
+		p := &c.Packets[i]
+		if !p.Documented() {
+			continue
+		}
+		for _, d := range p.Diffs {
+			if d.Known == "" && d.NotBuilt != "" {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
+// NotBuilt returns the parts not built that explain differences, sorted.
+func (c *Comparison) NotBuilt() []string {
+	seen := map[string]bool{}
+	for _, p := range c.Packets {
+		for _, d := range p.Diffs {
+			if d.Known == "" && d.NotBuilt != "" {
+				seen[d.NotBuilt] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Verdicts of a comparison (Comparison.Verdict).
+const (
+	VerdictAgrees     = "agrees"
+	VerdictDocumented = "differs (documented)"
+	VerdictFinding    = "differs (emulator finding)"
+	VerdictPartial    = "partial"
+	VerdictDiffers    = "differs"
+)
+
+// Verdict sums the comparison up: "differs" when a packet differs in a way nothing
+// explains; else "partial (not built: ...)" when parts the backend did not build explain
+// differences; else "differs (emulator finding)" when a known emulator finding does;
+// else "differs (documented)" when documented Windows/Linux differences do; else
+// "agrees".
+func (c *Comparison) Verdict() string {
+	switch {
+	case c.Undocumented() > 0:
+		return VerdictDiffers
+	case c.Partial() > 0:
+		return VerdictPartial + " (not built: " + strings.Join(c.NotBuilt(), "; ") + ")"
+	case c.Differing() == 0:
+		return VerdictAgrees
+	}
+	for _, id := range c.Known() {
+		if k, ok := DifferenceByID(id); ok && k.Finding {
+			return VerdictFinding
+		}
+	}
+	return VerdictDocumented
+}
+
+// MarkNotBuilt labels the unexplained differences of every packet that passed a part in
+// nb in the reference run ref (the emulator's results, in input order): its trace names
+// one of the part's VFP rules, or it was injected or came out at one of the part's
+// ports.
+func (c *Comparison) MarkNotBuilt(ref []*result.Packet, nb []NotBuilt) {
+	if len(nb) == 0 {
+		return
+	}
+	byIndex := map[int]*result.Packet{}
+	for _, p := range ref {
+		byIndex[p.Index] = p
+	}
+	for i := range c.Packets {
+		pc := &c.Packets[i]
+		a := byIndex[pc.Index]
+		if a == nil {
+			continue
+		}
+		what := ""
+		for _, n := range nb {
+			if touches(a, pc, n) {
+				what = n.What
+				break
+			}
+		}
+		if what == "" {
+			continue
+		}
+		for j := range pc.Diffs {
+			if pc.Diffs[j].Known == "" {
+				pc.Diffs[j].NotBuilt = what
+			}
+		}
+	}
+}
+
+// touches reports whether reference packet a (compared in pc) passed part n.
+func touches(a *result.Packet, pc *PacketComparison, n NotBuilt) bool {
+	for _, st := range a.Trace {
+		for _, r := range n.Rules {
+			if r != "" && strings.HasPrefix(st.VFPRule, r) {
+				return true
+			}
+		}
+	}
+	ports := map[string]bool{a.In: true}
+	for _, o := range a.Outputs {
+		ports[o.Port] = true
+	}
+	for _, d := range a.Drops {
+		ports[d.Port] = true
+	}
+	for _, d := range pc.Diffs {
+		ports[d.Port] = true
+	}
+	for _, p := range n.Ports {
+		if ports[p] {
+			return true
+		}
+	}
+	return false
 }
 
 // Known returns the IDs of the documented differences seen, sorted.
@@ -699,6 +837,12 @@ func InputsOf(ref []*result.Packet) []Input {
 // packets before it (Comparer.Translate), and each result is compared with the
 // reference's as soon as it is known. It returns be's results and the comparison.
 func RunAgainst(ctx context.Context, be Backend, scenario string, ref []*result.Packet) ([]*result.Packet, *Comparison, error) {
+	return RunAgainstSteps(ctx, be, scenario, ref, nil)
+}
+
+// RunAgainstSteps is RunAgainst for a reference run that made HNS changes between its
+// inputs: steps[i] are made before input i (0-based), as the reference made them.
+func RunAgainstSteps(ctx context.Context, be Backend, scenario string, ref []*result.Packet, steps map[int][]Step) ([]*result.Packet, *Comparison, error) {
 	an := result.BackendEmulator
 	if len(ref) > 0 && ref[0].Backend != "" {
 		an = ref[0].Backend
@@ -713,6 +857,12 @@ func RunAgainst(ctx context.Context, be Backend, scenario string, ref []*result.
 			}
 		},
 	}
-	out, err := be.Run(ctx, scenario, InputsOf(ref), opts)
+	inputs := InputsOf(ref)
+	for i, st := range steps {
+		if i >= 0 && i < len(inputs) {
+			inputs[i].Steps = st
+		}
+	}
+	out, err := be.Run(ctx, scenario, inputs, opts)
 	return out, cmp, err
 }

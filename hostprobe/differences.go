@@ -1,6 +1,7 @@
 package hostprobe
 
 import (
+	"net"
 	"strings"
 
 	"github.com/hnspath/hnspath/scenarios/result"
@@ -25,6 +26,10 @@ type KnownDifference struct {
 	// Normalised says the Comparer removes this difference before comparing (it is
 	// listed so that the report can say so).
 	Normalised bool
+	// Finding marks an entry that is not a Windows/Linux difference but a known place
+	// where the emulator disagrees with documented Windows behaviour: Windows says what
+	// it should do, Source why; the comparison's verdict says "emulator finding".
+	Finding bool
 }
 
 // Differences is the table of documented Windows/Linux differences.
@@ -75,6 +80,86 @@ var Differences = []KnownDifference{
 			"the host's MAC as source",
 		Source: "DESIGN.md §3 VFP (NAT/LB actions in the port's layers); reference/windows-behaviour.md §1.1; Linux nf_nat in prerouting",
 		// Labelled by the Comparer (a TTL one lower on the Linux side, with the source MAC).
+	},
+	{
+		ID: "l2bridge-lb-mac",
+		Windows: "a load balanced packet VFP switches to a backend on the same host (and the reply switched back) carries " +
+			"the gateway's MAC, the host's, as source: the client sent it to the gateway, and the LB transposition is reversed " +
+			"as a whole (MAC included) for the reply",
+		Linux: "br_netfilter NATs a frame the bridge forwards and bridges it on when the new destination is behind the same " +
+			"bridge (bridged DNAT): the destination MAC becomes the backend's, the source MAC stays the sender's",
+		Source: "DESIGN.md §3 l2bridge (VFP rewrites the source MAC to the host's), VFP (one header transposition, cached " +
+			"per flow pair); emulator/vfp LBNAT; Linux net/bridge/br_netfilter_hooks.c br_nf_pre_routing_finish (\"bridged dnat\")",
+		Match: func(a, b *result.Packet, d *Difference) bool {
+			return d.What == "field" && d.Field == "ether.src" && d.Kind == result.KindDelivered &&
+				(passedLayer(a, "LB") || vfpTranslated(a)) && d.B == srcMAC(a.Frame)
+		},
+	},
+	{
+		ID: "lb-update-established",
+		Windows: "after a load balancer update (HcnModifyLoadBalancer) the ports' generation goes up and VFP re-evaluates " +
+			"cached flows on their next packet: an established connection moves to a current backend",
+		Linux: "conntrack fixes a connection's NAT binding on its first packet and keeps it after the rules change: the " +
+			"established connection stays with its old (here removed) backend until the entry expires or is deleted " +
+			"(kube-proxy deletes conntrack entries of removed backends for UDP only)",
+		Source: "DESIGN.md §3 VFP (UFT entries carry the port's generation; a policy change re-evaluates flows lazily); " +
+			"reference/windows-behaviour.md §1.1; Linux net/netfilter/nf_nat_core.c (nf_nat_setup_info once per connection); " +
+			"kubernetes pkg/proxy/conntrack (cleanup of stale UDP entries)",
+		Match: func(a, b *result.Packet, d *Difference) bool {
+			return reevaluatedLB(a)
+		},
+	},
+	{
+		ID: "host-vnic-mac",
+		Windows: "the management OS has its own vNIC on the vSwitch, with the host's MAC: its packets to containers come " +
+			"from that MAC, and containers' packets to it arrive for that MAC",
+		Linux: "the analogue's host stack sends and receives on the bridge that is the containers' gateway, with the " +
+			"gateway's MAC (the distributed router MAC on overlay)",
+		Source: "emulator/hns program_vfp.go (the management OS's route to the containers goes through its vNIC; " +
+			"windows-behaviour.md §3.5 HostRoute); hostprobe/linux layout_linux.go (overlay: the bridge has the DR MAC)",
+		Match: func(a, b *result.Packet, d *Difference) bool {
+			return d.What == "field" && (d.Field == "ether.src" && strings.HasSuffix(a.In, "/host") ||
+				d.Field == "ether.dst" && strings.HasSuffix(d.Port, "/host"))
+		},
+	},
+	{
+		ID:      "nic-mtu-capture",
+		Windows: "a frame longer than the NIC's MTU reaches the NIC, where pktmon sees it and drops it (reason 23, MTU mismatch)",
+		Linux: "the link drops a frame longer than the MTU before any packet tap sees it (veth: is_skb_forwardable in " +
+			"veth_xmit; a physical NIC discards it as oversize): there is no wire-rx, only the link's drop counter",
+		Source: "reference/windows-behaviour.md §5.1 (pktmon drop reason 23), §4 item 2; Linux drivers/net/veth.c, " +
+			"net/core/dev.c (is_skb_forwardable)",
+		Match: func(a, b *result.Packet, d *Difference) bool {
+			return d.What == "missing" && d.Kind == result.KindWireRx && hasDropAt(a, "mtu-mismatch", d.Port) &&
+				hasDropAt(b, "linux-link-drop", d.Port)
+		},
+	},
+	{
+		ID:      "emulator-remote-backend-mac",
+		Finding: true,
+		Windows: "kube-proxy's remote endpoints carry a made-up MAC (02-11-<IP>) that is never sent on the wire: a packet " +
+			"load balanced to a backend on another node reaches that node (routed there, as any packet to its pod subnet)",
+		Linux: "the emulator's LBNAT writes the remote endpoint's made-up MAC as the destination and sends the frame to the " +
+			"wire, where no one has that MAC (underlay-no-destination); the kernel routes it to the backend's node",
+		Source: "reference/windows-behaviour.md §3.3 (KP conjureMac: \"not sent on the wire\"); emulator/hns program_lb.go " +
+			"(a remote backend's MAC is the endpoint's)",
+		Match: func(a, b *result.Packet, d *Difference) bool {
+			return lbToUnknownMAC(a)
+		},
+	},
+	{
+		ID:      "emulator-underlay-reflection",
+		Finding: true,
+		Windows: "a switch never sends a frame back out of the port it came in by (IEEE 802.1Q forwarding process: the " +
+			"reception port is not a transmission port); a NodePort reply VFP translated back at the external port goes to " +
+			"the client",
+		Linux: "the emulator's underlay delivers a unicast frame whose destination is its sender back to the sender " +
+			"(fabric underlay forward: only flooding skips the sender), so a frame a host sends to its own MAC comes back in " +
+			"and is routed a second time",
+		Source: "IEEE 802.1Q-2018 clause 8.6 (forwarding process); emulator/fabric fabric.go (underlay forward)",
+		Match: func(a, b *result.Packet, d *Difference) bool {
+			return underlayReflected(a)
+		},
 	},
 	{
 		ID:      "winnat-filtering",
@@ -169,6 +254,96 @@ func DifferenceByID(id string) (KnownDifference, bool) {
 func hasDrop(p *result.Packet, reason string) bool {
 	for _, d := range p.Drops {
 		if d.Reason == reason {
+			return true
+		}
+	}
+	return false
+}
+
+// hasDropAt reports whether p has a drop with reason at port.
+func hasDropAt(p *result.Packet, reason, port string) bool {
+	for _, d := range p.Drops {
+		if d.Reason == reason && d.Port == port {
+			return true
+		}
+	}
+	return false
+}
+
+// passedLayer reports whether p's trace passed the VFP layer.
+func passedLayer(p *result.Packet, layer string) bool {
+	for _, st := range p.Trace {
+		if st.Component == "vfp" && st.VFPLayer == layer {
+			return true
+		}
+	}
+	return false
+}
+
+// vfpTranslated reports whether a VFP stage of p's trace (a rule or a cached unified
+// flow) changed the packet's IP addresses.
+func vfpTranslated(p *result.Packet) bool {
+	for _, st := range p.Trace {
+		if st.Component == "vfp" && st.Before != nil && st.After != nil && st.Before.Src != "" &&
+			(st.Before.Src != st.After.Src || st.Before.Dst != st.After.Dst) {
+			return true
+		}
+	}
+	return false
+}
+
+// srcMAC returns the source MAC of an Ethernet frame as spec.Decode prints it.
+func srcMAC(frame []byte) string {
+	if len(frame) < 14 {
+		return ""
+	}
+	return net.HardwareAddr(frame[6:12]).String()
+}
+
+// reevaluatedLB reports whether an LBNAT rule handled a TCP packet that does not open a
+// connection: VFP re-evaluated the cached flow of an established connection (after a
+// load balancer update).
+func reevaluatedLB(p *result.Packet) bool {
+	lb := false
+	for _, st := range p.Trace {
+		lb = lb || st.Component == "vfp" && st.Action == "lbnat"
+	}
+	if !lb {
+		return false
+	}
+	kind, _, _, ok := l4Ports(p.Frame)
+	if !ok || kind != "tcp" {
+		return false
+	}
+	ip := p.Frame[14:]
+	ihl := int(ip[0]&0x0f) * 4
+	return len(ip) >= ihl+14 && ip[ihl+13]&0x02 == 0 // not SYN
+}
+
+// lbToUnknownMAC reports whether the underlay dropped a frame for want of its
+// destination MAC, and that MAC is the one an LBNAT rule wrote.
+func lbToUnknownMAC(p *result.Packet) bool {
+	for _, d := range p.Drops {
+		if d.Reason != "underlay-no-destination" || len(d.Frame) < 6 {
+			continue
+		}
+		dst := net.HardwareAddr(d.Frame[:6]).String()
+		for _, st := range p.Trace {
+			if st.Component == "vfp" && st.Action == "lbnat" && st.After != nil && strings.EqualFold(st.After.DstMAC, dst) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// underlayReflected reports whether the underlay sent a frame back to its sender.
+func underlayReflected(p *result.Packet) bool {
+	for _, st := range p.Trace {
+		if st.Component != "underlay" || st.Action != "forward" {
+			continue
+		}
+		if from, to, ok := strings.Cut(st.Detail, " -> "); ok && from == to {
 			return true
 		}
 	}

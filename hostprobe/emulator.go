@@ -42,8 +42,9 @@ func (e *Emulator) Setup(ctx context.Context, topo *fabric.Topology) error {
 // Fabric returns the fabric Setup built, or nil.
 func (e *Emulator) Fabric() *fabric.Fabric { return e.f }
 
-// Run injects the inputs at their virtual times. Inputs earlier than the
-// previous one run at the previous one's time (the clock does not go back).
+// Run injects the inputs at their virtual times, each after its steps. Inputs
+// earlier than the previous one run at the previous one's time (the clock does not
+// go back).
 func (e *Emulator) Run(ctx context.Context, scenario string, inputs []Input, opts RunOptions) ([]*result.Packet, error) {
 	if e.f == nil {
 		return nil, fmt.Errorf("emulator: run: %w", ErrNotSetUp)
@@ -54,6 +55,11 @@ func (e *Emulator) Run(ctx context.Context, scenario string, inputs []Input, opt
 			return out, err
 		}
 		in = opts.Input(i, in)
+		for _, st := range in.Steps {
+			if err := st.Apply(e.f); err != nil {
+				return out, fmt.Errorf("emulator: before input %d: %w", i+1, err)
+			}
+		}
 		id, ok := e.f.PortByName(in.Port)
 		if !ok {
 			return out, fmt.Errorf("emulator: input %d: unknown port %q", i+1, in.Port)

@@ -147,7 +147,7 @@ type probeRow struct {
 	skipped string
 	err     error
 	cmp     *hostprobe.Comparison
-	notes   []string // what the backend could not build
+	notes   []hostprobe.NotBuilt // what the backend could not build
 	elapsed time.Duration
 }
 
@@ -168,6 +168,11 @@ func probeScenario(ctx context.Context, sc *scenarios.Scenario, newBackend func(
 		row.err = fmt.Errorf("emulator: %w", rep.Err)
 		return row
 	}
+	steps, err := stepsOf(sc, rep.Steps)
+	if err != nil {
+		row.err = err
+		return row
+	}
 	row.packets = len(ref)
 	be := newBackend()
 	defer be.Close()
@@ -175,10 +180,11 @@ func probeScenario(ctx context.Context, sc *scenarios.Scenario, newBackend func(
 		row.err = err
 		return row
 	}
-	if u, ok := be.(interface{ Unsupported() []string }); ok {
-		row.notes = u.Unsupported()
+	if u, ok := be.(interface{ NotBuilt() []hostprobe.NotBuilt }); ok {
+		row.notes = u.NotBuilt()
 	}
-	got, cmp, err := hostprobe.RunAgainst(ctx, be, sc.Name, ref)
+	got, cmp, err := hostprobe.RunAgainstSteps(ctx, be, sc.Name, ref, steps)
+	cmp.MarkNotBuilt(ref, row.notes)
 	row.cmp = cmp
 	if err != nil {
 		row.err = err
@@ -201,6 +207,40 @@ func probeScenario(ctx context.Context, sc *scenarios.Scenario, newBackend func(
 		}
 	}
 	return row
+}
+
+// stepsOf returns the steps (`do:` entries) the reference run made, by the 0-based index
+// of the input they came before; steps after the last input change nothing that is
+// compared and are left out.
+func stepsOf(sc *scenarios.Scenario, recs []scenarios.StepRecord) (map[int][]hostprobe.Step, error) {
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	byField := map[string]*scenarios.Step{}
+	for _, p := range sc.Packets {
+		if p.Do != nil {
+			byField[p.Field] = p.Do
+		}
+	}
+	out := map[int][]hostprobe.Step{}
+	for _, r := range recs {
+		s, ok := byField[r.Field]
+		if !ok {
+			return nil, fmt.Errorf("step %s (%s): not in the scenario", r.What, r.Field)
+		}
+		hs := hostprobe.Step{Host: s.Host, Endpoint: s.Endpoint, LoadBalancer: s.LoadBalancer,
+			Endpoints: append([]string(nil), s.Endpoints...)}
+		switch s.Action {
+		case scenarios.StepRemoveEndpoint:
+			hs.Action = hostprobe.StepRemoveEndpoint
+		case scenarios.StepUpdateLoadBalancer:
+			hs.Action = hostprobe.StepUpdateLoadBalancer
+		default:
+			return nil, fmt.Errorf("step %s (%s): action %v has no probe analogue", r.What, r.Field, s.Action)
+		}
+		out[r.After] = append(out[r.After], hs)
+	}
+	return out, nil
 }
 
 // vfpReport compares, for every endpoint of the Windows host, the VFP rules the emulator
@@ -311,12 +351,8 @@ func (r probeRow) status() string {
 		return "error"
 	case r.cmp == nil:
 		return "error"
-	case r.cmp.Differing() == 0:
-		return "agrees"
-	case r.cmp.Undocumented() == 0:
-		return "differs (documented)"
 	}
-	return "differs"
+	return r.cmp.Verdict()
 }
 
 // writeSummary prints the summary table: per scenario whether the backend agrees with
@@ -328,7 +364,8 @@ func writeSummary(w io.Writer, backend string, rows []probeRow) {
 	counts := map[string]int{}
 	for _, r := range rows {
 		st := r.status()
-		counts[st]++
+		key, _, _ := strings.Cut(st, " (not built")
+		counts[key]++
 		diff, undoc, known := "-", "-", "-"
 		if r.cmp != nil {
 			diff = fmt.Sprint(r.cmp.Differing())
@@ -348,7 +385,7 @@ func writeSummary(w io.Writer, backend string, rows []probeRow) {
 			fmt.Fprintf(w, "%s: skipped: %s\n", r.name, r.skipped)
 		}
 		for _, n := range r.notes {
-			fmt.Fprintf(w, "%s: not built on %s: %s\n", r.name, backend, n)
+			fmt.Fprintf(w, "%s: not built on %s: %s\n", r.name, backend, n.What)
 		}
 	}
 	keys := make([]string, 0, len(counts))
@@ -379,17 +416,25 @@ type summaryScenario struct {
 	Error        string   `json:"error,omitempty"`
 	Skipped      string   `json:"skipped,omitempty"`
 	NotBuilt     []string `json:"not_built,omitempty"`
+	// Partial counts the packets whose differences come from what was not built
+	// (PartialBy lists those parts).
+	Partial   int      `json:"partial,omitempty"`
+	PartialBy []string `json:"partial_by,omitempty"`
 }
 
 func writeSummaryJSON(w io.Writer, backend string, rows []probeRow) error {
 	s := summaryJSON{Backend: backend}
 	for _, r := range rows {
-		ss := summaryScenario{Name: r.name, Result: r.status(), Packets: r.packets, Skipped: r.skipped, NotBuilt: r.notes}
+		ss := summaryScenario{Name: r.name, Result: r.status(), Packets: r.packets, Skipped: r.skipped}
+		for _, n := range r.notes {
+			ss.NotBuilt = append(ss.NotBuilt, n.What)
+		}
 		if r.err != nil {
 			ss.Error = r.err.Error()
 		}
 		if r.cmp != nil {
 			ss.Differing, ss.Undocumented, ss.Documented = r.cmp.Differing(), r.cmp.Undocumented(), r.cmp.Known()
+			ss.Partial, ss.PartialBy = r.cmp.Partial(), r.cmp.NotBuilt()
 		}
 		s.Scenarios = append(s.Scenarios, ss)
 	}

@@ -29,6 +29,9 @@ const (
 	ReasonFilter = "linux-nft-drop"
 	// ReasonInjectRejected: the kernel refused to send the frame (e.g. larger than the MTU).
 	ReasonInjectRejected = "linux-inject-rejected"
+	// ReasonLinkDrop: the link of a host's NIC dropped a frame from the wire before any
+	// capture saw it (a frame longer than the NIC's MTU: veth's is_skb_forwardable).
+	ReasonLinkDrop = "linux-link-drop"
 )
 
 // Backend is the hostprobe.Backend of the Linux kernel: it builds a topology's Linux
@@ -42,6 +45,18 @@ type Backend struct {
 	ports  map[string]*portRT
 	points []CapturePoint
 	hosts  []*hostRT
+	// removed are the endpoints steps removed, by host and HNS ID (lower case).
+	removed map[string]map[string]bool
+	// nics are the underlay ends of the hosts' NICs, whose tx drops are frames the
+	// NIC did not take.
+	nics []nicLink
+}
+
+// nicLink is the underlay end of a host NIC's link.
+type nicLink struct {
+	port   string // HOST/NIC
+	ns     *Namespace
+	ifname string
 }
 
 var _ hostprobe.Backend = (*Backend)(nil)
@@ -86,8 +101,8 @@ func (b *Backend) Layout() *Layout {
 	return b.built.Layout
 }
 
-// Unsupported lists what the built layout leaves out of the topology (Layout.Unsupported).
-func (b *Backend) Unsupported() []string {
+// NotBuilt lists what the built layout leaves out of the topology (Layout.Unsupported).
+func (b *Backend) NotBuilt() []hostprobe.NotBuilt {
 	if b.built == nil {
 		return nil
 	}
@@ -206,6 +221,9 @@ func (b *Backend) wire() error {
 		if err != nil {
 			return fmt.Errorf("linux: port %s: %w", pp.Name, err)
 		}
+		if pp.Role == RoleNIC && pp.Inject == InjectPacket {
+			b.nics = append(b.nics, nicLink{port: pp.Name, ns: b.built.NS(pp.InjectNS), ifname: pp.InjectIf})
+		}
 		b.ports[pp.Name] = rt
 	}
 	return nil
@@ -241,6 +259,11 @@ func (b *Backend) Run(ctx context.Context, scenario string, inputs []hostprobe.I
 			}
 		}
 		prev = max(prev, in.TimeNS)
+		for _, st := range in.Steps {
+			if err := b.step(st); err != nil {
+				return out, fmt.Errorf("linux: before input %d: %w", i+1, err)
+			}
+		}
 		p, err := b.one(capt, scenario, i+1, in)
 		if err != nil {
 			return out, fmt.Errorf("linux: input %d at %s: %w", i+1, in.Port, err)
@@ -249,6 +272,56 @@ func (b *Backend) Run(ctx context.Context, scenario string, inputs []hostprobe.I
 		opts.Done(i, p)
 	}
 	return out, nil
+}
+
+// step makes an HNS change on the kernel: remove_endpoint takes the endpoint's links
+// down (the bridge then has no port to deliver to, as the vSwitch port of a deleted
+// endpoint is disabled; load balancers keep it), update_load_balancer replaces the load
+// balancer's nftables rules (SetLoadBalancer). Conntrack keeps the NAT bindings of
+// connections it has seen: an established connection stays with its backend.
+func (b *Backend) step(s hostprobe.Step) error {
+	var h *hostRT
+	for _, x := range b.hosts {
+		if x.plan.Name == s.Host {
+			h = x
+		}
+	}
+	if h == nil {
+		return fmt.Errorf("%v: no host %q", s, s.Host)
+	}
+	if b.removed == nil {
+		b.removed = map[string]map[string]bool{}
+	}
+	switch s.Action {
+	case hostprobe.StepRemoveEndpoint:
+		rt, ok := b.ports[s.Host+"/"+s.Endpoint]
+		if !ok || rt.plan.Kind != fabric.PortEndpoint {
+			return fmt.Errorf("%v: no endpoint port %s/%s", s, s.Host, s.Endpoint)
+		}
+		if rt.plan.HostIf != "" {
+			if err := h.ns.SetDown(rt.plan.HostIf); err != nil {
+				return fmt.Errorf("%v: %w", s, err)
+			}
+		}
+		if err := b.built.NS(rt.plan.NS).SetDown(rt.plan.Ifname); err != nil {
+			return fmt.Errorf("%v: %w", s, err)
+		}
+		if b.removed[s.Host] == nil {
+			b.removed[s.Host] = map[string]bool{}
+		}
+		b.removed[s.Host][h.plan.EndpointID(s.Endpoint)] = true
+	case hostprobe.StepUpdateLoadBalancer:
+		lb, err := h.plan.LoadBalancer(s.LoadBalancer, s.Endpoints, b.removed[s.Host])
+		if err != nil {
+			return fmt.Errorf("%v: %w", s, err)
+		}
+		if err := h.ns.SetLoadBalancer(lb); err != nil {
+			return fmt.Errorf("%v: %w", s, err)
+		}
+	default:
+		return fmt.Errorf("%v: unknown action", s)
+	}
+	return nil
 }
 
 // age makes every namespace's conntrack entries d older (Namespace.AgeConntrack).
@@ -291,6 +364,10 @@ func (b *Backend) one(capt *Capturer, scenario string, index int, in hostprobe.I
 	if err != nil {
 		return nil, err
 	}
+	dropsBefore, err := b.linkDrops()
+	if err != nil {
+		return nil, err
+	}
 	p := &result.Packet{Scenario: scenario, Backend: result.BackendLinux, Index: index, In: in.Port, TimeNS: in.TimeNS,
 		Frame: bytes.Clone(in.Frame)}
 	if err := b.inject(rt, in.Frame); err != nil {
@@ -310,8 +387,31 @@ func (b *Backend) one(capt *Capturer, scenario string, index int, in hostprobe.I
 	if err != nil {
 		return nil, err
 	}
+	dropsAfter, err := b.linkDrops()
+	if err != nil {
+		return nil, err
+	}
+	for i, l := range b.nics {
+		if dropsAfter[i] > dropsBefore[i] {
+			p.Drops = append(p.Drops, result.Drop{Port: l.port, Component: "linux", Where: l.ifname, Reason: ReasonLinkDrop,
+				Layer: "linux", Text: "the NIC's link dropped a frame from the wire before any capture (longer than its MTU)"})
+		}
+	}
 	b.classify(p, in, frames, before, after)
 	return p, nil
+}
+
+// linkDrops returns the tx drop counters of the NICs' underlay ends.
+func (b *Backend) linkDrops() ([]uint64, error) {
+	out := make([]uint64, len(b.nics))
+	for i, l := range b.nics {
+		st, err := l.ns.Stats(l.ifname)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = st.TxDropped
+	}
+	return out, nil
 }
 
 // inject sends frame at port rt.
@@ -422,12 +522,34 @@ func noise(frame []byte, input []byte) bool {
 	switch {
 	case et == EtherTypeIPv6 && inET != EtherTypeIPv6:
 		return true
+	case et == EtherTypeIPv6:
+		// MLD reports and router solicitations: the stack's own chatter about its
+		// addresses (RFC 3810 section 5.2, RFC 4861 section 6.3.7).
+		t, ok := icmpv6Type(frame[off:])
+		it, inOK := icmpv6Type(input[min(off, len(input)):])
+		return ok && (t == 130 || t == 131 || t == 132 || t == 133 || t == 143) && !(inOK && it == t)
 	case et == 0x88cc, frame[0] == 0x01 && frame[1] == 0x80 && frame[2] == 0xc2:
 		return true
 	case et == EtherTypeIPv4 && len(frame) > off+9 && frame[off+9] == 2: // IGMP
 		return !(len(input) > off+9 && inET == EtherTypeIPv4 && input[off+9] == 2)
 	}
 	return false
+}
+
+// icmpv6Type returns the ICMPv6 type of an IPv6 packet, after a Hop-by-Hop Options
+// header if there is one (MLD messages carry the router alert option, RFC 3810 section 5).
+func icmpv6Type(ip []byte) (uint8, bool) {
+	if len(ip) < 40 || ip[0]>>4 != 6 {
+		return 0, false
+	}
+	nh, off := ip[6], 40
+	if nh == 0 && len(ip) >= off+8 {
+		nh, off = ip[off], off+(int(ip[off+1])+1)*8
+	}
+	if nh != ProtoICMPv6 || len(ip) < off+1 {
+		return 0, false
+	}
+	return ip[off], true
 }
 
 // classify turns the frames seen after one input, and the counter changes, into the
@@ -524,8 +646,13 @@ func (b *Backend) classify(p *result.Packet, in hostprobe.Input, frames Frames, 
 		}
 		sort.Strings(names)
 		for _, name := range names {
-			if strings.HasPrefix(name, "acl-") && delta(hi, name) > 0 && b.isDropRule(h, name) {
-				p.Drops = append(p.Drops, result.Drop{Port: aclPort(name, b), Host: h.plan.Name, Component: "nftables", Where: name,
+			acl, block := strings.HasPrefix(name, "acl-"), strings.HasPrefix(name, blockPrefix)
+			if (acl || block) && delta(hi, name) > 0 && b.isDropRule(h, name) {
+				port := h.port
+				if acl {
+					port = aclPort(name, b)
+				}
+				p.Drops = append(p.Drops, result.Drop{Port: port, Host: h.plan.Name, Component: "nftables", Where: name,
 					Reason: ReasonFilter, Layer: "linux", Text: "dropped by nftables rule " + name})
 			}
 		}

@@ -17,7 +17,8 @@ func (b *Built) NS(name string) *Namespace { return b.ns[name] }
 
 // BuildLayout builds lay in lab: every namespace with its sysctls, then the links, the
 // interface settings, links up, addresses, routes, neighbours, FDB entries, nftables
-// rules, and waits until every link is ready. On error the lab holds what was made; the
+// rules (NAT, load balancers, marks, MAC rewrites, filters), policy routing rules, and
+// waits until every link is ready. On error the lab holds what was made; the
 // caller closes it.
 func BuildLayout(lab *Lab, lay *Layout) (*Built, error) {
 	b := &Built{Lab: lab, Layout: lay, ns: map[string]*Namespace{}}
@@ -62,6 +63,34 @@ func BuildLayout(lab *Lab, lay *Layout) (*Built, error) {
 			if ip.NoFlood {
 				if err := n.SetBridgePortFlood(ip.Name, false); err != nil {
 					return b, err
+				}
+			}
+			if ip.Hairpin {
+				if err := n.SetBridgePortHairpin(ip.Name, true); err != nil {
+					return b, err
+				}
+			}
+		}
+	}
+	for _, np := range lay.Namespaces {
+		if !np.StaticNeighbours {
+			continue
+		}
+		n := b.ns[np.Name]
+		links, err := n.Links()
+		if err != nil {
+			return b, err
+		}
+		for _, l := range links {
+			fams := []string{"ipv4"}
+			if np.IPv6 {
+				fams = append(fams, "ipv6")
+			}
+			for _, fam := range fams {
+				for _, k := range []string{"mcast_solicit", "ucast_solicit"} {
+					if err := n.SetSysctl("net/"+fam+"/neigh/"+l.Name+"/"+k, "0"); err != nil {
+						return b, err
+					}
 				}
 			}
 		}
@@ -111,6 +140,26 @@ func BuildLayout(lab *Lab, lay *Layout) (*Built, error) {
 		}
 		for _, d := range np.DNAT {
 			if err := n.AddDNAT(d); err != nil {
+				return b, err
+			}
+		}
+		for _, lb := range np.LBs {
+			if err := n.SetLoadBalancer(lb); err != nil {
+				return b, err
+			}
+		}
+		if len(np.WirePorts) > 0 || len(np.WireIfaces) > 0 {
+			if err := n.MarkWire(np.WirePorts, np.WireIfaces); err != nil {
+				return b, err
+			}
+		}
+		if np.RouteMarks {
+			if err := n.RestoreRouteMarks(); err != nil {
+				return b, err
+			}
+		}
+		for _, r := range np.Rules {
+			if err := n.AddRule(r); err != nil {
 				return b, err
 			}
 		}

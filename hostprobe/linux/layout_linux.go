@@ -12,6 +12,7 @@ import (
 	"github.com/hnspath/hnspath/emulator/header"
 	"github.com/hnspath/hnspath/emulator/hns"
 	"github.com/hnspath/hnspath/emulator/vfp"
+	"github.com/hnspath/hnspath/hostprobe"
 )
 
 // The Linux analogue of a topology (DESIGN.md §4). Every emulator port gets a place in a
@@ -66,6 +67,10 @@ const (
 	nsRouter   = "rt"
 	ulBridge   = "ul0"
 	vxlanTTL   = 64 // the emulator's outer TTL (vfp.EncapParams: 0 means 64)
+	// underlayMTU is the MTU of the underlay's links, peers and router: the emulator's
+	// underlay carries frames of any size; a host's NIC has its own MTU (default 1500),
+	// and a frame larger than it is dropped at the NIC, before any capture there.
+	underlayMTU = 9000
 )
 
 // LayoutOptions tune PlanTopology.
@@ -88,30 +93,60 @@ type Layout struct {
 	// L2Bridge is the l2bridge analogue used.
 	L2Bridge L2BridgeMode
 	// Unsupported lists what the topology has that the Linux analogue does not build.
-	Unsupported []string
+	Unsupported []hostprobe.NotBuilt
 }
 
 // NSPlan is one namespace to build.
 type NSPlan struct {
-	Name    string
-	Sysctls [][2]string // set before any link is made, in order
-	Links   []LinkPlan  // made in order (after every namespace exists)
-	Ifaces  []IfacePlan // settings applied after all links exist
-	Addrs   []AddrPlan
-	Routes  []Route
-	Neigh   []NeighPlan
-	FDB     []FDBEntry
-	Masq    []Masquerade
-	DNAT    []DNAT
-	Filters []FilterRule
+	Name string
+	// IPv6 is on (enableIPv6); it is off in every other namespace.
+	IPv6 bool
+	// StaticNeighbours: the stack solicits no neighbour (ARP, NDP) on any of its links
+	// (neigh.<if>.mcast_solicit and ucast_solicit 0, set once the links exist: the
+	// neigh "default" settings are not per namespace).
+	StaticNeighbours bool
+	Sysctls          [][2]string // set before any link is made, in order
+	Links            []LinkPlan  // made in order (after every namespace exists)
+	Ifaces           []IfacePlan // settings applied after all links exist
+	Addrs            []AddrPlan
+	Routes           []Route
+	Neigh            []NeighPlan
+	FDB              []FDBEntry
+	Masq             []Masquerade
+	DNAT             []DNAT
+	Filters          []FilterRule
 	// BridgeFilters are stateless bridge-port filters (ACLs).
 	BridgeFilters []BridgeFilter
 	// Policies are filter chain policies (default Accept).
 	Policies    map[Hook]Verdict
 	MACRewrites []MACRewrite
+	// LBs are load balancers (SetLoadBalancer); WirePorts and WireIfaces the bridge
+	// ports and interfaces whose traffic gets the WireMark (MarkWire).
+	LBs                   []LoadBalancer
+	WirePorts, WireIfaces []string
+	// RouteMarks restores PreserveDIP route marks (RestoreRouteMarks); Rules are policy
+	// routing rules (ip rule).
+	RouteMarks bool
+	Rules      []RulePlan
 	// Up lists the links to bring up, in order.
 	Up []string
 }
+
+// RulePlan is a policy routing rule: packets whose firewall mark, masked, is Mark (when
+// Mask is set), whose destination is in Dst (when valid) and, with IifLo, that the
+// namespace itself sends use routing table Table.
+type RulePlan struct {
+	Mark, Mask uint32
+	Dst        netip.Prefix
+	IifLo      bool
+	Table      int
+	Priority   int
+	IPv6       bool
+}
+
+// hostRouteTable is the first routing table of the host's own packets to overlay
+// subnets without the HostRoute policy.
+const hostRouteTable = 200
 
 // LinkKind is the kind of a LinkPlan.
 type LinkKind uint8
@@ -145,6 +180,10 @@ type IfacePlan struct {
 	Master string           // bridge to join
 	// NoFlood switches unknown-unicast flooding off (a bridge port).
 	NoFlood bool
+	// Hairpin lets the bridge send a frame back out of the port it came in by (a bridge
+	// port), as kubelet's hairpin mode does for pods that reach themselves through a
+	// service VIP.
+	Hairpin bool
 }
 
 // AddrPlan is an address on an interface.
@@ -198,6 +237,9 @@ type PortPlan struct {
 	InjectNS, InjectIf string
 	// Host is the host index of endpoint, host and NIC ports (-1 otherwise).
 	Host int
+	// HostIf is an endpoint's interface in its host's namespace (a veth end, a bridge
+	// port), if it has one.
+	HostIf string
 }
 
 // HostPlan describes one host's stack namespace.
@@ -209,6 +251,8 @@ type HostPlan struct {
 	StackIfaces []AddrPlan
 	// ACL says whether ACL bridge filters are installed.
 	ACL bool
+
+	lbs *hostLBs // the load balancers, for updates
 }
 
 // Counter names of the host input chain.
@@ -281,6 +325,13 @@ type hostCtx struct {
 	eps    int
 	listen []string
 	vxlan  []uint16
+	// vfpIPs are the host's addresses on its VFP networks (the targets of NodePort
+	// load balancers); local are its local endpoints, by HNS ID (lower case).
+	vfpIPs []netip.Addr
+	local  map[string]*endpoint
+	// wirePorts and wireIfaces are the bridge ports and L3 interfaces that face the
+	// wire (NICs, VXLAN devices).
+	wirePorts, wireIfaces []string
 }
 
 type nicCtx struct {
@@ -307,8 +358,50 @@ func (p *planner) newNS(name string) *NSPlan {
 	return n
 }
 
-func (p *planner) unsupported(format string, args ...any) {
-	p.lay.Unsupported = append(p.lay.Unsupported, fmt.Sprintf(format, args...))
+// unsupported records a part of the topology that is not built; ports are the
+// emulator ports whose traffic it handles.
+// enableIPv6 turns IPv6 on in a namespace whose topology has IPv6 addresses (newNS turns
+// it off): addresses are usable at once (no duplicate address detection), interfaces
+// get no link-local address and send no router solicitations, the namespace forwards,
+// and unknown neighbours are not solicited (NDP, like ARP, is static here). MLD reports
+// still go out; the backend counts them as noise.
+func (n *NSPlan) enableIPv6() {
+	out := n.Sysctls[:0]
+	for _, kv := range n.Sysctls {
+		if !strings.HasSuffix(kv[0], ".disable_ipv6") {
+			out = append(out, kv)
+		}
+	}
+	n.Sysctls = append(out,
+		[2]string{"net.ipv6.conf.default.addr_gen_mode", "1"},
+		[2]string{"net.ipv6.conf.default.accept_dad", "0"},
+		[2]string{"net.ipv6.conf.all.accept_dad", "0"},
+		[2]string{"net.ipv6.conf.default.accept_ra", "0"},
+		[2]string{"net.ipv6.conf.all.accept_ra", "0"},
+		[2]string{"net.ipv6.conf.default.router_solicitations", "0"},
+		[2]string{"net.ipv6.conf.default.forwarding", "1"},
+		[2]string{"net.ipv6.conf.all.forwarding", "1"},
+		[2]string{"net.ipv6.icmp.ratelimit", "0"},
+		[2]string{"net.ipv6.conf.default.disable_ipv6", "0"},
+		[2]string{"net.ipv6.conf.all.disable_ipv6", "0"})
+	n.IPv6 = true
+}
+
+// staticNeighbours makes a namespace's stack solicit no neighbour it does not know
+// (no ARP requests): every neighbour the emulator's stacks reach is a permanent entry,
+// and the emulator drops a packet to an unknown one (neighbor-unresolved) without
+// asking.
+func (n *NSPlan) staticNeighbours() { n.StaticNeighbours = true }
+
+func (p *planner) unsupported(ports []string, format string, args ...any) {
+	p.lay.Unsupported = append(p.lay.Unsupported, hostprobe.NotBuilt{What: fmt.Sprintf(format, args...), Ports: ports})
+}
+
+// unsupportedLB records a load balancer feature that is not built: the packets its
+// VFP rules handled in the emulator are the ones it changes.
+func (p *planner) unsupportedLB(lbName string, format string, args ...any) {
+	p.lay.Unsupported = append(p.lay.Unsupported, hostprobe.NotBuilt{What: fmt.Sprintf(format, args...),
+		Rules: []string{"LB_" + lbName + "_", "LB_HOST_" + lbName + "_", "BLOCK_HOST_TO_" + lbName + "_"}})
 }
 
 func hw(m header.MAC) net.HardwareAddr { return net.HardwareAddr(append([]byte(nil), m[:]...)) }
@@ -360,11 +453,15 @@ func (p *planner) plan() error {
 	}
 	if rt := p.ns[nsRouter]; rt != nil {
 		for _, o := range p.owners {
-			if !containsAddr(p.lay.RouterIPs, o.ip) {
+			if !containsAddr(p.lay.RouterIPs, o.ip) && (o.ip.Is4() || rt.IPv6) {
 				rt.Neigh = appendNeigh(rt.Neigh, NeighPlan{Ifname: "eth0", IP: o.ip, MAC: o.mac})
 			}
 		}
-		rt.Routes = append(rt.Routes, p.routes...)
+		for _, r := range p.routes {
+			if r.Dst.Addr().Is4() || rt.IPv6 {
+				rt.Routes = append(rt.Routes, r)
+			}
+		}
 	}
 	// Ports in the emulator's order.
 	for _, fp := range p.f.Ports() {
@@ -376,6 +473,25 @@ func (p *planner) plan() error {
 		p.lay.Ports = append(p.lay.Ports, pp)
 	}
 	return nil
+}
+
+// setSysctl sets key to value, replacing an earlier setting of key.
+func (n *NSPlan) setSysctl(key, value string) {
+	for i := range n.Sysctls {
+		if n.Sysctls[i][0] == key {
+			n.Sysctls[i][1] = value
+			return
+		}
+	}
+	n.Sysctls = append(n.Sysctls, [2]string{key, value})
+}
+
+// appendAddr appends a valid address that as is not in yet.
+func appendAddr(as []netip.Addr, a netip.Addr) []netip.Addr {
+	if !a.IsValid() || containsAddr(as, a) {
+		return as
+	}
+	return append(as, a)
 }
 
 func appendNeigh(ns []NeighPlan, n NeighPlan) []NeighPlan {
@@ -412,7 +528,7 @@ func (p *planner) ulPort(ns *NSPlan, ifname string) string {
 	p.ulPorts++
 	ul := p.ns[nsUnderlay]
 	ul.Links = append(ul.Links, LinkPlan{Kind: LinkVeth, Name: name, PeerNS: ns.Name, PeerName: ifname})
-	ul.Ifaces = append(ul.Ifaces, IfacePlan{Name: name, Master: ulBridge, NoFlood: true})
+	ul.Ifaces = append(ul.Ifaces, IfacePlan{Name: name, Master: ulBridge, NoFlood: true, MTU: underlayMTU})
 	ul.Up = append(ul.Up, name)
 	return name
 }
@@ -427,7 +543,7 @@ func (p *planner) peer(pi int) error {
 	n := p.newNS(fmt.Sprintf("p%d", pi))
 	port := p.ulPort(n, "eth0")
 	mac := hw(fp.MAC)
-	n.Ifaces = append(n.Ifaces, IfacePlan{Name: "eth0", MAC: mac})
+	n.Ifaces = append(n.Ifaces, IfacePlan{Name: "eth0", MAC: mac, MTU: underlayMTU})
 	n.Up = append(n.Up, "eth0")
 	p.ulMACs = append(p.ulMACs, ulMAC{mac, port})
 	for _, a := range fp.IPs {
@@ -449,6 +565,13 @@ func (p *planner) router(rs *fabric.RouterSpec) error {
 	}
 	fp := p.f.Port(id)
 	n := p.newNS(nsRouter)
+	n.staticNeighbours()
+	for _, s := range rs.IPs {
+		if pf, err := netip.ParsePrefix(s); err == nil && pf.Addr().Is6() {
+			n.enableIPv6()
+			break
+		}
+	}
 	n.Sysctls = append(n.Sysctls,
 		[2]string{"net.ipv4.ip_forward", "1"},
 		[2]string{"net.ipv4.conf.all.send_redirects", "0"},
@@ -457,7 +580,7 @@ func (p *planner) router(rs *fabric.RouterSpec) error {
 		[2]string{"net.ipv4.conf.default.rp_filter", "0"})
 	port := p.ulPort(n, "eth0")
 	mac := hw(fp.MAC)
-	n.Ifaces = append(n.Ifaces, IfacePlan{Name: "eth0", MAC: mac})
+	n.Ifaces = append(n.Ifaces, IfacePlan{Name: "eth0", MAC: mac, MTU: underlayMTU})
 	n.Up = append(n.Up, "eth0")
 	p.ulMACs = append(p.ulMACs, ulMAC{mac, port})
 	for i, s := range rs.IPs {
@@ -523,6 +646,10 @@ func (p *planner) host(hi int) error {
 		[2]string{"net.bridge.bridge-nf-call-iptables", "0"},
 		[2]string{"net.bridge.bridge-nf-call-ip6tables", "0"},
 		[2]string{"net.bridge.bridge-nf-call-arptables", "0"})
+	n.staticNeighbours()
+	if hasIPv6(hs, objs) {
+		n.enableIPv6()
+	}
 	h := &hostCtx{i: hi, spec: hs, objs: objs, ns: n, listen: hs.Listen}
 	p.lay.Hosts = append(p.lay.Hosts, HostPlan{Name: hs.Name, NS: n.Name})
 	h.plan = &p.lay.Hosts[len(p.lay.Hosts)-1]
@@ -542,7 +669,11 @@ func (p *planner) host(hi int) error {
 			nc.addrs = append(nc.addrs, pf)
 		}
 		if ns.IPv6 != "" {
-			p.unsupported("host %s NIC %s: IPv6 address %s (IPv6 is off in the Linux analogue)", hs.Name, ns.Name, ns.IPv6)
+			pf, err := netip.ParsePrefix(ns.IPv6)
+			if err != nil {
+				return fmt.Errorf("hosts[%d].nics[%d].ipv6: %w", hi, ni, err)
+			}
+			nc.addrs = append(nc.addrs, pf)
 		}
 		if ns.Gateway != "" {
 			if nc.gw, err = netip.ParseAddr(ns.Gateway); err != nil {
@@ -575,11 +706,9 @@ func (p *planner) host(hi int) error {
 			return fmt.Errorf("host %s: network %q: %w", hs.Name, nw.Name, err)
 		}
 	}
-	for i := range objs.LoadBalancers {
-		p.loadBalancer(h, &objs.LoadBalancers[i])
-	}
+	p.loadBalancers(h)
 	if len(objs.Routes) > 0 {
-		p.unsupported("host %s: SDN routes (HostComputeRoute) have no Linux analogue here", hs.Name)
+		p.unsupported(nil, "host %s: SDN routes (HostComputeRoute) have no Linux analogue here", hs.Name)
 	}
 	// NIC addresses and routes (on the bridge when a network bound the NIC to one).
 	for _, nc := range h.nics {
@@ -608,6 +737,31 @@ func (p *planner) host(hi int) error {
 		p.ports[hostPort] = PortPlan{Role: RoleHost, NS: n.Name, Inject: InjectIP, InjectNS: n.Name, Host: hi}
 	}
 	return nil
+}
+
+// hasIPv6 reports whether a host has IPv6 addresses: on a NIC, in a network's subnets
+// or on an endpoint.
+func hasIPv6(hs *fabric.HostSpec, objs *hns.Objects) bool {
+	for _, nc := range hs.NICs {
+		if nc.IPv6 != "" {
+			return true
+		}
+	}
+	for i := range objs.Networks {
+		for _, s := range objs.Networks[i].Subnets() {
+			if pf, err := s.Prefix(); err == nil && pf.Addr().Is6() {
+				return true
+			}
+		}
+	}
+	for i := range objs.Endpoints {
+		for _, a := range objs.Endpoints[i].Addrs() {
+			if a.Is6() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // hostInput keeps the host stack silent: what reaches its input hook is counted as
@@ -640,6 +794,11 @@ func (p *planner) hostInput(h *hostCtx) {
 	if len(udp) > 0 {
 		n.Filters = append(n.Filters, FilterRule{Name: CounterHostDeliver, Hook: HookInput, Priority: 10, Proto: ProtoUDP, DstPorts: udp, Action: Drop})
 	}
+	// Replies to connections the host opened are delivered (the management OS's stack
+	// tracks what it sent: emulator/host Stack.conns).
+	n.Filters = append(n.Filters,
+		FilterRule{Name: CounterHostDeliver, Hook: HookInput, Priority: 15, Proto: ProtoTCP, Established: true, Action: Drop},
+		FilterRule{Name: CounterHostDeliver, Hook: HookInput, Priority: 15, Proto: ProtoUDP, Established: true, Action: Drop})
 	n.Filters = append(n.Filters,
 		FilterRule{Name: CounterHostNoListener, Hook: HookInput, Priority: 20, Proto: ProtoTCP, Action: Drop},
 		FilterRule{Name: CounterHostNoListener, Hook: HookInput, Priority: 20, Proto: ProtoUDP, Action: Drop},
@@ -676,6 +835,12 @@ type endpoint struct {
 	gw   netip.Addr
 	ns   *NSPlan
 	host string // host-side interface (veth) in the host namespace, if any
+	// l3 is the host interface its addresses are reached by (a bridge), hostIP the
+	// host's address on its network (the source of its hairpin NAT).
+	l3     string
+	hostIP netip.Addr
+	// loopbackDSR: the endpoint has the loopback DSR OutBoundNAT policy.
+	loopbackDSR bool
 }
 
 // endpoints lists nw's local endpoints that the emulator made ports for.
@@ -693,7 +858,7 @@ func (p *planner) endpoints(h *hostCtx, nw *hns.HostComputeNetwork) []*endpoint 
 		id, ok := p.f.PortByName(h.spec.Name + "/" + name)
 		if !ok {
 			// A host-namespace endpoint is a management OS vNIC in the emulator.
-			p.unsupported("host %s endpoint %q: attached to the host namespace (a host vNIC); not built", h.spec.Name, name)
+			p.unsupported([]string{h.spec.Name + "/" + name}, "host %s endpoint %q: attached to the host namespace (a host vNIC); not built", h.spec.Name, name)
 			continue
 		}
 		fp := p.f.Port(id)
@@ -708,17 +873,20 @@ func (p *planner) endpointNS(h *hostCtx, ep *endpoint) {
 	ep.ns = p.newNS(fmt.Sprintf("h%de%d", h.i, h.eps-1))
 	p.ports[ep.port] = PortPlan{Role: RoleEndpoint, NS: ep.ns.Name, Ifname: "eth0", Inject: InjectPacket,
 		InjectNS: ep.ns.Name, InjectIf: "eth0", Host: h.i}
-	for _, a := range ep.ips {
-		if a.Is6() {
-			p.unsupported("endpoint %s: IPv6 address %s (IPv6 is off in the Linux analogue)", ep.port, a)
-		}
+	if h.local == nil {
+		h.local = map[string]*endpoint{}
 	}
+	h.local[strings.ToLower(ep.e.Id)] = ep
 }
 
 // vethEndpoint connects an endpoint by a veth to bridge br of the host.
 func (p *planner) vethEndpoint(h *hostCtx, ep *endpoint, br string, mtu int) {
 	p.endpointNS(h, ep)
 	ep.host = fmt.Sprintf("ep%d", h.eps-1)
+	ep.l3 = br
+	pp := p.ports[ep.port]
+	pp.HostIf = ep.host
+	p.ports[ep.port] = pp
 	h.ns.Links = append(h.ns.Links, LinkPlan{Kind: LinkVeth, Name: ep.host, PeerNS: ep.ns.Name, PeerName: "eth0"})
 	// The vSwitch knows its ports' MACs: a static entry, and no flooding of unknown
 	// unicast (the vSwitch drops it: vfp-no-destination).
@@ -778,7 +946,7 @@ func (p *planner) network(h *hostCtx, nw *hns.HostComputeNetwork, idx int) error
 	case hns.Overlay:
 		return p.overlayNetwork(h, nw)
 	}
-	p.unsupported("network %q: type %s has no Linux analogue", nw.Name, nw.Type)
+	p.unsupported(nil, "network %q: type %s has no Linux analogue", nw.Name, nw.Type)
 	return nil
 }
 
@@ -876,7 +1044,7 @@ func (p *planner) portMappings(h *hostCtx, ep *endpoint, ext []netip.Addr) {
 			proto = ProtoTCP // hnspath treats 0 as TCP (hns.PortMappingPolicySetting)
 		}
 		if proto != ProtoTCP && proto != ProtoUDP {
-			p.unsupported("endpoint %s: PortMapping %d with protocol %d", ep.port, i, pm.Protocol)
+			p.unsupported([]string{ep.port}, "endpoint %s: PortMapping %d with protocol %d", ep.port, i, pm.Protocol)
 			continue
 		}
 		dsts := ext
@@ -886,7 +1054,7 @@ func (p *planner) portMappings(h *hostCtx, ep *endpoint, ext []netip.Addr) {
 			}
 		}
 		if pm.Flags != 0 {
-			p.unsupported("endpoint %s: PortMapping %d flags %d are not built", ep.port, i, pm.Flags)
+			p.unsupported([]string{ep.port}, "endpoint %s: PortMapping %d flags %d are not built", ep.port, i, pm.Flags)
 		}
 		for _, d := range dsts {
 			h.ns.DNAT = append(h.ns.DNAT, DNAT{Name: fmt.Sprintf("portmap-%s-%d", ep.port, i), Proto: proto, Dst: d,
@@ -898,12 +1066,30 @@ func (p *planner) portMappings(h *hostCtx, ep *endpoint, ext []netip.Addr) {
 // outboundNAT adds OutBoundNAT policies of ep as snat to the host IP (or the policy's
 // VIP) except to the exception prefixes.
 func (p *planner) outboundNAT(h *hostCtx, ep *endpoint, hostIP netip.Addr) {
-	for i, pol := range ep.e.Policies {
+	for _, pol := range ep.e.Policies {
 		if pol.Type != hns.OutBoundNAT {
 			continue
 		}
 		s, err := pol.OutBoundNAT()
 		if err != nil {
+			continue
+		}
+		var dsts, except []netip.Prefix
+		for _, e := range s.Exceptions {
+			if pf, ok := parsePrefixLenient(e); ok {
+				except = append(except, pf)
+			}
+		}
+		for _, d := range s.Destinations {
+			if pf, ok := parsePrefixLenient(d); ok {
+				dsts = append(dsts, pf)
+			}
+		}
+		if isLoopbackDSR(dsts, except, ep.ips) {
+			// Loopback DSR (containernetworking/plugins ApplyLoopbackDSRPolicy): the
+			// endpoint may reach itself through a DSR VIP; the load balancers' hairpin
+			// rules build it (loadBalancers).
+			ep.loopbackDSR = true
 			continue
 		}
 		to := hostIP
@@ -912,23 +1098,32 @@ func (p *planner) outboundNAT(h *hostCtx, ep *endpoint, hostIP netip.Addr) {
 				to = v
 			}
 		}
-		if len(s.Destinations) > 0 {
-			p.unsupported("endpoint %s: OutBoundNAT %d Destinations are not built", ep.port, i)
-			continue
-		}
-		var except []netip.Prefix
-		for _, e := range s.Exceptions {
-			if pf, ok := parsePrefixLenient(e); ok {
-				except = append(except, pf)
-			}
-		}
 		for _, a := range ep.ips {
 			if !a.Is4() || !to.IsValid() {
 				continue
 			}
-			h.ns.Masq = append(h.ns.Masq, Masquerade{Name: "outboundnat-" + ep.port, Src: netip.PrefixFrom(a, 32), Except: except, To: to})
+			// VFP's SNAT layer comes before its LB layer on the way out, so exceptions and
+			// destinations are the VIP a pod sent to, not the backend: match the
+			// connection's original destination.
+			h.ns.Masq = append(h.ns.Masq, Masquerade{Name: "outboundnat-" + ep.port, Src: netip.PrefixFrom(a, 32), Dst: dsts,
+				Except: except, Original: true, To: to})
 		}
 	}
+}
+
+// isLoopbackDSR reports whether an OutBoundNAT policy with destinations dsts and
+// exceptions except is loopback DSR: only the endpoint's own addresses as destinations
+// (hns outboundNAT, the same test).
+func isLoopbackDSR(dsts, except []netip.Prefix, own []netip.Addr) bool {
+	if len(dsts) == 0 || len(except) > 0 {
+		return false
+	}
+	for _, d := range dsts {
+		if !d.IsSingleIP() || !containsAddr(own, d.Addr()) {
+			return false
+		}
+	}
+	return true
 }
 
 func parsePrefixLenient(s string) (netip.Prefix, bool) {
@@ -950,12 +1145,15 @@ func (p *planner) l2Network(h *hostCtx, nw *hns.HostComputeNetwork) error {
 	nc := &h.nics[ni]
 	eps := p.endpoints(h, nw)
 	prefixes, gws := subnets(nw)
-	var hostIP netip.Addr
+	var hostIP, hostIP6 netip.Addr
 	for _, a := range nc.addrs {
 		if a.Addr().Is4() {
 			hostIP = a.Addr()
+		} else if !hostIP6.IsValid() {
+			hostIP6 = a.Addr()
 		}
 	}
+	h.vfpIPs = appendAddr(h.vfpIPs, hostIP)
 	if p.opts.L2Bridge == L2BridgeIPVlan {
 		return p.ipvlanNetwork(h, nw, nc, eps, prefixes, gws, hostIP)
 	}
@@ -965,18 +1163,31 @@ func (p *planner) l2Network(h *hostCtx, nw *hns.HostComputeNetwork) error {
 		h.ns.Ifaces = append(h.ns.Ifaces, IfacePlan{Name: nc.ifname, Master: br, NoFlood: true})
 		nc.l3, nc.bound = br, true
 		p.boundNICs = append(p.boundNICs, boundNIC{h.ns, nc.ifname, nc.mac})
+		h.wirePorts = append(h.wirePorts, nc.ifname)
+	}
+	// Bridged frames pass the IP hooks (br_netfilter), so that conntrack sees both ways
+	// of a connection a load balancer translated when the backend's reply is bridged
+	// to a client on its subnet (VFP reverses the translation at the backend's port);
+	// kube-proxy on a Linux bridge needs the same (bridge-nf-call-iptables=1).
+	h.ns.setSysctl("net.bridge.bridge-nf-call-iptables", "1")
+	if h.ns.IPv6 {
+		h.ns.setSysctl("net.bridge.bridge-nf-call-ip6tables", "1")
 	}
 	for i, pf := range prefixes {
-		if pf.Contains(hostIP) {
+		src := hostIP
+		if pf.Addr().Is6() {
+			src = hostIP6
+		}
+		if pf.Contains(src) {
 			continue // the subnet of the host: its gateway is the physical router
 		}
-		a := netip.PrefixFrom(gws[i], 32)
+		a := netip.PrefixFrom(gws[i], gws[i].BitLen())
 		h.ns.Addrs = append(h.ns.Addrs, AddrPlan{br, a})
 		h.plan.StackIfaces = append(h.plan.StackIfaces, AddrPlan{br, a})
-		h.ns.Routes = append(h.ns.Routes, Route{Dst: pf, Dev: br, Src: hostIP})
+		h.ns.Routes = append(h.ns.Routes, Route{Dst: pf, Dev: br, Src: src})
 		// The underlay routes the container subnet to this host.
-		if hostIP.IsValid() {
-			p.routes = append(p.routes, Route{Dst: pf, Gw: hostIP, Dev: "eth0", OnLink: true})
+		if src.IsValid() {
+			p.routes = append(p.routes, Route{Dst: pf, Gw: src, Dev: "eth0", OnLink: true})
 		}
 	}
 	var routerMAC net.HardwareAddr
@@ -990,6 +1201,7 @@ func (p *planner) l2Network(h *hostCtx, nw *hns.HostComputeNetwork) error {
 	}
 	for _, ep := range eps {
 		p.vethEndpoint(h, ep, br, 0)
+		ep.hostIP = hostIP
 		for _, et := range []uint16{EtherTypeIPv4, EtherTypeIPv6} {
 			// VFP INTERNAL_L2_REWRITE_LAYER, out: the source MAC becomes the host's on
 			// frames that leave the switch by the NIC (frames to local vNICs are bridged
@@ -998,13 +1210,14 @@ func (p *planner) l2Network(h *hostCtx, nw *hns.HostComputeNetwork) error {
 				Port: nc.ifname, EtherType: et, SrcMAC: ep.mac, SetSrcMAC: nc.mac})
 		}
 		for _, a := range ep.ips {
-			if !a.Is4() {
-				continue
+			et := EtherTypeIPv4
+			if a.Is6() {
+				et = EtherTypeIPv6
 			}
 			// In: frames from the wire to the host's MAC and the container's IP go to the
 			// container, with its MAC.
 			h.ns.MACRewrites = append(h.ns.MACRewrites, MACRewrite{Name: "l2-rewrite-in-" + ep.port, Stage: BridgeIngress,
-				Port: nc.ifname, EtherType: EtherTypeIPv4, DstMAC: nc.mac, DstIP: a, SetDstMAC: ep.mac})
+				Port: nc.ifname, EtherType: et, DstMAC: nc.mac, DstIP: a, SetDstMAC: ep.mac})
 			// The underlay reaches the container through the host's MAC.
 			p.owners = append(p.owners, owner{a, nc.mac})
 		}
@@ -1029,8 +1242,13 @@ func (p *planner) ipvlanNetwork(h *hostCtx, nw *hns.HostComputeNetwork, nc *nicC
 	if nc.bound {
 		return fmt.Errorf("NIC %s is already bound to a bridge; ipvlan needs it as a parent", nc.name)
 	}
+	h.wireIfaces = append(h.wireIfaces, nc.ifname)
 	for i, pf := range prefixes {
 		if pf.Contains(hostIP) {
+			continue
+		}
+		if pf.Addr().Is6() {
+			p.unsupported(nil, "network %q: IPv6 subnet %s is not built with ipvlan", nw.Name, pf)
 			continue
 		}
 		a := netip.PrefixFrom(gws[i], 32)
@@ -1051,7 +1269,7 @@ func (p *planner) ipvlanNetwork(h *hostCtx, nw *hns.HostComputeNetwork, nc *nicC
 		ep.ns.Up = append(ep.ns.Up, "eth0")
 		for _, a := range ep.ips {
 			for i, pf := range prefixes {
-				if pf.Contains(a) {
+				if pf.Contains(a) && a.Is4() {
 					ep.ns.Addrs = append(ep.ns.Addrs, AddrPlan{"eth0", netip.PrefixFrom(a, pf.Bits())})
 					ep.ns.Routes = append(ep.ns.Routes, Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gw: gws[i], Dev: "eth0", OnLink: true})
 				}
@@ -1067,7 +1285,7 @@ func (p *planner) ipvlanNetwork(h *hostCtx, nw *hns.HostComputeNetwork, nc *nicC
 			}
 		}
 		if len(ep.e.Policies) > 0 {
-			p.unsupported("endpoint %s: policies are not built with ipvlan (traffic bypasses the host's hooks)", ep.port)
+			p.unsupported([]string{ep.port}, "endpoint %s: policies are not built with ipvlan (traffic bypasses the host's hooks)", ep.port)
 		}
 	}
 	return nil
@@ -1097,7 +1315,7 @@ func (p *planner) transparentNetwork(h *hostCtx, nw *hns.HostComputeNetwork) err
 			}
 		}
 		for _, pol := range ep.e.Policies {
-			p.unsupported("endpoint %s: %s policy on a transparent network is not built (macvlan bypasses the host's hooks)", ep.port, pol.Type)
+			p.unsupported([]string{ep.port}, "endpoint %s: %s policy on a transparent network is not built (macvlan bypasses the host's hooks)", ep.port, pol.Type)
 		}
 	}
 	return nil
@@ -1176,6 +1394,30 @@ func (p *planner) overlayNetwork(h *hostCtx, nw *hns.HostComputeNetwork) error {
 		h.ns.Addrs = append(h.ns.Addrs, AddrPlan{br, a})
 		h.plan.StackIfaces = append(h.plan.StackIfaces, AddrPlan{br, a})
 	}
+	hostRoute := false
+	for _, pol := range nw.Policies {
+		hostRoute = hostRoute || pol.Type == hns.HostRoute
+	}
+	if !hostRoute && len(prefixes) > 0 {
+		// The management OS reaches the overlay's pods only with the HostRoute policy
+		// (windows-behaviour.md §3.5); without it its routes do not hold the overlay's
+		// subnets and its packets to them follow its default route. The bridge here is
+		// the pods' gateway, so the host's own packets (iif lo) to the subnets look their
+		// route up in a table with only the default route; without a gateway they are
+		// dropped on the way out.
+		if nc.gw.IsValid() {
+			table := hostRouteTable + len(h.ns.Rules)
+			h.ns.Routes = append(h.ns.Routes, Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gw: nc.gw, Dev: nc.l3, Table: table})
+			for _, pf := range prefixes {
+				h.ns.Rules = append(h.ns.Rules, RulePlan{Dst: pf, IifLo: true, Table: table, Priority: 90})
+			}
+		} else {
+			h.ns.Filters = append(h.ns.Filters, FilterRule{Name: blockPrefix + "no-host-route-" + nw.Name, Hook: HookOutput,
+				Dst: prefixes, Action: Drop})
+		}
+	}
+	h.vfpIPs = appendAddr(h.vfpIPs, hostIP)
+	h.wireIfaces = append(h.wireIfaces, nc.ifname)
 	mtu := nc.mtu
 	if mtu == 0 {
 		mtu = 1500
@@ -1184,6 +1426,7 @@ func (p *planner) overlayNetwork(h *hostCtx, nw *hns.HostComputeNetwork) error {
 	h.ns.Links = append(h.ns.Links, LinkPlan{Kind: LinkVXLAN, Name: vx, VXLAN: VXLAN{Name: vx, VNI: vni, Port: port,
 		Local: hostIP, Dev: nc.ifname, TTL: vxlanTTL}})
 	h.ns.Ifaces = append(h.ns.Ifaces, IfacePlan{Name: vx, Master: br, MTU: mtu - header.VXLANOverhead})
+	h.wirePorts = append(h.wirePorts, vx)
 	h.ns.Up = append(h.ns.Up, vx)
 	h.vxlan = append(h.vxlan, port)
 	for _, ep := range eps {
@@ -1196,6 +1439,7 @@ func (p *planner) overlayNetwork(h *hostCtx, nw *hns.HostComputeNetwork) error {
 			}
 		}
 		p.vethEndpoint(h, ep, br, epMTU)
+		ep.hostIP = hostIP
 		for _, a := range ep.ips {
 			if a.Is4() {
 				// Decap: frames from the vxlan port to a container get its MAC (PA_ROUTE_IN).
@@ -1231,7 +1475,7 @@ func (p *planner) overlayNetwork(h *hostCtx, nw *hns.HostComputeNetwork) error {
 			return fmt.Errorf("Policies[%d] (RemoteSubnetRoute): DistributedRouterMacAddress %q is not a MAC", i, r.DistributedRouterMacAddress)
 		}
 		if r.IsolationId != 0 && uint32(r.IsolationId) != vni {
-			p.unsupported("network %q: RemoteSubnetRoute %s with VNI %d differs from the local VNI %d (one vxlan device per network)", nw.Name, pf, r.IsolationId, vni)
+			p.unsupported(nil, "network %q: RemoteSubnetRoute %s with VNI %d differs from the local VNI %d (one vxlan device per network)", nw.Name, pf, r.IsolationId, vni)
 		}
 		if !seen[dr.String()] {
 			seen[dr.String()] = true
@@ -1249,52 +1493,6 @@ func (p *planner) overlayNetwork(h *hostCtx, nw *hns.HostComputeNetwork) error {
 			EtherType: EtherTypeIPv4, SetSrcMAC: drMAC})
 	}
 	return nil
-}
-
-// loadBalancer maps a load balancer with one backend and no flags to DNAT rules.
-func (p *planner) loadBalancer(h *hostCtx, lb *hns.HostComputeLoadBalancer) {
-	name := lb.Name
-	if name == "" {
-		name = lb.Id
-	}
-	if len(lb.HostComputeEndpoints) != 1 || lb.Flags != 0 || lb.SourceVIP != "" {
-		p.unsupported("host %s load balancer %q: only one backend without DSR or SourceVIP has a Linux analogue here", h.spec.Name, name)
-		return
-	}
-	be := h.objs.EndpointByID(lb.HostComputeEndpoints[0])
-	if be == nil {
-		return
-	}
-	var dip netip.Addr
-	for _, a := range be.Addrs() {
-		if a.Is4() {
-			dip = a
-			break
-		}
-	}
-	var vips []netip.Addr
-	for _, v := range lb.FrontendVIPs {
-		if a, err := netip.ParseAddr(v); err == nil {
-			vips = append(vips, a)
-		}
-	}
-	if len(vips) == 0 {
-		for _, nc := range h.nics {
-			for _, a := range nc.addrs {
-				vips = append(vips, a.Addr())
-			}
-		}
-	}
-	for _, pm := range lb.PortMappings {
-		proto := uint8(pm.Protocol)
-		if proto != ProtoTCP && proto != ProtoUDP || !dip.IsValid() {
-			continue
-		}
-		for _, v := range vips {
-			h.ns.DNAT = append(h.ns.DNAT, DNAT{Name: "lb-" + name, Proto: proto, Dst: v, DstPort: pm.ExternalPort,
-				To: netip.AddrPortFrom(dip, pm.InternalPort), Local: true})
-		}
-	}
 }
 
 // acls turns the endpoint's ACL_ENDPOINT_LAYER, as the emulator compiled it, into forward

@@ -117,12 +117,14 @@ func TestPlanNAT(t *testing.T) {
 	if rt.Policies[HookInput] != Drop || rt.Policies[HookOutput] != Drop {
 		t.Errorf("router policies: got %v, want input and output dropped (a silent router)", rt.Policies)
 	}
-	// Host input: no Listen ports, so TCP/UDP count as no-listener, the rest as delivered.
+	// Host input: no Listen ports, so TCP/UDP count as no-listener unless they answer a
+	// connection the host opened (established), the rest as delivered.
 	var names []string
 	for _, f := range h.Filters {
-		names = append(names, fmt.Sprintf("%s/%d/%s", f.Name, f.Proto, f.Action))
+		names = append(names, fmt.Sprintf("%s/%d/%s/%v", f.Name, f.Proto, f.Action, f.Established))
 	}
-	if want := []string{"host-no-listener/6/drop", "host-no-listener/17/drop", "host-deliver/0/drop"}; !reflect.DeepEqual(names, want) {
+	if want := []string{"host-deliver/6/drop/true", "host-deliver/17/drop/true", "host-no-listener/6/drop/false",
+		"host-no-listener/17/drop/false", "host-deliver/0/drop/false"}; !reflect.DeepEqual(names, want) {
 		t.Errorf("host input filters: got %v, want %v", names, want)
 	}
 }
@@ -210,8 +212,15 @@ func TestPlanL2Bridge(t *testing.T) {
 	if out != 4 || in != 2 {
 		t.Errorf("MAC rewrites: got %d out (want 2 pods x IPv4/IPv6) and %d in (want 2 pods)", out, in)
 	}
-	wantMasq := Masquerade{Name: "outboundnat-host1/pod-a", Src: pfx("10.244.1.2/32"), Except: []netip.Prefix{pfx("10.244.0.0/16"), pfx("10.96.0.0/12")}, To: addr("10.0.0.4")}
-	if len(h.Masq) != 2 || !reflect.DeepEqual(h.Masq[0], wantMasq) {
+	// OutBoundNAT's exceptions are matched against the VIP a pod sent to (VFP's SNAT
+	// layer comes before its LB layer); pod-b, the backend of a ClusterIP, gets the
+	// hairpin NAT to the host's address first.
+	wantMasq := []Masquerade{
+		{Name: "hairpin-host1/pod-b", Src: pfx("10.244.1.3/32"), Dst: []netip.Prefix{pfx("10.244.1.3/32")}, DNATed: true, To: addr("10.0.0.4")},
+		{Name: "outboundnat-host1/pod-a", Src: pfx("10.244.1.2/32"), Except: []netip.Prefix{pfx("10.244.0.0/16"), pfx("10.96.0.0/12")},
+			Original: true, To: addr("10.0.0.4")},
+	}
+	if len(h.Masq) != 3 || !reflect.DeepEqual(h.Masq[:2], wantMasq) {
 		t.Errorf("masquerade: got %+v, want first %+v", h.Masq, wantMasq)
 	}
 	var ssh *BridgeFilter
@@ -224,11 +233,43 @@ func TestPlanL2Bridge(t *testing.T) {
 		!reflect.DeepEqual(ssh.DstPorts, []PortRange{Port(22)}) || !reflect.DeepEqual(ssh.Dst, []netip.Prefix{pfx("10.244.1.3/32")}) {
 		t.Errorf("block-ssh ACL: got %+v, want tcp to 10.244.1.3:22 dropped on its way out of ep1", ssh)
 	}
-	if len(h.DNAT) != 1 || h.DNAT[0].Dst != addr("10.96.0.10") || h.DNAT[0].To != netip.MustParseAddrPort("10.244.1.3:8080") {
-		t.Errorf("load balancer svc-web: got %+v, want DNAT 10.96.0.10:80 -> 10.244.1.3:8080", h.DNAT)
+	// The three load balancers as HNS programs them (emulator/hns programLB): the
+	// ClusterIP for pods and, translated to the VIP, from the wire; the NodePorts on the
+	// host's address from the wire, with the SourceVIP or, with DSR, without SNAT.
+	backend := []netip.Addr{addr("10.244.1.3")}
+	wantLBs := []LoadBalancer{
+		{Name: "svc-web", Frontends: []LBFrontend{
+			{From: LBFromPods, Proto: ProtoTCP, VIP: addr("10.96.0.10"), Port: 80, Backends: backend, TargetPort: 8080},
+			{From: LBFromWire, Proto: ProtoTCP, VIP: addr("10.96.0.10"), Port: 80, Backends: backend, TargetPort: 8080,
+				SNAT: addr("10.96.0.10"), SNATID: 1},
+		}},
+		{Name: "np-web", Frontends: []LBFrontend{
+			{From: LBFromWire, Proto: ProtoTCP, VIP: addr("10.0.0.4"), Port: 30080, Backends: backend, TargetPort: 8080,
+				SNAT: addr("10.244.1.254"), SNATID: 257},
+		}},
+		{Name: "np-web-dsr", Frontends: []LBFrontend{
+			{From: LBFromWire, Proto: ProtoTCP, VIP: addr("10.0.0.4"), Port: 30081, Backends: backend, TargetPort: 8080},
+		}},
 	}
-	if n := strings.Count(strings.Join(lay.Unsupported, "\n"), "load balancer"); n != 2 {
-		t.Errorf("unsupported: got %q, want the SourceVIP and DSR load balancers listed", lay.Unsupported)
+	if !reflect.DeepEqual(h.LBs, wantLBs) {
+		t.Errorf("load balancers:\ngot  %+v\nwant %+v", h.LBs, wantLBs)
+	}
+	if !reflect.DeepEqual(h.WirePorts, []string{"nic0"}) {
+		t.Errorf("wire ports: got %q, want the NIC (a port of the bridge)", h.WirePorts)
+	}
+	var block []FilterRule
+	for _, f := range h.Filters {
+		if strings.HasPrefix(f.Name, blockPrefix) {
+			block = append(block, f)
+		}
+	}
+	wantBlock := []FilterRule{{Name: "block-host-to-service-svc-web", Hook: HookOutput, Proto: ProtoTCP,
+		Dst: []netip.Prefix{pfx("10.96.0.10/32")}, DstPorts: []PortRange{Port(80)}, Action: Drop}}
+	if !reflect.DeepEqual(block, wantBlock) {
+		t.Errorf("block rules: got %+v, want the host's own traffic to the ClusterIP dropped (no LocalRoutedVIP): %+v", block, wantBlock)
+	}
+	if len(lay.Unsupported) != 0 {
+		t.Errorf("unsupported: got %v, want everything built", lay.Unsupported)
 	}
 	rt := nsPlan(t, lay, "rt")
 	if !containsRoute(rt.Routes, pfx("10.244.1.0/24"), addr("10.0.0.4")) || !containsRoute(rt.Routes, pfx("10.244.2.0/24"), addr("10.0.0.5")) {

@@ -561,9 +561,11 @@ type Route struct {
 	Src netip.Addr
 	// Metric is the route priority; lower wins.
 	Metric int
+	// Table is the routing table (0: main).
+	Table int
 }
 
-// AddRoute adds r to the main routing table.
+// AddRoute adds r to its routing table (the main table by default).
 func (n *Namespace) AddRoute(r Route) error {
 	return n.op(fmt.Sprintf("add route %v via %v dev %q", r.Dst, r.Gw, r.Dev), func() error {
 		if !r.Dst.IsValid() {
@@ -576,7 +578,7 @@ func (n *Namespace) AddRoute(r Route) error {
 			return fmt.Errorf("onlink needs both a gateway and a device")
 		}
 		dst := r.Dst.Masked()
-		rt := &netlink.Route{Dst: ipNet(dst), Priority: r.Metric}
+		rt := &netlink.Route{Dst: ipNet(dst), Priority: r.Metric, Table: r.Table}
 		if r.Gw.IsValid() {
 			if r.Gw.Unmap().Is4() != dst.Addr().Is4() {
 				return fmt.Errorf("gateway %v and destination %v are of different families", r.Gw, dst)
@@ -691,4 +693,34 @@ func (n *Namespace) FDB(dev string) ([]FDBEntry, error) {
 		return nil
 	})
 	return out, err
+}
+
+// AddRule adds a policy routing rule (`ip rule add [fwmark MARK/MASK] [to DST] [iif lo]
+// lookup TABLE pref PRIORITY`); the namespace's deletion removes it.
+func (n *Namespace) AddRule(r RulePlan) error {
+	return n.op(fmt.Sprintf("add rule fwmark %#x/%#x to %v iif-lo %v lookup %d", r.Mark, r.Mask, r.Dst, r.IifLo, r.Table), func() error {
+		if r.Table <= 0 || r.Table >= unix.RT_TABLE_COMPAT {
+			return fmt.Errorf("table %d: want 1 to %d", r.Table, unix.RT_TABLE_COMPAT-1)
+		}
+		if r.Mask == 0 && !r.Dst.IsValid() && !r.IifLo {
+			return fmt.Errorf("a rule without mark, destination or iif matches everything")
+		}
+		rule := netlink.NewRule()
+		rule.Table, rule.Priority = r.Table, r.Priority
+		if r.Mask != 0 {
+			mask := r.Mask
+			rule.Mark, rule.Mask = r.Mark, &mask
+		}
+		rule.Family = unix.AF_INET
+		if r.IPv6 || r.Dst.IsValid() && r.Dst.Addr().Is6() {
+			rule.Family = unix.AF_INET6
+		}
+		if r.Dst.IsValid() {
+			rule.Dst = ipNet(r.Dst.Masked())
+		}
+		if r.IifLo {
+			rule.IifName = "lo"
+		}
+		return n.nl.RuleAdd(rule)
+	})
 }

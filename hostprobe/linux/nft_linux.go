@@ -85,6 +85,8 @@ type nftState struct {
 	// bridgeFilters are the bridge filter rules by direction, sorted by Priority.
 	bridgeFilters map[Direction][]BridgeFilter
 	seq           int // for default rule names
+	// origBits counts the Original source NAT rules per source (origMarkBit).
+	origBits map[netip.Prefix]int
 }
 
 // chain names and hooks; priorities are nft's named ones (dstnat -100, srcnat 100, filter 0).
@@ -204,8 +206,15 @@ type Masquerade struct {
 	OutIface string
 	// Src matches the source prefix (optional), e.g. the NAT internal prefix.
 	Src netip.Prefix
+	// Dst matches destination prefixes (optional; a packet to any of them matches).
+	Dst []netip.Prefix
 	// Except lists destination prefixes that are NOT translated (OutBoundNAT ExceptionList).
 	Except []netip.Prefix
+	// Original matches Dst and Except against the destination of the connection's first
+	// packet before a DNAT of the same connection changed it (VFP's SNAT layer comes
+	// before its LB layer): the decision is made in prerouting and output, before the
+	// dstnat hook, and kept in the conntrack mark.
+	Original bool
 	// To, if set, translates to this fixed address (snat) instead of the address of the
 	// output interface (masquerade).
 	To netip.Addr
@@ -227,7 +236,7 @@ func (n *Namespace) AddMasquerade(m Masquerade) error {
 			ex = append(ex, matchIfname(false, m.OutIface)...)
 		}
 		fam := famNone
-		for _, p := range append([]netip.Prefix{m.Src}, m.Except...) {
+		for _, p := range append(append([]netip.Prefix{m.Src}, m.Except...), m.Dst...) {
 			if p.IsValid() {
 				if fam = fam.join(familyOf(p.Addr())); fam == famMixed {
 					return fmt.Errorf("src %v, except %v and to %v mix address families", m.Src, m.Except, m.To)
@@ -246,6 +255,7 @@ func (n *Namespace) AddMasquerade(m Masquerade) error {
 		if m.Src.IsValid() {
 			ex = append(ex, matchPrefix(m.Src, true, expr.CmpOpEq)...)
 		}
+		var dstEx []expr.Any // destination conditions
 		for _, p := range m.Except {
 			if !p.IsValid() {
 				return fmt.Errorf("except: invalid prefix")
@@ -253,21 +263,69 @@ func (n *Namespace) AddMasquerade(m Masquerade) error {
 			if p.Bits() == 0 {
 				return fmt.Errorf("except %v excludes every destination", p)
 			}
-			ex = append(ex, matchPrefix(p, false, expr.CmpOpNeq)...)
+			dstEx = append(dstEx, matchPrefix(p, false, expr.CmpOpNeq)...)
 		}
-		ex = append(ex, &expr.Counter{})
+		for _, p := range m.Dst {
+			if !p.IsValid() {
+				return fmt.Errorf("dst: invalid prefix")
+			}
+		}
+		var nat []expr.Any
+		nat = append(nat, &expr.Counter{})
 		if m.To.IsValid() {
-			ex = append(ex,
+			nat = append(nat,
 				&expr.Immediate{Register: 1, Data: m.To.Unmap().AsSlice()},
 				&expr.NAT{Type: expr.NATTypeSourceNAT, Family: fam.nfproto(), RegAddrMin: 1})
 		} else {
-			ex = append(ex, &expr.Masq{})
+			nat = append(nat, &expr.Masq{})
 		}
 		ch, err := n.ensureChain(c, chainPostrouting)
 		if err != nil {
 			return err
 		}
-		c.AddRule(&nftables.Rule{Table: n.nft.table, Chain: ch, Exprs: ex, UserData: comment(n.ruleName("masquerade", m.Name))})
+		name := n.ruleName("masquerade", m.Name)
+		if !m.Original {
+			for _, d := range optPrefixes(m.Dst) {
+				rule := append(append([]expr.Any(nil), ex...), dstEx...)
+				if d.IsValid() {
+					rule = append(rule, matchPrefix(d, false, expr.CmpOpEq)...)
+				}
+				rule = append(rule, nat...)
+				c.AddRule(&nftables.Rule{Table: n.nft.table, Chain: ch, Exprs: rule, UserData: comment(name)})
+			}
+			return c.Flush()
+		}
+		// The destination a connection had before DNAT is decided on its first packet in
+		// prerouting (and output), before the dstnat hook, and kept as a bit of the
+		// conntrack mark for the postrouting rule. (google/nftables cannot read back a
+		// rule with "ct original ip daddr": the direction attribute is a u8 it decodes as
+		// a u32.)
+		bit, err := n.origMarkBit(m.Src)
+		if err != nil {
+			return err
+		}
+		for _, hook := range []string{chainDecidePre, chainDecideOut} {
+			dch, err := n.ensureDecideChain(c, hook)
+			if err != nil {
+				return err
+			}
+			for _, d := range optPrefixes(m.Dst) {
+				rule := append(append([]expr.Any(nil), ex...), dstEx...)
+				if d.IsValid() {
+					rule = append(rule, matchPrefix(d, false, expr.CmpOpEq)...)
+				}
+				rule = append(rule, matchCtStateNew()...)
+				rule = append(rule, &expr.Counter{}, &expr.Ct{Key: expr.CtKeyMARK, Register: 1},
+					&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: binary.NativeEndian.AppendUint32(nil, ^bit),
+						Xor: binary.NativeEndian.AppendUint32(nil, bit)},
+					&expr.Ct{Key: expr.CtKeyMARK, SourceRegister: true, Register: 1})
+				c.AddRule(&nftables.Rule{Table: n.nft.table, Chain: dch, Exprs: rule, UserData: comment(name + "/decide")})
+			}
+		}
+		rule := append([]expr.Any(nil), ex...)
+		rule = append(rule, matchCtMarkBits(bit)...)
+		rule = append(rule, nat...)
+		c.AddRule(&nftables.Rule{Table: n.nft.table, Chain: ch, Exprs: rule, UserData: comment(name)})
 		return c.Flush()
 	})
 }
@@ -790,6 +848,63 @@ func matchPrefix(p netip.Prefix, src bool, op expr.CmpOp) []expr.Any {
 		ex = append(ex, &expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: l, Mask: mask, Xor: make([]byte, l)})
 	}
 	return append(ex, &expr.Cmp{Op: op, Register: 1, Data: a.AsSlice()})
+}
+
+// chain names of the source NAT decisions (Masquerade.Original).
+const (
+	chainDecidePre = "snat-decide"     // prerouting, mangle priority (after conntrack, before dstnat)
+	chainDecideOut = "snat-decide-out" // output, the same
+)
+
+// ensureDecideChain creates a decision chain on first use. The caller holds an acquire
+// and n.nft.mu.
+func (n *Namespace) ensureDecideChain(c *nftables.Conn, name string) (*nftables.Chain, error) {
+	if ch, ok := n.nft.chains[name]; ok {
+		return ch, nil
+	}
+	hook := nftables.ChainHookPrerouting
+	if name == chainDecideOut {
+		hook = nftables.ChainHookOutput
+	}
+	pol := nftables.ChainPolicyAccept
+	ch := c.AddChain(&nftables.Chain{Name: name, Table: n.nft.table, Type: nftables.ChainTypeFilter, Hooknum: hook,
+		Priority: nftables.ChainPriorityMangle, Policy: &pol})
+	n.nft.chains[name] = ch
+	return ch, nil
+}
+
+// origMarkBit returns the conntrack mark bit of the next Original source NAT rule of
+// source src: rules of one source need their own bits, rules of different sources share
+// them (their postrouting rules match the source too). The caller holds n.nft.mu.
+func (n *Namespace) origMarkBit(src netip.Prefix) (uint32, error) {
+	if n.nft.origBits == nil {
+		n.nft.origBits = map[netip.Prefix]int{}
+	}
+	k := n.nft.origBits[src]
+	if k >= 8 {
+		return 0, fmt.Errorf("src %v: more than 8 source NAT rules by original destination", src)
+	}
+	n.nft.origBits[src] = k + 1
+	return 1 << (origMarkShift + k), nil
+}
+
+// matchCtStateNew matches the first packet of a connection (ct state new).
+func matchCtStateNew() []expr.Any {
+	return []expr.Any{
+		&expr.Ct{Key: expr.CtKeySTATE, Register: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: binary.NativeEndian.AppendUint32(nil, expr.CtStateBitNEW),
+			Xor: make([]byte, 4)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
+	}
+}
+
+// matchCtMarkBits matches connections whose conntrack mark has any of bits.
+func matchCtMarkBits(bits uint32) []expr.Any {
+	return []expr.Any{
+		&expr.Ct{Key: expr.CtKeyMARK, Register: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: binary.NativeEndian.AppendUint32(nil, bits), Xor: make([]byte, 4)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
+	}
 }
 
 // matchPorts matches the source (src) or destination TCP/UDP port against r. The caller

@@ -159,12 +159,24 @@ func (matchAll) MatchConntrackFlow(*netlink.ConntrackFlow) bool { return true }
 // a bridge sends a unicast frame only to the port its forwarding database names, as a
 // switch with static entries does; broadcast and multicast still flood.
 func (n *Namespace) SetBridgePortFlood(ifname string, on bool) error {
-	return n.op(fmt.Sprintf("set flood %v on %s", on, ifname), func() error {
+	return n.bridgePortFlag("flood", ifname, on, n.nl.LinkSetFlood)
+}
+
+// SetBridgePortHairpin switches hairpin mode of bridge port ifname on or off (`bridge
+// link set dev IF hairpin on`): the bridge may send a frame back out of the port it
+// came in by.
+func (n *Namespace) SetBridgePortHairpin(ifname string, on bool) error {
+	return n.bridgePortFlag("hairpin", ifname, on, n.nl.LinkSetHairpin)
+}
+
+// bridgePortFlag sets a bridge port flag with set.
+func (n *Namespace) bridgePortFlag(what, ifname string, on bool, set func(netlink.Link, bool) error) error {
+	return n.op(fmt.Sprintf("set %s %v on %s", what, on, ifname), func() error {
 		l, err := n.link(ifname)
 		if err != nil {
 			return err
 		}
-		return n.nl.LinkSetFlood(l, on)
+		return set(l, on)
 	})
 }
 

@@ -53,8 +53,8 @@ func (b *Backend) AskVFP(ctx context.Context, port string, t Tuple) (TupleVerdic
 // Close does nothing.
 func (b *Backend) Close() error { return nil }
 
-// Unsupported returns nothing: nothing is built.
-func (b *Backend) Unsupported() []string { return nil }
+// NotBuilt returns nothing: nothing is built.
+func (b *Backend) NotBuilt() []hostprobe.NotBuilt { return nil }
 
 // Clean returns errors.ErrUnsupported.
 func Clean(prefix string) (removed []string, err error) {

@@ -171,6 +171,17 @@ func (b *Backend) exec(c Call) error {
 			return err
 		}
 		b.ids[c.Name] = created.Id
+	case OpUpdateLoadBalancer:
+		lb, err := hcn.GetLoadBalancerByID(b.ids[c.Name])
+		if err != nil {
+			return err
+		}
+		lb.HostComputeEndpoints = nil
+		for _, ep := range c.Endpoints {
+			lb.HostComputeEndpoints = append(lb.HostComputeEndpoints, b.ids[ep])
+		}
+		_, err = lb.Update(lb.Id)
+		return err
 	case OpDeleteLoadBalancer:
 		return notFoundOK((&hcn.HostComputeLoadBalancer{Id: b.ids[c.Name]}).Delete())
 	case OpDetach:
@@ -226,12 +237,27 @@ func (b *Backend) Run(ctx context.Context, scenario string, inputs []hostprobe.I
 	if _, err := pktmon(ctx, StartArgs(etl, capture)...); err != nil {
 		return nil, err
 	}
+	stopCapture := func() error {
+		_, err := pktmon(context.Background(), StopArgs()...)
+		return err
+	}
 	inputs = append([]hostprobe.Input(nil), inputs...) // rewritten by opts.Input below
 	sent := make([]time.Time, len(inputs))
 	notSent := map[int]string{}
 	for i, in := range inputs {
 		in = opts.Input(i, in)
 		inputs[i] = in
+		for _, st := range in.Steps {
+			calls, err := plan.StepCalls(st)
+			if err != nil {
+				return nil, errors.Join(fmt.Errorf("windows: before input %d: %w", i+1, err), stopCapture())
+			}
+			for _, c := range calls {
+				if err := b.exec(c); err != nil {
+					return nil, errors.Join(fmt.Errorf("windows: before input %d: %s: %w", i+1, c, err), stopCapture())
+				}
+			}
+		}
 		sent[i] = time.Now()
 		if why := b.send(in); why != "" {
 			notSent[i] = why
@@ -444,14 +470,18 @@ func (b *Backend) AskVFP(ctx context.Context, port string, t Tuple) (TupleVerdic
 	return ParseProcessTuples("vfpctrl /process-tuples", bytes.NewReader(out))
 }
 
-// Unsupported lists what the plan leaves out of the topology (Plan.Unsupported).
-func (b *Backend) Unsupported() []string {
+// NotBuilt lists what the plan leaves out of the topology (Plan.Unsupported).
+func (b *Backend) NotBuilt() []hostprobe.NotBuilt {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.plan == nil {
 		return nil
 	}
-	return b.plan.Unsupported
+	out := make([]hostprobe.NotBuilt, 0, len(b.plan.Unsupported))
+	for _, u := range b.plan.Unsupported {
+		out = append(out, hostprobe.NotBuilt{What: u})
+	}
+	return out
 }
 
 // Throughput is not implemented on Windows: sockets in a compartment do not replay a

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hnspath/hnspath/emulator/fabric"
 	"github.com/hnspath/hnspath/emulator/hns"
+	"github.com/hnspath/hnspath/hostprobe"
 )
 
 // PrefixBase starts the name of every HNS object the Windows backend creates:
@@ -52,12 +53,14 @@ const (
 	OpDeleteEndpoint                   // HcnDeleteEndpoint
 	OpDeleteNamespace                  // HcnDeleteNamespace
 	OpDeleteNetwork                    // HcnDeleteNetwork
+	OpUpdateLoadBalancer               // HcnModifyLoadBalancer (a step: new backends)
 )
 
 var opNames = map[Op]string{
 	OpCreateNetwork: "create-network", OpCreateNamespace: "create-namespace", OpCreateEndpoint: "create-endpoint",
 	OpAttach: "attach", OpCreateLoadBalancer: "create-loadbalancer", OpDeleteLoadBalancer: "delete-loadbalancer",
 	OpDetach: "detach", OpDeleteEndpoint: "delete-endpoint", OpDeleteNamespace: "delete-namespace", OpDeleteNetwork: "delete-network",
+	OpUpdateLoadBalancer: "update-loadbalancer",
 }
 
 // String returns the op's name, e.g. "create-network".
@@ -119,7 +122,7 @@ func (c Call) String() string {
 		s += " (network " + c.Network + ")"
 	case c.Op == OpAttach || c.Op == OpDetach:
 		s += " (" + c.Endpoint + " in " + c.Namespace + ")"
-	case c.Op == OpCreateLoadBalancer && len(c.Endpoints) > 0:
+	case (c.Op == OpCreateLoadBalancer || c.Op == OpUpdateLoadBalancer) && len(c.Endpoints) > 0:
 		s += " (backends " + strings.Join(c.Endpoints, ", ") + ")"
 	}
 	return s
@@ -305,3 +308,62 @@ func (p *Plan) Teardown(done int) []Call {
 
 // Owns reports whether an HNS object name belongs to this plan's session.
 func (p *Plan) Owns(name string) bool { return strings.HasPrefix(name, p.Prefix) }
+
+// StepCalls returns the HCN calls that make step s on the plan's host: for
+// remove_endpoint the endpoint's detach and delete (as when its container goes away),
+// for update_load_balancer an update of the load balancer's backends. Endpoints and load
+// balancers are named as in the topology (names, or IDs for objects without one).
+func (p *Plan) StepCalls(s hostprobe.Step) ([]Call, error) {
+	if s.Host != p.Host {
+		return nil, fmt.Errorf("step %v: only host %s is built", s, p.Host)
+	}
+	endpoint := func(ref string) (string, error) {
+		if name, ok := p.Ports[p.Host+"/"+ref]; ok {
+			return name, nil
+		}
+		for _, c := range p.Calls {
+			if c.Op == OpCreateEndpoint && strings.EqualFold(strings.Trim(c.Ref, "{}"), strings.Trim(ref, "{}")) {
+				return c.Name, nil
+			}
+		}
+		return "", fmt.Errorf("step %v: no endpoint %q", s, ref)
+	}
+	switch s.Action {
+	case hostprobe.StepRemoveEndpoint:
+		name, err := endpoint(s.Endpoint)
+		if err != nil {
+			return nil, err
+		}
+		var out []Call
+		for _, c := range p.Calls {
+			if c.Op == OpAttach && c.Endpoint == name {
+				c.Op = OpDetach
+				out = append(out, c)
+			}
+		}
+		for _, c := range p.Calls {
+			if c.Op == OpCreateEndpoint && c.Name == name {
+				c.Op, c.JSON = OpDeleteEndpoint, nil
+				out = append(out, c)
+			}
+		}
+		return out, nil
+	case hostprobe.StepUpdateLoadBalancer:
+		for _, c := range p.Calls {
+			if c.Op != OpCreateLoadBalancer || !strings.EqualFold(c.Ref, s.LoadBalancer) {
+				continue
+			}
+			u := Call{Op: OpUpdateLoadBalancer, Kind: c.Kind, Name: c.Name, Ref: c.Ref, Endpoints: []string{}}
+			for _, e := range s.Endpoints {
+				name, err := endpoint(e)
+				if err != nil {
+					return nil, err
+				}
+				u.Endpoints = append(u.Endpoints, name)
+			}
+			return []Call{u}, nil
+		}
+		return nil, fmt.Errorf("step %v: no load balancer %q", s, s.LoadBalancer)
+	}
+	return nil, fmt.Errorf("step %v: unknown action", s)
+}
