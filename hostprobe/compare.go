@@ -280,6 +280,9 @@ type Comparer struct {
 	A, B     string
 	// VXLANPorts are extra UDP ports decoded as VXLAN (4789 always is).
 	VXLANPorts []uint16
+	// LBGroups are the load balancers whose backend choice is bound, not compared
+	// (LBGroupsOf).
+	LBGroups []LBGroup
 
 	ab, ba map[bindKey]uint64
 	// last is the virtual time of the previous input, for labelling timeouts.
@@ -329,11 +332,20 @@ func (c *Comparer) Packet(a, b *result.Packet) PacketComparison {
 	if a.Outcome != b.Outcome {
 		pc.Diffs = append(pc.Diffs, Difference{What: "outcome", A: outcomeText(a), B: outcomeText(b)})
 	}
+	// Which backend of a load balancer got the packet is each side's choice: bind it,
+	// and read B's outputs with A's names for it.
+	alias, lbDiffs := c.bindBackends(a, b)
+	pc.Diffs = append(pc.Diffs, lbDiffs...)
 	type key struct{ port, kind string }
 	group := func(p *result.Packet) (map[key][]result.Output, []key) {
 		m := map[key][]result.Output{}
 		var order []key
 		for _, o := range p.Outputs {
+			if p == b {
+				if x, ok := alias[o.Port]; ok {
+					o.Port = x
+				}
+			}
 			k := key{o.Port, o.Kind}
 			if _, ok := m[k]; !ok {
 				order = append(order, k)
@@ -359,7 +371,7 @@ func (c *Comparer) Packet(a, b *result.Packet) PacketComparison {
 			case i >= len(xa):
 				pc.Diffs = append(pc.Diffs, Difference{Port: k.port, Kind: k.kind, What: "extra", B: c.describe(xb[i].Frame)})
 			default:
-				for _, d := range c.frames(xa[i].Frame, xb[i].Frame) {
+				for _, d := range c.frames(xa[i].Frame, xb[i].Frame, alias) {
 					d.Port, d.Kind = k.port, k.kind
 					pc.Diffs = append(pc.Diffs, d)
 				}
@@ -485,10 +497,16 @@ func (c *Comparer) flatten(frame []byte) (layers []string, fields []field) {
 	return layers, fields
 }
 
-// frames compares two frames field by field.
-func (c *Comparer) frames(a, b []byte) []Difference {
+// frames compares two frames field by field; alias maps values of b (addresses, MACs)
+// to the values a has for them.
+func (c *Comparer) frames(a, b []byte, alias map[string]string) []Difference {
 	la, fa := c.flatten(a)
 	lb, fb := c.flatten(b)
+	for i := range fb {
+		if x, ok := alias[fb[i].val]; ok && !fb[i].isNum {
+			fb[i].val = x
+		}
+	}
 	var out []Difference
 	sameLayers := strings.Join(la, "/") == strings.Join(lb, "/")
 	if !sameLayers {
@@ -667,8 +685,12 @@ func (c *Comparer) Bindings() []string {
 
 // Translate returns in with the TCP/UDP ports and ICMP query ids of its outermost IPv4
 // packet rewritten from backend A's bound values to backend B's, with the checksums
-// recomputed; frames without a bound value are returned unchanged.
+// recomputed, and an input at (or addressed to) a load balancer backend A chose moved
+// to the one B chose (LBGroups); inputs without a bound value are returned unchanged.
 func (c *Comparer) Translate(in Input) Input {
+	if port, f := c.translateBackends(in.Port, in.Frame, nil); f != nil {
+		in.Port, in.Frame = port, f
+	}
 	f := in.Frame
 	if len(f) < 14+20 || binary.BigEndian.Uint16(f[12:14]) != 0x0800 {
 		return in
@@ -837,17 +859,27 @@ func InputsOf(ref []*result.Packet) []Input {
 // packets before it (Comparer.Translate), and each result is compared with the
 // reference's as soon as it is known. It returns be's results and the comparison.
 func RunAgainst(ctx context.Context, be Backend, scenario string, ref []*result.Packet) ([]*result.Packet, *Comparison, error) {
-	return RunAgainstSteps(ctx, be, scenario, ref, nil)
+	return RunAgainstWith(ctx, be, scenario, ref, Against{})
 }
 
-// RunAgainstSteps is RunAgainst for a reference run that made HNS changes between its
-// inputs: steps[i] are made before input i (0-based), as the reference made them.
-func RunAgainstSteps(ctx context.Context, be Backend, scenario string, ref []*result.Packet, steps map[int][]Step) ([]*result.Packet, *Comparison, error) {
+// Against are the options of RunAgainstWith.
+type Against struct {
+	// Steps are the HNS changes the reference run made between its inputs: Steps[i]
+	// before input i (0-based).
+	Steps map[int][]Step
+	// LBGroups are the load balancers whose backend choice is bound (LBGroupsOf of the
+	// scenario's topology).
+	LBGroups []LBGroup
+}
+
+// RunAgainstWith is RunAgainst with options.
+func RunAgainstWith(ctx context.Context, be Backend, scenario string, ref []*result.Packet, o Against) ([]*result.Packet, *Comparison, error) {
 	an := result.BackendEmulator
 	if len(ref) > 0 && ref[0].Backend != "" {
 		an = ref[0].Backend
 	}
 	c := NewComparer(scenario, an, be.Name())
+	c.LBGroups = o.LBGroups
 	cmp := &Comparison{Scenario: scenario, A: an, B: be.Name()}
 	opts := RunOptions{
 		Before: func(i int, in Input) Input { return c.Translate(in) },
@@ -858,7 +890,7 @@ func RunAgainstSteps(ctx context.Context, be Backend, scenario string, ref []*re
 		},
 	}
 	inputs := InputsOf(ref)
-	for i, st := range steps {
+	for i, st := range o.Steps {
 		if i >= 0 && i < len(inputs) {
 			inputs[i].Steps = st
 		}

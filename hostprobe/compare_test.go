@@ -277,7 +277,8 @@ func TestDifferencesTable(t *testing.T) {
 		}
 		seen[k.ID] = true
 	}
-	for _, id := range []string{"host-hairpin", "ipv6-nat", "vfp-icmp-snat", "host-icmp-error", "l2bridge-ipvlan-mac", "vfp-switched-nat", "nat-timeouts"} {
+	for _, id := range []string{"host-hairpin", "ipv6-nat", "vfp-icmp-snat", "host-icmp-error", "l2bridge-ipvlan-mac", "vfp-switched-nat", "nat-timeouts",
+		"l2bridge-lb-mac", "lb-update-established", "host-vnic-mac", "nic-mtu-capture", "lb-backend-choice"} {
 		if _, ok := DifferenceByID(id); !ok {
 			t.Errorf("DifferenceByID(%q): missing", id)
 		}
@@ -375,6 +376,8 @@ func FuzzTranslate(f *testing.F) {
 		c.bindOK("udp", 49152, 5000)
 		c.bindOK("tcp", 53, 80)
 		c.bindOK("icmp-id", 0, 7)
+		c.LBGroups = []LBGroup{lbGroup()}
+		c.bindOK(bindKindLB(0), 1, 0)
 		got := c.Translate(Input{Frame: b})
 		if len(got.Frame) != len(b) {
 			t.Fatalf("length changed from %d to %d", len(b), len(got.Frame))
@@ -393,8 +396,8 @@ func FuzzCompareFrames(f *testing.F) {
 	f.Add(make([]byte, 60), make([]byte, 64))
 	f.Fuzz(func(t *testing.T, a, b []byte) {
 		c := NewComparer("s", "a", "b")
-		_ = c.frames(a, b)
-		if d := NewComparer("s", "a", "b").frames(a, a); len(d) != 0 {
+		_ = c.frames(a, b, nil)
+		if d := NewComparer("s", "a", "b").frames(a, a, nil); len(d) != 0 {
 			t.Fatalf("a frame differs from itself: %v", d)
 		}
 	})

@@ -183,7 +183,8 @@ func probeScenario(ctx context.Context, sc *scenarios.Scenario, newBackend func(
 	if u, ok := be.(interface{ NotBuilt() []hostprobe.NotBuilt }); ok {
 		row.notes = u.NotBuilt()
 	}
-	got, cmp, err := hostprobe.RunAgainstSteps(ctx, be, sc.Name, ref, steps)
+	got, cmp, err := hostprobe.RunAgainstWith(ctx, be, sc.Name, ref,
+		hostprobe.Against{Steps: steps, LBGroups: hostprobe.LBGroupsOf(&sc.Topology.Topology)})
 	cmp.MarkNotBuilt(ref, row.notes)
 	row.cmp = cmp
 	if err != nil {
