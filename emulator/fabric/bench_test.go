@@ -8,6 +8,8 @@ import (
 
 	"github.com/hnspath/hnspath/emulator/emutest"
 	"github.com/hnspath/hnspath/emulator/fabric"
+	"github.com/hnspath/hnspath/emulator/host"
+	"github.com/hnspath/hnspath/emulator/packet"
 )
 
 // natFrames builds n outbound 64-byte (60 + FCS) UDP frames of n distinct
@@ -143,5 +145,51 @@ func BenchmarkL2BridgeCrossHost(b *testing.B) {
 		if i++; i == n {
 			i = 0
 		}
+	}
+}
+
+// BenchmarkNATHostPath measures only the emulated Windows host's part of
+// BenchmarkNATEstablished: from the container vNIC to the frame handed to
+// the NIC (vSwitch, host vNIC, management OS routing and TTL, WinNAT),
+// without the fabric's outcome bookkeeping, underlay and peer.
+func BenchmarkNATHostPath(b *testing.B) {
+	for _, n := range benchFlows[:2] {
+		b.Run(fmt.Sprintf("flows=%d", n), func(b *testing.B) {
+			f, err := fabric.New(loadTopology(b, "testdata/nat-onlink.json"), fabric.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			frames := natFrames(b, f, n, "10.0.0.10")
+			web := port(b, f, "host1/web")
+			var res fabric.Outcome
+			for i, fr := range frames {
+				f.Inject(web, fr, int64(i), &res)
+			}
+			h := f.Hosts()[0]
+			ei := f.Port(web).Endpoint
+			var pool packet.Pool
+			out := host.Outbox{Pool: &pool, Now: int64(time.Second)}
+			bufs := make([]*packet.Buffer, 4)
+			for i := range bufs {
+				bufs[i] = packet.NewBuffer()
+			}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(frames[0]) + 4))
+			i := 0
+			start := time.Now()
+			for b.Loop() {
+				buf := bufs[i&3]
+				buf.Set(frames[i])
+				out.Emits, out.Drops, out.Hops = out.Emits[:0], out.Drops[:0], 64
+				h.InjectEndpoint(ei, buf, &out)
+				if len(out.Emits) != 1 {
+					b.Fatalf("packet %d: %d emits, drops %+v", i, len(out.Emits), out.Drops)
+				}
+				if i++; i == len(frames) {
+					i = 0
+				}
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "pkts/s")
+		})
 	}
 }
