@@ -312,24 +312,25 @@ func srcMAC(frame []byte) string {
 	return net.HardwareAddr(frame[6:12]).String()
 }
 
-// reevaluatedLB reports whether an LBNAT rule handled a TCP packet that does not open a
-// connection: VFP re-evaluated the cached flow of an established connection (after a
-// load balancer update).
+// reevaluatedLB reports whether VFP re-evaluated the LB layer of a connection it had
+// cached (after a load balancer update bumped the port's generation): at one port, other
+// layers hit their cached flows ("flow") and the LB layer ran its rule ("lbnat").
 func reevaluatedLB(p *result.Packet) bool {
-	lb := false
+	flows := map[string]bool{}
 	for _, st := range p.Trace {
-		lb = lb || st.Component == "vfp" && st.Action == "lbnat"
+		if st.Component != "vfp" {
+			continue
+		}
+		switch st.Action {
+		case "flow":
+			flows[st.Port] = true
+		case "lbnat":
+			if flows[st.Port] {
+				return true
+			}
+		}
 	}
-	if !lb {
-		return false
-	}
-	kind, _, _, ok := l4Ports(p.Frame)
-	if !ok || kind != "tcp" {
-		return false
-	}
-	ip := p.Frame[14:]
-	ihl := int(ip[0]&0x0f) * 4
-	return len(ip) >= ihl+14 && ip[ihl+13]&0x02 == 0 // not SYN
+	return false
 }
 
 // lbToUnknownMAC reports whether the underlay dropped a frame for want of its

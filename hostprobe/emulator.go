@@ -8,6 +8,8 @@ import (
 
 	"github.com/hnspath/hnspath/emulator/drop"
 	"github.com/hnspath/hnspath/emulator/fabric"
+	"github.com/hnspath/hnspath/emulator/header"
+	"github.com/hnspath/hnspath/emulator/trace"
 	"github.com/hnspath/hnspath/scenarios/result"
 )
 
@@ -129,7 +131,8 @@ func (e *Emulator) Close() error {
 
 // FromOutcome converts the outcome of one injected frame into a result,
 // copying every frame (the outcome aliases the fabric's buffers). It is the
-// conversion the scenario runner does, without the trace's header details.
+// conversion the scenario runner does, with the trace's addresses, MACs, ports and TTL
+// (not its protocol names and flags).
 func FromOutcome(f *fabric.Fabric, scenario string, index int, in Input, o *fabric.Outcome) *result.Packet {
 	p := &result.Packet{Scenario: scenario, Backend: result.BackendEmulator, Index: index, In: in.Port,
 		TimeNS: in.TimeNS, Frame: bytes.Clone(in.Frame)}
@@ -157,7 +160,7 @@ func FromOutcome(f *fabric.Fabric, scenario string, index int, in Input, o *fabr
 	}
 	for _, ev := range o.Trace.Events {
 		st := result.Stage{Host: ev.Host, Component: ev.Component, Port: ev.Port, Action: ev.Action, Detail: ev.Detail,
-			VFPLayer: ev.Layer, VFPGroup: ev.Group, VFPRule: ev.Rule}
+			VFPLayer: ev.Layer, VFPGroup: ev.Group, VFPRule: ev.Rule, Before: snapHeaders(ev.Before), After: snapHeaders(ev.After)}
 		if ev.Reason != drop.None {
 			st.Reason = ev.Reason.Slug()
 		}
@@ -165,4 +168,23 @@ func FromOutcome(f *fabric.Fabric, scenario string, index int, in Input, o *fabr
 	}
 	p.Outcome = Outcome(p)
 	return p
+}
+
+// snapHeaders returns the addresses, MACs, ports and TTL of a trace snapshot; nil for an
+// empty one.
+func snapHeaders(s trace.Snapshot) *result.Headers {
+	if s.Len == 0 && !s.Valid {
+		return nil
+	}
+	h := &result.Headers{Len: s.Len, VLAN: int(s.VID), TTL: int(s.TTL), SrcPort: int(s.SrcPort), DstPort: int(s.DstPort)}
+	if s.SrcMAC != (header.MAC{}) || s.DstMAC != (header.MAC{}) {
+		h.SrcMAC, h.DstMAC = s.SrcMAC.String(), s.DstMAC.String()
+	}
+	if s.Src.IsValid() {
+		h.Src = s.Src.String()
+	}
+	if s.Dst.IsValid() {
+		h.Dst = s.Dst.String()
+	}
+	return h
 }

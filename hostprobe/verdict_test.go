@@ -265,8 +265,8 @@ func TestExplainLB(t *testing.T) {
 	podA := "00:15:5d:01:01:02"
 	synA := build(t, pkt{srcMAC: podA, dstMAC: "00:15:5d:00:00:04", src: "10.244.1.2", dst: "10.96.0.10", proto: "tcp", sport: 40000, dport: 80})
 	ack := append([]byte(nil), synA...)
-	ack[14+20+13] = 0x10 // ACK: not a connection's first packet
-	lbnat := result.Stage{Component: "vfp", VFPLayer: "LB", Action: "lbnat", After: &result.Headers{DstMAC: "02:11:0a:f4:02:03"}}
+	ack[14+20+13] = 0x10 // ACK
+	lbnat := result.Stage{Component: "vfp", Port: "pod-a", VFPLayer: "LB", Action: "lbnat", After: &result.Headers{DstMAC: "02:11:0a:f4:02:03"}}
 	for _, tt := range []struct {
 		name string
 		a, b *result.Packet
@@ -277,9 +277,11 @@ func TestExplainLB(t *testing.T) {
 			Difference{What: "field", Field: "ether.src", Kind: result.KindDelivered, A: "00:15:5d:00:00:04", B: podA}, "l2bridge-lb-mac"},
 		{"a source MAC that is not the sender's", &result.Packet{In: "host1/pod-a", Frame: synA, Trace: []result.Stage{lbnat}}, &result.Packet{},
 			Difference{What: "field", Field: "ether.src", Kind: result.KindDelivered, A: "00:15:5d:00:00:04", B: "02:00:00:00:00:01"}, ""},
-		{"re-evaluated after an update", &result.Packet{Frame: ack, Trace: []result.Stage{lbnat}}, &result.Packet{},
+		{"re-evaluated after an update", &result.Packet{Frame: ack, Trace: []result.Stage{
+			{Component: "vfp", Port: "pod-a", Action: "flow", VFPLayer: "SNAT"}, lbnat}}, &result.Packet{},
 			Difference{What: "outcome"}, "lb-update-established"},
-		{"a SYN is not re-evaluated", &result.Packet{Frame: synA, Trace: []result.Stage{lbnat}}, &result.Packet{},
+		{"a new connection", &result.Packet{Frame: synA, Trace: []result.Stage{
+			{Component: "vfp", Port: "pod-a", Action: "allow", VFPLayer: "SNAT"}, lbnat}}, &result.Packet{},
 			Difference{What: "outcome"}, ""},
 		{"the host's own frame", &result.Packet{In: "host1/host", Frame: synA}, &result.Packet{},
 			Difference{What: "field", Field: "ether.src", Port: "host1/pod-a", Kind: result.KindDelivered}, "host-vnic-mac"},

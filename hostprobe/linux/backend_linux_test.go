@@ -10,6 +10,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/hnspath/hnspath/emulator/fabric"
+	"github.com/hnspath/hnspath/emulator/hns"
 	"github.com/hnspath/hnspath/hostprobe"
 	"github.com/hnspath/hnspath/scenarios/result"
 )
@@ -331,4 +332,81 @@ func TestBackendL2BridgeIPVlan(t *testing.T) {
 	}
 	// Routed once by the host (the ipvlan parent's stack), as the emulator routes it.
 	checkIPv4(t, "on the wire", p, "10.244.1.2", "10.244.2.2", 63)
+}
+
+// TestBackendSteps runs do: steps on the kernel as the emulator runs them: a ClusterIP
+// connection reaches pod-b; after remove_endpoint pod-b the load balancer still sends
+// new connections to it and they are lost on both sides (its link is down); after
+// update_load_balancer to pod-d the established connection stays on pod-b in conntrack
+// (lost) while VFP re-evaluates it to pod-d, and a new connection reaches pod-d on both.
+func TestBackendSteps(t *testing.T) {
+	if err := CheckPrivileges(); err != nil {
+		t.Skip(err)
+	}
+	topo := func() *fabric.Topology {
+		topo := loadTopology(t, "l2bridge")
+		objs := &topo.Hosts[0].HNS
+		objs.Endpoints = append(objs.Endpoints, hns.HostComputeEndpoint{Name: "pod-d", HostComputeNetwork: objs.Endpoints[0].HostComputeNetwork,
+			MacAddress: "00-15-5D-01-01-04", IpConfigurations: []hns.IpConfig{{IpAddress: "10.244.1.4", PrefixLength: 24}}})
+		return topo
+	}
+	syn := func(sport uint16) []byte {
+		return frame(t, "00:15:5d:01:01:02", "00:15:5d:00:00:04", "10.244.1.2", "10.96.0.10", "tcp", sport, 80, 64)
+	}
+	in := []hostprobe.Input{
+		{Port: "host1/pod-a", Frame: syn(40000)},
+		{Port: "host1/pod-a", Frame: syn(40001), TimeNS: 1000},
+		{Port: "host1/pod-a", Frame: syn(40000), TimeNS: 2000},
+		{Port: "host1/pod-a", Frame: syn(40002), TimeNS: 3000},
+	}
+	steps := map[int][]hostprobe.Step{
+		1: {{Action: hostprobe.StepRemoveEndpoint, Host: "host1", Endpoint: "pod-b"}},
+		2: {{Action: hostprobe.StepUpdateLoadBalancer, Host: "host1", LoadBalancer: "svc-web", Endpoints: []string{"pod-d"}}},
+	}
+	e := hostprobe.NewEmulator()
+	e.Trace = true // the documented differences are recognised by the emulator's trace
+	must(t, e.Setup(context.Background(), topo()))
+	var emuIn []hostprobe.Input
+	for i, x := range in {
+		x.Steps = steps[i]
+		emuIn = append(emuIn, x)
+	}
+	emu, err := e.Run(context.Background(), "steps", emuIn, hostprobe.RunOptions{})
+	must(t, err)
+	b := NewBackend(BackendOptions{})
+	t.Cleanup(func() {
+		if err := b.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	must(t, b.Setup(context.Background(), topo()))
+	lin, cmp, err := hostprobe.RunAgainstWith(context.Background(), b, "steps", emu, hostprobe.Against{Steps: steps})
+	must(t, err)
+	checkIPv4(t, "packet 1 at pod-b", one(t, lin[0], "host1/pod-b", result.KindDelivered), "10.244.1.2", "10.244.1.3", 64)
+	if lin[1].Outcome != result.OutcomeDropped || emu[1].Outcome != result.OutcomeDropped {
+		t.Errorf("packet 2 (to the removed pod-b): got linux %s, emulator %s; want both dropped", lin[1].Outcome, emu[1].Outcome)
+	}
+	wantAgree(t, cmp, 2, false)
+	// Packet 3 repeats packet 1's connection: conntrack keeps it on pod-b (down), VFP
+	// re-evaluates it to pod-d.
+	if lin[2].Outcome != result.OutcomeDropped || len(output(emu[2], "host1/pod-d", result.KindDelivered)) != 1 {
+		t.Errorf("packet 3: got linux %s %v, emulator %s %v; want dropped on the kernel (conntrack keeps the old backend), at pod-d in the emulator",
+			lin[2].Outcome, portsOf(lin[2]), emu[2].Outcome, portsOf(emu[2]))
+	}
+	if len(cmp.Packets[2].Diffs) == 0 {
+		t.Errorf("packet 3: got no difference, want the re-evaluation difference")
+	}
+	for _, d := range cmp.Packets[2].Diffs {
+		if d.Known != "lb-update-established" {
+			t.Errorf("packet 3: got %s, want it labelled lb-update-established", d)
+		}
+	}
+	checkIPv4(t, "packet 4 at pod-d", one(t, lin[3], "host1/pod-d", result.KindDelivered), "10.244.1.2", "10.244.1.4", 64)
+	wantAgree(t, cmp, 4, true)
+	if err := b.step(hostprobe.Step{Action: hostprobe.StepRemoveEndpoint, Host: "host1", Endpoint: "nope"}); err == nil {
+		t.Errorf("removing an unknown endpoint: got nil error")
+	}
+	if err := b.step(hostprobe.Step{Action: hostprobe.StepUpdateLoadBalancer, Host: "host9", LoadBalancer: "svc-web"}); err == nil {
+		t.Errorf("a step on an unknown host: got nil error")
+	}
 }

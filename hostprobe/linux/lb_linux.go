@@ -132,8 +132,33 @@ func (n *Namespace) SetLoadBalancer(lb LoadBalancer) error {
 		if err := checkNFTName(lb.Name); err != nil {
 			return fmt.Errorf("load balancer %q: %w", lb.Name, err)
 		}
-		rules := map[string][][]expr.Any{}
 		pre, host, snat := lbChains(lb.Name)
+		need := map[string]bool{}
+		for _, f := range lb.Frontends {
+			if f.From == LBFromHost {
+				need[host] = true
+			} else {
+				need[pre] = true
+			}
+			if f.SNAT.IsValid() && f.From == LBFromWire {
+				need[snat] = true
+			}
+		}
+		// Base chains first, in their own transaction: the anonymous maps of the rules
+		// below must be sent in the same transaction as the rules that use them.
+		base := map[string]string{pre: chainPrerouting, host: chainOutputNAT, snat: chainPostrouting}
+		baseChains := map[string]*nftables.Chain{}
+		for _, name := range []string{pre, host, snat} {
+			if _, ok := n.nft.chains[name]; ok || !need[name] {
+				continue
+			}
+			b, err := n.ensureChain(c, base[name])
+			if err != nil {
+				return err
+			}
+			baseChains[name] = b
+		}
+		rules := map[string][][]expr.Any{}
 		for i, f := range lb.Frontends {
 			ex, err := lbFrontendExprs(c, n.nft.table, f)
 			if err != nil {
@@ -148,20 +173,16 @@ func (n *Namespace) SetLoadBalancer(lb LoadBalancer) error {
 				rules[snat] = append(rules[snat], lbSNATExprs(f))
 			}
 		}
-		base := map[string]string{pre: chainPrerouting, host: chainOutputNAT, snat: chainPostrouting}
+		added := map[string]*nftables.Chain{}
 		for _, name := range []string{pre, host, snat} {
 			ch, ok := n.nft.chains[name]
 			if !ok {
-				if len(rules[name]) == 0 {
+				if !need[name] {
 					continue
 				}
-				b, err := n.ensureChain(c, base[name])
-				if err != nil {
-					return err
-				}
 				ch = c.AddChain(&nftables.Chain{Name: name, Table: n.nft.table})
-				n.nft.chains[name] = ch
-				c.AddRule(&nftables.Rule{Table: n.nft.table, Chain: b, UserData: comment(name),
+				added[name] = ch
+				c.AddRule(&nftables.Rule{Table: n.nft.table, Chain: baseChains[name], UserData: comment(name),
 					Exprs: []expr.Any{&expr.Verdict{Kind: expr.VerdictJump, Chain: name}}})
 			} else {
 				c.FlushChain(ch)
@@ -170,7 +191,13 @@ func (n *Namespace) SetLoadBalancer(lb LoadBalancer) error {
 				c.AddRule(&nftables.Rule{Table: n.nft.table, Chain: ch, Exprs: ex, UserData: comment(name)})
 			}
 		}
-		return c.Flush()
+		if err := c.Flush(); err != nil {
+			return err
+		}
+		for name, ch := range added {
+			n.nft.chains[name] = ch
+		}
+		return nil
 	})
 }
 
