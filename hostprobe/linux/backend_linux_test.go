@@ -2,6 +2,9 @@ package linux
 
 import (
 	"context"
+	"encoding/json"
+	"net"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -408,5 +411,111 @@ func TestBackendSteps(t *testing.T) {
 	}
 	if err := b.step(hostprobe.Step{Action: hostprobe.StepUpdateLoadBalancer, Host: "host9", LoadBalancer: "svc-web"}); err == nil {
 		t.Errorf("a step on an unknown host: got nil error")
+	}
+}
+
+// dualStack is the library's dual-stack l2bridge topology (l2bridge-ipv6-dual-stack).
+const dualStack = `{
+  "hosts": [{"name": "host1", "profile": "WS2022",
+    "nics": [{"name": "eth0", "mac": "00:15:5d:00:00:04", "ip": "10.0.0.4/24", "ipv6": "fd00::4/64", "gateway": "10.0.0.1"}],
+    "hns": {
+      "Networks": [{"Name": "cbr0", "Type": "L2Bridge", "Ipams": [{"Type": "Static", "Subnets": [
+        {"IpAddressPrefix": "10.244.1.0/24", "Routes": [{"NextHop": "10.244.1.1", "DestinationPrefix": "0.0.0.0/0"}]},
+        {"IpAddressPrefix": "fd00:244:1::/64", "Routes": [{"NextHop": "fd00:244:1::1", "DestinationPrefix": "::/0"}]}]}]}],
+      "Endpoints": [
+        {"Name": "pod-a", "HostComputeNetwork": "cbr0", "MacAddress": "00-15-5D-01-01-02",
+         "IpConfigurations": [{"IpAddress": "10.244.1.2", "PrefixLength": 24}, {"IpAddress": "fd00:244:1::2", "PrefixLength": 64}]},
+        {"Name": "pod-b", "HostComputeNetwork": "cbr0", "MacAddress": "00-15-5D-01-01-03",
+         "IpConfigurations": [{"IpAddress": "10.244.1.3", "PrefixLength": 24}, {"IpAddress": "fd00:244:1::3", "PrefixLength": 64}]}]}}],
+  "underlay": {"router": {"mac": "02:00:00:00:00:01", "ips": ["10.0.0.1/24"]}}
+}`
+
+// TestBackendIPv6 checks the IPv6 part of the l2bridge analogue: the host namespace has
+// IPv6 on (no duplicate address detection, forwarding, no solicitations), the gateway
+// address as a /128 on the bridge and a route to the subnet, the endpoints' namespaces
+// keep it off, and IPv6 between two pods is bridged unchanged, as in the emulator, with
+// no MLD or router solicitation in the results.
+func TestBackendIPv6(t *testing.T) {
+	var topo fabric.Topology
+	must(t, json.Unmarshal([]byte(dualStack), &topo))
+	lay, err := PlanTopology(&topo, LayoutOptions{L2Bridge: L2BridgeMACRewrite})
+	must(t, err)
+	h := nsPlan(t, lay, "h0")
+	sys := map[string]string{}
+	for _, kv := range h.Sysctls {
+		sys[kv[0]] = kv[1]
+	}
+	for k, want := range map[string]string{"net.ipv6.conf.all.disable_ipv6": "0", "net.ipv6.conf.default.accept_dad": "0",
+		"net.ipv6.conf.all.forwarding": "1", "net.ipv6.conf.default.addr_gen_mode": "1", "net.bridge.bridge-nf-call-ip6tables": "1"} {
+		if sys[k] != want {
+			t.Errorf("host sysctl %s: got %q, want %q", k, sys[k], want)
+		}
+	}
+	if !h.IPv6 || nsPlan(t, lay, "h0e0").IPv6 {
+		t.Errorf("IPv6: got host %v, endpoint %v; want on in the host only", h.IPv6, nsPlan(t, lay, "h0e0").IPv6)
+	}
+	if !containsAddrPlan(h.Addrs, AddrPlan{"br0", pfx("fd00:244:1::1/128")}) || !containsAddrPlan(h.Addrs, AddrPlan{"br0", pfx("fd00::4/64")}) {
+		t.Errorf("host addresses: got %+v, want the IPv6 gateway /128 and the NIC's IPv6 address on the bridge", h.Addrs)
+	}
+	if !containsRoute(h.Routes, pfx("fd00:244:1::/64"), netip.Addr{}) {
+		t.Errorf("host routes: got %+v, want fd00:244:1::/64 on the bridge", h.Routes)
+	}
+	if len(lay.Unsupported) != 0 {
+		t.Errorf("unsupported: got %v, want everything built", lay.Unsupported)
+	}
+	if err := CheckPrivileges(); err != nil {
+		t.Skip(err)
+	}
+	udp6 := func(srcMAC, dstMAC, src, dst string, sport, dport uint16) []byte {
+		sm, dm := mustMAC(srcMAC), mustMAC(dstMAC)
+		eth := &layers.Ethernet{SrcMAC: sm, DstMAC: dm, EthernetType: layers.EthernetTypeIPv6}
+		ip := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolUDP, SrcIP: net.ParseIP(src), DstIP: net.ParseIP(dst)}
+		u := &layers.UDP{SrcPort: layers.UDPPort(sport), DstPort: layers.UDPPort(dport)}
+		must(t, u.SetNetworkLayerForChecksum(ip))
+		buf := gopacket.NewSerializeBuffer()
+		must(t, gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, u, gopacket.Payload("v6")))
+		return append([]byte(nil), buf.Bytes()...)
+	}
+	in := []hostprobe.Input{
+		{Port: "host1/pod-a", Frame: udp6("00:15:5d:01:01:02", "00:15:5d:01:01:03", "fd00:244:1::2", "fd00:244:1::3", 1000, 2000)},
+		{Port: "host1/pod-b", Frame: udp6("00:15:5d:01:01:03", "00:15:5d:01:01:02", "fd00:244:1::3", "fd00:244:1::2", 2000, 1000), TimeNS: 1000},
+	}
+	e := hostprobe.NewEmulator()
+	must(t, e.Setup(context.Background(), &topo))
+	emu, err := e.Run(context.Background(), "v6", in, hostprobe.RunOptions{})
+	must(t, err)
+	b := NewBackend(BackendOptions{L2Bridge: L2BridgeMACRewrite})
+	t.Cleanup(func() {
+		if err := b.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	must(t, b.Setup(context.Background(), &topo))
+	lin, cmp, err := hostprobe.RunAgainst(context.Background(), b, "v6", emu)
+	must(t, err)
+	wantAgree(t, cmp, 1, false)
+	wantAgree(t, cmp, 2, false)
+	p := one(t, lin[0], "host1/pod-b", result.KindDelivered)
+	ip, _ := p.Layer(layers.LayerTypeIPv6).(*layers.IPv6)
+	if ip == nil || ip.HopLimit != 64 || !ip.SrcIP.Equal(net.ParseIP("fd00:244:1::2")) {
+		t.Errorf("packet 1 at pod-b: got %v, want fd00:244:1::2 -> fd00:244:1::3 hop limit 64", p.Layers())
+	}
+	if u, _ := p.Layer(layers.LayerTypeUDP).(*layers.UDP); u == nil || ip == nil {
+		t.Errorf("packet 1 at pod-b: got %v, want IPv6/UDP", p.Layers())
+	} else {
+		c := *u
+		must(t, c.SetNetworkLayerForChecksum(ip))
+		buf := gopacket.NewSerializeBuffer()
+		must(t, gopacket.SerializeLayers(buf, gopacket.SerializeOptions{ComputeChecksums: true}, &c, gopacket.Payload(u.Payload)))
+		if want := uint16(buf.Bytes()[6])<<8 | uint16(buf.Bytes()[7]); u.Checksum != want {
+			t.Errorf("udp checksum: got %#04x, want %#04x", u.Checksum, want)
+		}
+	}
+	for _, r := range lin {
+		for _, o := range r.Outputs {
+			if tp, ok := icmpv6Type(o.Frame[14:]); ok {
+				t.Errorf("packet %d: ICMPv6 type %d at %s (MLD or ND chatter in the results)", r.Index, tp, o.Port)
+			}
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hnspath/hnspath/emulator/fabric"
 	"github.com/hnspath/hnspath/emulator/hns"
+	"github.com/hnspath/hnspath/hostprobe"
 )
 
 const testPrefix = "hnsp-0a1b2c-"
@@ -165,5 +166,55 @@ func TestPlanErrors(t *testing.T) {
 	p2, _ := NewPrefix()
 	if CheckPrefix(p1) != nil || p1 == p2 {
 		t.Errorf("NewPrefix: got %q and %q, want two valid, different prefixes", p1, p2)
+	}
+}
+
+// TestStepCalls checks the HCN calls of do: steps: removing an endpoint detaches and
+// deletes it (its container goes away), updating a load balancer sends its new
+// backends by their prefixed names, and steps on unknown objects or other hosts fail.
+func TestStepCalls(t *testing.T) {
+	p, err := NewPlan(loadTopology(t, "l2bridge"), "host1", testPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		step hostprobe.Step
+		want []string
+		eps  []string
+	}{
+		{"remove", hostprobe.Step{Action: hostprobe.StepRemoveEndpoint, Host: "host1", Endpoint: "pod-b"},
+			[]string{"detach hnsp-0a1b2c-ns-pod-b", "delete-endpoint hnsp-0a1b2c-pod-b"}, nil},
+		{"update", hostprobe.Step{Action: hostprobe.StepUpdateLoadBalancer, Host: "host1", LoadBalancer: "svc-web", Endpoints: []string{"pod-a", "pod-b"}},
+			[]string{"update-loadbalancer hnsp-0a1b2c-lb-svc-web"}, []string{"hnsp-0a1b2c-pod-a", "hnsp-0a1b2c-pod-b"}},
+		{"update to none", hostprobe.Step{Action: hostprobe.StepUpdateLoadBalancer, Host: "host1", LoadBalancer: "svc-web", Endpoints: nil},
+			[]string{"update-loadbalancer hnsp-0a1b2c-lb-svc-web"}, []string{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cs, err := p.StepCalls(tt.step)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := opsOf(cs); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("calls: got %q, want %q", got, tt.want)
+			}
+			if tt.eps != nil && !reflect.DeepEqual(cs[0].Endpoints, tt.eps) {
+				t.Errorf("backends: got %q, want %q", cs[0].Endpoints, tt.eps)
+			}
+			if tt.step.Action == hostprobe.StepRemoveEndpoint && cs[0].Namespace != "hnsp-0a1b2c-ns-pod-b" {
+				t.Errorf("detach: got namespace %q, want the endpoint's", cs[0].Namespace)
+			}
+		})
+	}
+	for _, bad := range []hostprobe.Step{
+		{Action: hostprobe.StepRemoveEndpoint, Host: "host1", Endpoint: "nope"},
+		{Action: hostprobe.StepRemoveEndpoint, Host: "host2", Endpoint: "pod-b"},
+		{Action: hostprobe.StepUpdateLoadBalancer, Host: "host1", LoadBalancer: "nope"},
+		{Action: hostprobe.StepUpdateLoadBalancer, Host: "host1", LoadBalancer: "svc-web", Endpoints: []string{"nope"}},
+		{Action: "reboot", Host: "host1"},
+	} {
+		if _, err := p.StepCalls(bad); err == nil {
+			t.Errorf("%v: got nil error", bad)
+		}
 	}
 }
