@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 )
 
@@ -117,6 +118,53 @@ func Clean(prefix string) (removed []string, err error) {
 	}
 	sort.Strings(removed)
 	return removed, errors.Join(errs...)
+}
+
+// Leftovers lists what carries a name starting with prefix (Prefix, or a session's
+// "hnsp-<id>-"): network namespaces under NetnsDir, markers under MarkerDir, and links
+// and nftables tables in the root namespace, whether or not their session is alive. A
+// test after a run and a Clean expects none.
+func Leftovers(prefix string) ([]string, error) {
+	if !strings.HasPrefix(prefix, Prefix) {
+		return nil, fmt.Errorf("leftovers: prefix %q does not start with %q", prefix, Prefix)
+	}
+	var out []string
+	for _, dir := range []string{NetnsDir, MarkerDir} {
+		ents, err := os.ReadDir(dir)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("leftovers: %w", err)
+		}
+		for _, e := range ents {
+			// A marker is named by its session, without the trailing "-".
+			if strings.HasPrefix(e.Name(), prefix) || strings.HasPrefix(e.Name()+"-", prefix) && dir == MarkerDir {
+				out = append(out, filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	links, err := netlink.LinkList()
+	if err != nil {
+		return nil, fmt.Errorf("leftovers: list root links: %w", err)
+	}
+	for _, l := range links {
+		if strings.HasPrefix(l.Attrs().Name, prefix) {
+			out = append(out, "root link "+l.Attrs().Name)
+		}
+	}
+	c, err := nftables.New()
+	if err != nil {
+		return nil, fmt.Errorf("leftovers: %w", err)
+	}
+	tables, err := c.ListTables()
+	if err != nil {
+		return nil, fmt.Errorf("leftovers: list root nftables tables: %w", err)
+	}
+	for _, t := range tables {
+		if strings.HasPrefix(t.Name+"-", prefix) || strings.HasPrefix(t.Name, prefix) {
+			out = append(out, "root nftables table "+t.Name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // writeMarker creates the marker file path atomically and exclusively: it writes a

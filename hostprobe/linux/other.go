@@ -23,6 +23,11 @@ func Clean(prefix string) (removed []string, err error) {
 	return nil, fmt.Errorf("hostprobe/linux: clean %q: %w", prefix, errors.ErrUnsupported)
 }
 
+// Leftovers reports that the Linux backend does not run on this operating system.
+func Leftovers(prefix string) ([]string, error) {
+	return nil, fmt.Errorf("hostprobe/linux: leftovers %q: %w", prefix, errors.ErrUnsupported)
+}
+
 // Backend is the Linux backend; off Linux every method returns errors.ErrUnsupported.
 type Backend struct{}
 
@@ -50,8 +55,8 @@ func (b *Backend) Throughput(ctx context.Context, w hostprobe.Workload) (hostpro
 // Close does nothing.
 func (b *Backend) Close() error { return nil }
 
-// Unsupported returns nothing: nothing is built.
-func (b *Backend) Unsupported() []string { return nil }
+// NotBuilt returns nothing: nothing is built.
+func (b *Backend) NotBuilt() []hostprobe.NotBuilt { return nil }
 
 // BenchProcessor is the kernel bench processor; off Linux it cannot be made.
 type BenchProcessor struct{}
