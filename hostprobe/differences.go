@@ -46,8 +46,8 @@ var Differences = []KnownDifference{
 	{
 		ID:      "ipv6-nat",
 		Windows: "WinNAT and nat networks have no IPv6 (overlay neither): IPv6 is dropped",
-		Linux:   "IPv6 forwarding and NAT66 exist, but the Linux analogue runs with IPv6 off, so nothing comes out",
-		Source:  "DESIGN.md §3 nat (\"No IPv6\"), overlay (\"no IPv6 on overlay\"); hostprobe/linux layout (disable_ipv6)",
+		Linux:   "IPv6 forwarding and NAT66 exist, but the Linux analogue runs hosts without IPv6 addresses with IPv6 off, so nothing comes out",
+		Source:  "DESIGN.md §3 nat (\"No IPv6\"), overlay (\"no IPv6 on overlay\"); hostprobe/linux layout (disable_ipv6, enableIPv6)",
 		Match: func(a, b *result.Packet, d *Difference) bool {
 			return hasDrop(a, "winnat-ipv6-unsupported") || hasDrop(a, "hns-ipv6-unsupported") || isIPv6(a.Frame)
 		},

@@ -7,10 +7,14 @@
 // turns an emulator topology into a [Layout] (nat = bridge + masquerade/DNAT, l2bridge =
 // ipvlan L2 or, where the kernel lacks ipvlan ([ErrLinkKindUnsupported]), a bridge with
 // [MACRewrite] rules, transparent = macvlan bridge, overlay = vxlan with FDB entries, ACL =
-// bridge filters; the port mapping is documented in layout_linux.go), [BuildLayout]
-// builds it in a Lab, and [Backend] injects a scenario's frames at the emulator's port
-// names and returns scenarios/result packets. [NewBenchProcessor] is the kernel datapath
-// for `hnspath bench --against linux`.
+// bridge filters, HNS load balancers = nftables NAT ([LoadBalancer]: numgen or jhash over
+// the backends, SourceVIP SNAT, DSR, ILB, LocalRoutedVIP, PreserveDIP by firewall-mark
+// routing); the port mapping is documented in layout_linux.go), [BuildLayout] builds it
+// in a Lab, and [Backend] injects a scenario's frames at the emulator's port names, makes
+// its `do:` steps (an endpoint's links go down; a load balancer's rules are replaced,
+// while conntrack keeps established connections where they were), and returns
+// scenarios/result packets. [NewBenchProcessor] is the kernel datapath for
+// `hnspath bench --against linux`.
 //
 // # Sessions and names
 //

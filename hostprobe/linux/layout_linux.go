@@ -31,8 +31,15 @@ import (
 //
 // The underlay is namespace ul: one bridge "ul0" with a port per host NIC, peer and the
 // router, static FDB entries for every MAC the emulator's underlay knows and unknown-unicast
-// flooding off (the emulator drops frames to unknown MACs). Every stack knows every
-// underlay neighbour (permanent entries), as the emulator's hosts do, so no ARP is needed.
+// flooding off (the emulator drops frames to unknown MACs). Its links, the peers' and the
+// router's have MTU 9000 (the emulator's underlay carries any frame); a host's NIC has
+// its own MTU and drops a longer frame before any capture sees it (linux-link-drop).
+// Every stack knows every underlay neighbour (permanent entries), as the emulator's hosts
+// do, and solicits no other (neigh mcast_solicit and ucast_solicit 0): a packet to an
+// unknown neighbour is dropped without an ARP request, as the emulator drops it
+// (neighbor-unresolved). IPv6 is off except in a host with IPv6 addresses, which gets it
+// on without duplicate address detection, link-local addresses or solicitations, with
+// forwarding (NSPlan.enableIPv6).
 //
 // Per network type, in h<i>:
 //
@@ -46,7 +53,13 @@ import (
 //	             source MAC to the host's on the way out of the NIC, destination MAC to the
 //	             container's for frames from the wire to the host's MAC and a container's IP
 //	             (l2tunnel: destination MAC to the physical gateway's on the way in from a
-//	             container); OutBoundNAT as snat to the host IP except to its exceptions.
+//	             container), and br_netfilter on (bridge-nf-call-iptables=1: conntrack sees
+//	             bridged frames, so a load balanced connection whose reply is bridged is
+//	             translated back); OutBoundNAT as snat to the host IP (or its VIP) except to
+//	             its exceptions, both matched against the destination the pod sent to (VFP's
+//	             SNAT layer comes before its LB layer; Masquerade.Original); loopback DSR
+//	             (OutBoundNAT with the pod's own address as destination) through the load
+//	             balancers' hairpin rules.
 //	transparent  macvlan (bridge mode) children of the NIC, with the containers' MACs.
 //	overlay      bridge "br<k>" with the DR MAC and the subnet gateway, a vxlan device
 //	             "vx<k>" (VNI from the subnet's VSID, UDP port from VxlanPort or 4789, outer
@@ -54,12 +67,16 @@ import (
 //	             from RemoteSubnetRoute, and MAC rewrites that make the bridge forward frames
 //	             for a remote subnet to the vxlan port with the remote DR MAC and the local DR
 //	             MAC as source, and frames from the vxlan port to the container's MAC.
+//	             Without the HostRoute policy the host's own packets to the overlay's
+//	             subnets use a table with only its default route (ip rule iif lo).
 //
-// ACL policies become nftables forward rules (stateful: replies of allowed connections
-// pass) matched on the endpoint's address, with br_netfilter on in that host namespace so
-// that bridged frames pass them; the rules are taken from the emulator's compiled
-// ACL_ENDPOINT_LAYER, so both apply the same rule set. A load balancer with one backend
-// becomes a DNAT rule; other load balancer features have no analogue here (Unsupported).
+// ACL policies become stateless bridge-family filters on the endpoint's bridge port,
+// taken from the emulator's compiled ACL_ENDPOINT_LAYER, so both apply the same rule set.
+// Load balancers become nftables NAT in the host namespace (layout_lb_linux.go,
+// lb_linux.go). The host's input chain delivers TCP/UDP to Listen ports and replies to
+// connections the host opened, and drops the rest silently. What the analogue cannot
+// build is listed in Layout.Unsupported with the VFP rules or ports it concerns, so that
+// the comparison can mark the packets it changes (hostprobe.NotBuilt).
 
 // Namespace short names.
 const (
