@@ -242,6 +242,12 @@ func (p *planner) loadBalancers(h *hostCtx) {
 			l.eps[lbID(e.Id)] = lbEndpoint{addr: e.Addrs()[0]}
 		}
 	}
+	for _, id := range ids {
+		if ep := h.local[id]; ep.bypass {
+			p.unsupported([]string{ep.port}, "endpoint %s: load balancers are not applied to its traffic (macvlan and ipvlan "+
+				"bypass the host's hooks)", ep.port)
+		}
+	}
 	wire := false
 	for i := range l.objs {
 		lb, notBuilt := l.build(i, nil)

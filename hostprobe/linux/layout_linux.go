@@ -858,6 +858,8 @@ type endpoint struct {
 	hostIP netip.Addr
 	// loopbackDSR: the endpoint has the loopback DSR OutBoundNAT policy.
 	loopbackDSR bool
+	// bypass: the endpoint's traffic does not pass the host's stack (macvlan, ipvlan).
+	bypass bool
 }
 
 // endpoints lists nw's local endpoints that the emulator made ports for.
@@ -1277,6 +1279,7 @@ func (p *planner) ipvlanNetwork(h *hostCtx, nw *hns.HostComputeNetwork, nc *nicC
 	}
 	for _, ep := range eps {
 		p.endpointNS(h, ep)
+		ep.hostIP, ep.bypass = hostIP, true
 		// ipvlan children share the parent's MAC: only frames the container's own stack
 		// sends carry it (ipvlan does not rewrite injected frames), so the container gets
 		// its addresses and default route, frames are sent from its stack (InjectIP), and
@@ -1320,6 +1323,7 @@ func (p *planner) transparentNetwork(h *hostCtx, nw *hns.HostComputeNetwork) err
 	}
 	for _, ep := range p.endpoints(h, nw) {
 		p.endpointNS(h, ep)
+		ep.bypass = true
 		h.ns.Links = append(h.ns.Links, LinkPlan{Kind: LinkMacvlan, Name: fmt.Sprintf("mv%d", h.eps-1), Parent: nc.ifname,
 			PeerNS: ep.ns.Name, PeerName: "eth0"})
 		ep.ns.Ifaces = append(ep.ns.Ifaces, IfacePlan{Name: "eth0", MAC: ep.mac})
