@@ -424,8 +424,8 @@ func (n *Namespace) MarkWire(ports, ifaces []string) error {
 }
 
 // RestoreRouteMarks copies the route number of PreserveDIP connections from the
-// conntrack mark to the meta mark of their later packets (prerouting, after dstnat,
-// before the route lookup).
+// conntrack mark to the meta mark of their clients' later packets (prerouting, after
+// dstnat, before the route lookup).
 func (n *Namespace) RestoreRouteMarks() error {
 	return n.nftOp("restore route marks", func(c *nftables.Conn) error {
 		if _, ok := n.nft.chains[chainRouteMark]; ok {
@@ -435,6 +435,9 @@ func (n *Namespace) RestoreRouteMarks() error {
 		ch := c.AddChain(&nftables.Chain{Name: chainRouteMark, Table: n.nft.table, Type: nftables.ChainTypeFilter,
 			Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityRef(-90), Policy: &pol})
 		c.AddRule(&nftables.Rule{Table: n.nft.table, Chain: ch, UserData: comment(chainRouteMark), Exprs: []expr.Any{
+			// Only the client's packets: the backend's replies are routed to the client.
+			&expr.Ct{Key: expr.CtKeyDIRECTION, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{0}}, // IP_CT_DIR_ORIGINAL
 			&expr.Ct{Key: expr.CtKeyMARK, Register: 1},
 			&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: binary.NativeEndian.AppendUint32(nil, routeMarkMask),
 				Xor: make([]byte, 4)},

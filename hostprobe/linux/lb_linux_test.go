@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 )
 
@@ -63,7 +64,7 @@ func TestLoadBalancer(t *testing.T) {
 	must(t, h.MarkWire(nil, []string{"wan"}))
 	must(t, l.WaitReady(5*time.Second))
 
-	capt, err := l.NewCapturer(CapturePoint{b1, "eth0"}, CapturePoint{b2, "eth0"})
+	capt, err := l.NewCapturer(CapturePoint{b1, "eth0"}, CapturePoint{b2, "eth0"}, CapturePoint{c, "eth0"})
 	must(t, err)
 	defer capt.Stop()
 	injC, err := c.NewInjector("eth0")
@@ -93,7 +94,7 @@ func TestLoadBalancer(t *testing.T) {
 			p := decode(f.Data)
 			ip, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
 			tcp, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
-			if f.Dir != In || ip == nil || tcp == nil || !tcp.SYN {
+			if f.Dir != In || ip == nil || tcp == nil || !tcp.SYN || f.Point == "c/eth0" {
 				continue
 			}
 			checkChecksums(t, p)
@@ -172,6 +173,27 @@ func TestLoadBalancer(t *testing.T) {
 	if g, ok := got[4001]; ok {
 		t.Errorf("pods frontend from the wire: got %+v, want it untranslated (nothing at a backend)", g)
 	}
+	// The PreserveDIP backend's reply goes back to the client (not to the backend's
+	// route), from the VIP's port.
+	eth, ip = ethIPv4(macB1, macV1, "198.18.0.104", "198.18.0.10", layers.IPProtocolTCP)
+	tcp = &layers.TCP{SrcPort: 8084, DstPort: 4003, Seq: 9, Ack: 2, SYN: true, ACK: true, Window: 8192}
+	must(t, tcp.SetNetworkLayerForChecksum(ip))
+	must(t, injB1.Inject(serialize(t, eth, ip, tcp)))
+	var replies []Frame
+	for _, f := range ipv4Frames(drain(t, capt).On("c/eth0")) {
+		if p := decode(f.Data); f.Dir == In && p.Layer(layers.LayerTypeTCP) != nil {
+			replies = append(replies, f)
+		}
+	}
+	expectSeq(t, "c/eth0 (tcp)", replies, []step{{In, "PreserveDIP reply", func(t *testing.T, p gopacket.Packet) {
+		t.Helper()
+		ip := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+		tcp := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		if !ip.SrcIP.Equal(ip4("198.18.0.104")) || tcp.SrcPort != 80 || !ip.DstIP.Equal(ip4("198.18.0.10")) || tcp.DstPort != 4003 {
+			t.Errorf("got %v:%d -> %v:%d, want 198.18.0.104:80 -> 198.18.0.10:4003", ip.SrcIP, tcp.SrcPort, ip.DstIP, tcp.DstPort)
+		}
+		checkChecksums(t, p)
+	}}})
 
 	// Update: the other backend only. The client's connection on port 1000 (conntrack
 	// has it) stays where it was; a new connection goes to the new backend.
