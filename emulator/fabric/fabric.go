@@ -467,7 +467,9 @@ func (f *Fabric) underlay(w wireFrame, res *Outcome) {
 		return
 	}
 	m, ok := f.member(dst.Uint64())
-	if !ok {
+	if !ok || m.port == w.from {
+		// A switch never sends a frame back out of the port it came in by
+		// (IEEE 802.1Q filtering): a frame to its own sender goes nowhere.
 		f.dropUnderlay(w.from, w.buf, drop.UnderlayNoDestination, res)
 		return
 	}

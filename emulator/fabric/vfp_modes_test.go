@@ -164,6 +164,11 @@ func TestNodePortDSRKeepsClientIP(t *testing.T) {
 		if r.IPv4.SrcIP.String() != "10.0.0.4" || r.TCP.SrcPort != layers.TCPPort(tc.port) || r.IPv4.DstIP.String() != "10.0.0.99" || r.TCP.DstPort != 40000 {
 			t.Errorf("NodePort %d reply %s:%d > %s:%d, want 10.0.0.4:%d > 10.0.0.99:40000", tc.port, r.IPv4.SrcIP, r.TCP.SrcPort, r.IPv4.DstIP, r.TCP.DstPort, tc.port)
 		}
+		// The reply goes back to whoever sent the request (RFC 1812 §5.3.4
+		// forwarding: the client's MAC), from the host's own MAC.
+		if r.Eth.SrcMAC.String() != macHost1 || r.Eth.DstMAC.String() != macClient {
+			t.Errorf("NodePort %d reply MACs %s > %s, want %s > %s", tc.port, r.Eth.SrcMAC, r.Eth.DstMAC, macHost1, macClient)
+		}
 	}
 }
 
@@ -286,5 +291,21 @@ func TestOutboundNATStrictReplyTuple(t *testing.T) {
 	}
 	if len(res.Drops) != 1 || res.Drops[0].Reason != drop.NoListener || res.Drops[0].Host != "host1" {
 		t.Fatalf("drops %+v, want the host's stack to drop it (no listener)", res.Drops)
+	}
+}
+
+// TestUnderlayNoReflection: a switch never sends a frame back out of the
+// port it came in by (IEEE 802.1Q §8.7 forwarding); a frame addressed to
+// its own sender goes nowhere.
+func TestUnderlayNoReflection(t *testing.T) {
+	f := newFabric(t, "testdata/l2bridge.json")
+	var res fabric.Outcome
+	fr := emutest.UDP4(t, macClient, macClient, "10.0.0.99", "10.0.0.99", 1000, 2000, []byte("x"))
+	f.Inject(port(t, f, "client"), fr, 0, &res)
+	dropped(t, &res, drop.UnderlayNoDestination)
+	for _, o := range res.Outputs {
+		if o.Kind != fabric.WireTx {
+			t.Errorf("frame to its own sender came out at %s", f.Port(o.Port).Name)
+		}
 	}
 }

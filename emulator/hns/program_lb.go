@@ -83,8 +83,10 @@ func (pr *programmer) programLB(li int, update bool) error {
 		if e == nil || len(e.Addrs()) == 0 || !e.IsRemote() {
 			continue // Validate reported unknown IDs; a removed local endpoint is no backend
 		}
-		mac, _ := header.ParseMAC(e.MacAddress)
-		backends = append(backends, lbBackend{addr: e.Addrs()[0], mac: mac})
+		// A remote endpoint's MAC (kube-proxy's conjured 02-11-..., "not
+		// sent on the wire") is not written: the frame is routed (l2bridge)
+		// or encapsulated with the remote subnet's DR MAC (overlay).
+		backends = append(backends, lbBackend{addr: e.Addrs()[0]})
 	}
 	if pr.lbPools == nil {
 		pr.lbPools = map[string]lbPool{}

@@ -144,8 +144,14 @@ func (m *modify) inverse(t *packet.Tuple, srcMAC, dstMAC header.MAC) modify {
 		r.dstMAC = srcMAC
 	}
 	if m.set&modDstMAC != 0 {
-		r.set |= modSrcMAC
+		// The reply comes from the address the request was sent to and
+		// goes back to whoever sent the request (an LB NAT that sent the
+		// request to a DIP's MAC answers the client's router, not itself).
+		r.set |= modSrcMAC | modDstMAC
 		r.srcMAC = dstMAC
+		if m.set&modSrcMAC == 0 {
+			r.dstMAC = srcMAC
+		}
 	}
 	return r
 }
