@@ -2,6 +2,7 @@ package hostprobe
 
 import (
 	"net"
+	"strconv"
 	"strings"
 
 	"github.com/hnspath/hnspath/scenarios/result"
@@ -135,33 +136,21 @@ var Differences = []KnownDifference{
 		},
 	},
 	{
-		ID:      "emulator-remote-backend-mac",
-		Finding: true,
-		Windows: "kube-proxy's remote endpoints carry a made-up MAC (02-11-<IP>) that is never sent on the wire: a packet " +
-			"load balanced to a backend on another node reaches that node (routed there, as any packet to its pod subnet)",
-		Linux: "the emulator's LBNAT writes the remote endpoint's made-up MAC as the destination and sends the frame to the " +
-			"wire, where no one has that MAC (underlay-no-destination); the kernel routes it to the backend's node",
-		Source: "reference/windows-behaviour.md §3.3 (KP conjureMac: \"not sent on the wire\"); emulator/hns program_lb.go " +
-			"(a remote backend's MAC is the endpoint's)",
+		ID: "l2bridge-lb-remote-ttl",
+		Windows: "a packet VFP load balances to a backend on another node keeps the gateway's MAC as destination and is " +
+			"routed by the host to that node, as any packet to a remote pod subnet (l2bridge-cross-host): TTL - 1",
+		Linux: "br_netfilter NATs the frame in the bridge and, as the new route leaves by the same bridge (the NIC is a " +
+			"bridge port), bridges it to the next hop's MAC without ip_forward (bridged DNAT): the TTL is not decremented",
+		Source: "DESIGN.md §3 l2bridge (L3/L4 unchanged, remote pod subnets routed via the host); reference/windows-behaviour.md " +
+			"§3.3 (a remote endpoint's MAC is not sent on the wire); Linux net/bridge/br_netfilter_hooks.c " +
+			"br_nf_pre_routing_finish (\"bridged dnat\")",
 		Match: func(a, b *result.Packet, d *Difference) bool {
-			// What the made-up MAC changes: the frame's destination MAC, the outcome and
-			// where it goes after the wire. Which backend was chosen is bound, not
-			// labelled (lb-backend-choice).
-			return lbToUnknownMAC(a) && (d.What == "outcome" || d.What == "extra" || d.Field == "ether.dst")
-		},
-	},
-	{
-		ID:      "emulator-underlay-reflection",
-		Finding: true,
-		Windows: "a switch never sends a frame back out of the port it came in by (IEEE 802.1Q forwarding process: the " +
-			"reception port is not a transmission port); a NodePort reply VFP translated back at the external port goes to " +
-			"the client",
-		Linux: "the emulator's underlay delivers a unicast frame whose destination is its sender back to the sender " +
-			"(fabric underlay forward: only flooding skips the sender), so a frame a host sends to its own MAC comes back in " +
-			"and is routed a second time",
-		Source: "IEEE 802.1Q-2018 clause 8.6 (forwarding process); emulator/fabric fabric.go (underlay forward)",
-		Match: func(a, b *result.Packet, d *Difference) bool {
-			return underlayReflected(a)
+			if d.What != "field" || d.Field != "ipv4.ttl" || !passedLayer(a, "LB") {
+				return false
+			}
+			ta, errA := strconv.Atoi(d.A)
+			tb, errB := strconv.Atoi(d.B)
+			return errA == nil && errB == nil && tb == ta+1
 		},
 	},
 	{
@@ -328,36 +317,6 @@ func reevaluatedLB(p *result.Packet) bool {
 			if flows[st.Port] {
 				return true
 			}
-		}
-	}
-	return false
-}
-
-// lbToUnknownMAC reports whether the underlay dropped a frame for want of its
-// destination MAC, and that MAC is the one an LBNAT rule wrote.
-func lbToUnknownMAC(p *result.Packet) bool {
-	for _, d := range p.Drops {
-		if d.Reason != "underlay-no-destination" || len(d.Frame) < 6 {
-			continue
-		}
-		dst := net.HardwareAddr(d.Frame[:6]).String()
-		for _, st := range p.Trace {
-			if st.Component == "vfp" && st.Action == "lbnat" && st.After != nil && strings.EqualFold(st.After.DstMAC, dst) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// underlayReflected reports whether the underlay sent a frame back to its sender.
-func underlayReflected(p *result.Packet) bool {
-	for _, st := range p.Trace {
-		if st.Component != "underlay" || st.Action != "forward" {
-			continue
-		}
-		if from, to, ok := strings.Cut(st.Detail, " -> "); ok && from == to {
-			return true
 		}
 	}
 	return false
