@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -57,6 +58,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	topology := fs.StringP("topology", "t", "", "topology `file` (YAML or JSON) for --pcap")
 	port := fs.String("port", "", "`port` where --pcap packets enter when the capture does not name one")
 	noProgress := fs.Bool("no-progress", false, "do not draw a progress bar on standard error")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed run to `file` (pprof; make pgo merges one into cmd/hnspath/default.pgo)")
 	against := fs.String("against", "", "also run each workload through a real `datapath` (linux: the kernel in network namespaces, as root) and print both and their ratio")
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
@@ -179,6 +181,22 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	opt := bench.Options{Trials: *trials, MinTime: *minTime, Cores: coreList, Quick: *quick}
 	if !*noProgress {
 		opt.Progress = stderr
+	}
+	if *cpuProfile != "" {
+		pf, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fail(stderr, "bench", err)
+		}
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			pf.Close()
+			return fail(stderr, "bench", fmt.Errorf("--cpuprofile: %w", err))
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			if err := pf.Close(); err != nil {
+				fmt.Fprintf(stderr, "hnspath bench: --cpuprofile: %v\n", err)
+			}
+		}()
 	}
 	rep, runErr := bench.Run(ctx, ws, opt)
 	if rep == nil {

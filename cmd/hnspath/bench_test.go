@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -436,5 +438,37 @@ func TestParseCoresAndThreshold(t *testing.T) {
 		if (err == nil) != tt.ok || (tt.ok && got != tt.want) {
 			t.Errorf("parseThreshold(%q) = %v, %v; want %v (ok %v)", tt.in, got, err, tt.want, tt.ok)
 		}
+	}
+}
+
+// TestBenchCPUProfile: --cpuprofile writes a pprof profile (gzipped
+// protobuf) whose string table names the emulator's functions the run spent
+// its time in.
+func TestBenchCPUProfile(t *testing.T) {
+	prof := filepath.Join(t.TempDir(), "cpu.pprof")
+	code, out, errs := runCmd(t, append(slices.Clone(quickArgs), "--cpuprofile", prof)...)
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	f, err := os.Open(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("profile is not gzip (pprof's encoding): %v", err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"nanoseconds", "github.com/hnspath/hnspath/emulator/"} {
+		if !bytes.Contains(raw, []byte(want)) {
+			t.Errorf("profile (%d bytes) does not mention %q", len(raw), want)
+		}
+	}
+	if code, _, errs := runCmd(t, append(slices.Clone(quickArgs), "--cpuprofile", filepath.Join(t.TempDir(), "no", "such", "dir", "p"))...); code == exitOK || !strings.Contains(errs, "no/such/dir") {
+		t.Errorf("unwritable --cpuprofile: exit %d, stderr %q; want a failure naming the file", code, errs)
 	}
 }
