@@ -10,6 +10,7 @@ import (
 	"github.com/hnspath/hnspath/emulator/header"
 	"github.com/hnspath/hnspath/emulator/hns"
 	"github.com/hnspath/hnspath/emulator/host"
+	"github.com/hnspath/hnspath/emulator/packet"
 )
 
 // FieldError is a problem with one field of a topology, named by its path
@@ -40,6 +41,15 @@ func (l *errList) wrap(field string, err error) {
 func New(topo Topology, opts Options) (*Fabric, error) {
 	f := &Fabric{Topology: topo, byName: make(map[string]PortID), members: make(map[uint64]member),
 		owners: newOwners(), opts: opts}
+	// The per-packet scratch slices start with room for a few frames, so
+	// that their arrays span whole cache lines: grown from nil by append, the
+	// first arrays are 8 to 32 bytes, and the fabrics of a multi-core run,
+	// built one after the other, got neighbouring ones (false sharing: the
+	// NAT workload did not scale from one core to two).
+	f.queue = make([]wireFrame, 0, 16)
+	f.held = make([]*packet.Buffer, 0, 16)
+	f.box.Emits = make([]host.Emit, 0, 8)
+	f.pool.Reserve(32)
 	var errs errList
 	var exposed [][]hns.Exposed
 	pre := underlayNeighbors(topo)

@@ -108,6 +108,12 @@ type Outcome struct {
 
 // Reset empties o, keeping storage.
 func (o *Outcome) Reset() {
+	if o.Outputs == nil {
+		// Whole cache lines from the start (see New: false sharing between
+		// the outcomes of per-core fabrics).
+		o.Outputs = make([]Output, 0, 8)
+		o.Drops = make([]Drop, 0, 4)
+	}
 	clear(o.Outputs)
 	o.Outputs = o.Outputs[:0]
 	clear(o.Drops)

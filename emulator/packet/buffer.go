@@ -1,5 +1,7 @@
 package packet
 
+import "slices"
+
 // Headroom is the space kept free in front of a frame in a Buffer, so that
 // encapsulation writes the outer headers in place instead of copying the
 // frame (VXLAN over IPv4 needs 50 bytes, over IPv6 70; Tailscale
@@ -91,6 +93,10 @@ func (p *Pool) Get() *Buffer {
 	p.Allocated++
 	return NewBuffer()
 }
+
+// Reserve makes room in the free list for n buffers, so that returning them
+// does not grow it.
+func (p *Pool) Reserve(n int) { p.free = slices.Grow(p.free, n) }
 
 // Put returns b to the pool.
 func (p *Pool) Put(b *Buffer) { p.free = append(p.free, b) }
