@@ -459,48 +459,35 @@ func isNamespaceType(t string) bool {
 
 /// Adding objects, skipping duplicates.
 
-func (im *importer) addNetwork(at string, n HostComputeNetwork) {
-	for _, x := range im.o.Networks {
-		if n.Id != "" && sameID(x.Id, n.Id) {
-			im.warnf(at, "skipped: network %s appears twice", n.Id)
-			return
+// addUnique appends v to *list unless an object with its (non-empty) ID is
+// there already, which is reported as skipped.
+func addUnique[T any](im *importer, at, kind string, list *[]T, v T, id func(*T) string) {
+	if vid := id(&v); vid != "" {
+		for i := range *list {
+			if sameID(id(&(*list)[i]), vid) {
+				im.warnf(at, "skipped: %s %s appears twice", kind, vid)
+				return
+			}
 		}
 	}
-	im.o.Networks = append(im.o.Networks, n)
+	*list = append(*list, v)
 	im.count++
+}
+
+func (im *importer) addNetwork(at string, n HostComputeNetwork) {
+	addUnique(im, at, "network", &im.o.Networks, n, func(x *HostComputeNetwork) string { return x.Id })
 }
 
 func (im *importer) addEndpoint(at string, e HostComputeEndpoint) {
-	for _, x := range im.o.Endpoints {
-		if e.Id != "" && sameID(x.Id, e.Id) {
-			im.warnf(at, "skipped: endpoint %s appears twice", e.Id)
-			return
-		}
-	}
-	im.o.Endpoints = append(im.o.Endpoints, e)
-	im.count++
+	addUnique(im, at, "endpoint", &im.o.Endpoints, e, func(x *HostComputeEndpoint) string { return x.Id })
 }
 
 func (im *importer) addLoadBalancer(at string, lb HostComputeLoadBalancer) {
-	for _, x := range im.o.LoadBalancers {
-		if lb.Id != "" && sameID(x.Id, lb.Id) {
-			im.warnf(at, "skipped: load balancer %s appears twice", lb.Id)
-			return
-		}
-	}
-	im.o.LoadBalancers = append(im.o.LoadBalancers, lb)
-	im.count++
+	addUnique(im, at, "load balancer", &im.o.LoadBalancers, lb, func(x *HostComputeLoadBalancer) string { return x.Id })
 }
 
 func (im *importer) addRoute(at string, r HostComputeRoute) {
-	for _, x := range im.o.Routes {
-		if r.ID != "" && sameID(x.ID, r.ID) {
-			im.warnf(at, "skipped: route %s appears twice", r.ID)
-			return
-		}
-	}
-	im.o.Routes = append(im.o.Routes, r)
-	im.count++
+	addUnique(im, at, "route", &im.o.Routes, r, func(x *HostComputeRoute) string { return x.ID })
 }
 
 func (im *importer) addNamespace(at string, ns HostComputeNamespace) {

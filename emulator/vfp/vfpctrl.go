@@ -350,6 +350,15 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return x
 }
 
+// strs formats each of xs with f.
+func strs[T any](xs []T, f func(T) string) []string {
+	vs := make([]string, 0, len(xs))
+	for _, x := range xs {
+		vs = append(vs, f(x))
+	}
+	return vs
+}
+
 func writeConds(ew *errWriter, c *Conditions, ind string) {
 	if c.IsEmpty() {
 		ew.printf("%s<none>\n", ind)
@@ -360,41 +369,13 @@ func writeConds(ew *errWriter, c *Conditions, ind string) {
 			ew.printf("%s%s : %s\n", ind, k, strings.Join(vs, ", "))
 		}
 	}
-	var vs []string
-	for _, p := range c.Protocols {
-		vs = append(vs, strconv.Itoa(int(p)))
-	}
-	line(condProto, vs)
-	vs = nil
-	for _, m := range c.SrcMAC {
-		vs = append(vs, macString(m))
-	}
-	line(condSrcMAC, vs)
-	vs = nil
-	for _, m := range c.DstMAC {
-		vs = append(vs, macString(m))
-	}
-	line(condDstMAC, vs)
-	vs = nil
-	for _, p := range c.SrcIP {
-		vs = append(vs, prefixString(p))
-	}
-	line(condSrcIP, vs)
-	vs = nil
-	for _, p := range c.DstIP {
-		vs = append(vs, prefixString(p))
-	}
-	line(condDstIP, vs)
-	vs = nil
-	for _, r := range c.SrcPort {
-		vs = append(vs, r.String())
-	}
-	line(condSrcPort, vs)
-	vs = nil
-	for _, r := range c.DstPort {
-		vs = append(vs, r.String())
-	}
-	line(condDstPort, vs)
+	line(condProto, strs(c.Protocols, func(p uint8) string { return strconv.Itoa(int(p)) }))
+	line(condSrcMAC, strs(c.SrcMAC, macString))
+	line(condDstMAC, strs(c.DstMAC, macString))
+	line(condSrcIP, strs(c.SrcIP, prefixString))
+	line(condDstIP, strs(c.DstIP, prefixString))
+	line(condSrcPort, strs(c.SrcPort, PortRange.String))
+	line(condDstPort, strs(c.DstPort, PortRange.String))
 	if len(c.VNI) > 0 {
 		line(condVNI, []string{joinU32(c.VNI)})
 	}
