@@ -68,6 +68,9 @@ func New(topo Topology, opts Options) (*Fabric, error) {
 		if h == nil {
 			continue
 		}
+		if opts.NoFastPath {
+			h.SetFastPath(false)
+		}
 		hi2 := len(f.hosts)
 		f.hosts = append(f.hosts, h)
 		f.programmed = append(f.programmed, prog)
@@ -324,7 +327,7 @@ func buildHost(hs *HostSpec, field string, opts Options, errs *errList, pre []ne
 			errs.wrap(nf+".name", err)
 			continue
 		}
-		h.Stack.Iface(h.NICs[idx].Iface).Forwarding = false
+		h.Stack.SetForwarding(h.NICs[idx].Iface, false)
 		if ns.Gateway != "" {
 			gw, err := netip.ParseAddr(ns.Gateway)
 			if err != nil {

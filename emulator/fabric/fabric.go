@@ -132,6 +132,9 @@ type Options struct {
 	HopLimit int
 	// Shard and Shards partition NAT port ranges between per-core fabrics.
 	Shard, Shards int
+	// NoFastPath turns off the hosts' flow caches (host.SetFastPath): the
+	// results are the same, only slower. Tests compare the two.
+	NoFastPath bool
 }
 
 type memberKind uint8

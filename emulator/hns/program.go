@@ -198,7 +198,7 @@ func (p *Programmed) RemoveEndpoint(name string) error {
 			}
 			ep.removed = true
 			sw := p.pr.h.Switches[vn.si]
-			sw.Port(ep.port).Disabled = true
+			sw.SetPortDisabled(ep.port, true)
 			for _, a := range ep.ips {
 				sw.UnmapCA(a)
 				if vn.n.Type == Overlay {
@@ -210,7 +210,7 @@ func (p *Programmed) RemoveEndpoint(name string) error {
 	}
 	if ei, ok := p.pr.h.EndpointByName(name); ok && ei != host.HostEndpoint {
 		e := &p.pr.h.Endpoints[ei]
-		p.pr.h.Switches[e.Switch].Port(e.Port).Disabled = true
+		p.pr.h.Switches[e.Switch].SetPortDisabled(e.Port, true)
 		return nil
 	}
 	return fmt.Errorf("remove endpoint %q: no such endpoint (HCN_E_ENDPOINT_NOT_FOUND)", name)

@@ -277,7 +277,7 @@ func (pr *programmer) vfpEndpoints(vn *vfpNet) error {
 			if err != nil {
 				return err
 			}
-			h.Stack.Iface(ifi).Forwarding = true
+			h.Stack.SetForwarding(ifi, true)
 			continue
 		}
 		ei, err := h.AddEndpoint(vn.si, endpointName(e), mac, ips, 0)

@@ -34,6 +34,12 @@ func (h *Host) InjectEndpoint(ei int, buf *packet.Buffer, out *Outbox) {
 		h.dropAt(out, CompVSwitch, e.Name, buf, &p, drop.MTUMismatch, "", "", "")
 		return
 	}
+	if h.Stack.nat != nil && !h.fast.off && !out.Trace.Enabled() && fastEligible(&p) {
+		if !h.fastOutbound(ei, buf, &p, out) {
+			h.slowOutbound(ei, buf, &p, out)
+		}
+		return
+	}
 	h.switchIngress(e.Switch, e.Port, buf, &p, out)
 }
 
@@ -75,6 +81,7 @@ func (h *Host) dropAt(out *Outbox, comp, port string, buf *packet.Buffer, p *pac
 // the frame survives. After encapsulation or decapsulation p describes the
 // new outermost headers.
 func (h *Host) runVFP(v *vfp.Port, dir vfp.Direction, si int, port vswitch.PortID, buf *packet.Buffer, p *packet.Parsed, out *Outbox) bool {
+	out.rec.bad = true // VFP has its own flow table (the unified flow table)
 	verdict, reason := v.Process(dir, buf, p, out.Now, out.Trace)
 	if verdict == vfp.Drop {
 		d := v.LastDrop()
@@ -118,6 +125,7 @@ func (h *Host) switchIngress(si int, port vswitch.PortID, buf *packet.Buffer, p 
 		h.switchEgress(si, d.Port, buf, p, out)
 		return
 	}
+	out.rec.bad = true
 	var arr [16]vswitch.PortID
 	targets := sw.FloodTargets(port, arr[:0])
 	if out.Trace.Enabled() {

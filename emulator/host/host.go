@@ -76,6 +76,10 @@ type Host struct {
 	ports [][]portBinding
 	vfps  [][]*vfp.Port // per switch, per port; nil entries for ports without policy
 
+	// gen counts configuration changes of the host and its stack, for the
+	// flow cache (fastpath.go); the switches count their own (Switch.Gen).
+	gen  uint64
+	fast fastPaths
 }
 
 type portBinding struct {
@@ -103,6 +107,7 @@ func (h *Host) AddNIC(name string, mac header.MAC, mtu int, addrs []netip.Prefix
 	if mtu == 0 {
 		mtu = 1500
 	}
+	h.gen++
 	n := &NIC{Name: name, MAC: mac, MTU: mtu, Switch: -1}
 	idx := len(h.NICs)
 	h.NICs = append(h.NICs, n)
@@ -130,6 +135,7 @@ func (h *Host) AddSwitch(name string, kind vswitch.Kind, nic string) (int, error
 			return -1, fmt.Errorf("host %s: switch %s: name in use", h.Name, name)
 		}
 	}
+	h.gen++
 	sw := vswitch.New(name, kind)
 	si := len(h.Switches)
 	h.Switches = append(h.Switches, sw)
@@ -177,6 +183,7 @@ func (h *Host) SwitchByName(name string) (int, bool) {
 }
 
 func (h *Host) bind(si int, port vswitch.PortID, b portBinding) {
+	h.gen++
 	for int(port) >= len(h.ports[si]) {
 		h.ports[si] = append(h.ports[si], portBinding{endpoint: -1, iface: -1, nic: -1})
 		h.vfps[si] = append(h.vfps[si], nil)
@@ -246,6 +253,7 @@ func (h *Host) VFP(si int, port vswitch.PortID) *vfp.Port {
 // SetNAT installs WinNAT between the given internal interface and the
 // others.
 func (h *Host) SetNAT(n *winnat.NAT, internalIface int) {
+	h.gen++
 	h.Stack.nat = n
 	h.Stack.natIface = internalIface
 }
@@ -292,6 +300,8 @@ type Outbox struct {
 	Now   int64 // virtual time of the input frame, ns
 	// Hops limits how many stages one input may pass, against loops.
 	Hops int
+
+	rec fastRecord // what the slow path did, for the flow cache
 }
 
 func (o *Outbox) emit(e Emit) { o.Emits = append(o.Emits, e) }
@@ -349,5 +359,5 @@ func (h *Host) NICPrimary(ni int) (netip.Addr, bool) {
 // (1450 on overlay, HNS EncapOverhead 50; microsoft/SDN#517).
 func (h *Host) SetEndpointMTU(ei int, mtu int) {
 	e := &h.Endpoints[ei]
-	h.Switches[e.Switch].Port(e.Port).MTU = mtu
+	h.Switches[e.Switch].SetPortMTU(e.Port, mtu)
 }

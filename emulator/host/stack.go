@@ -95,6 +95,7 @@ func newStack(h *Host) *Stack {
 }
 
 func (s *Stack) addIface(i Iface) int {
+	s.h.gen++
 	idx := len(s.ifaces)
 	for _, a := range i.Addrs {
 		if a.Addr().Is4() && !i.primary4.IsValid() {
@@ -109,8 +110,15 @@ func (s *Stack) addIface(i Iface) int {
 	return idx
 }
 
-// Iface returns interface i.
+// Iface returns interface i, to read (change forwarding with SetForwarding).
 func (s *Stack) Iface(i int) *Iface { return &s.ifaces[i] }
+
+// SetForwarding turns IP forwarding of packets received on interface i on
+// or off (Set-NetIPInterface -Forwarding).
+func (s *Stack) SetForwarding(i int, on bool) {
+	s.h.gen++
+	s.ifaces[i].Forwarding = on
+}
 
 // Ifaces returns the number of interfaces.
 func (s *Stack) Ifaces() int { return len(s.ifaces) }
@@ -127,6 +135,7 @@ func (s *Stack) IfaceByName(name string) (int, bool) {
 
 // AddAddr adds an address to an interface, with its connected route.
 func (s *Stack) AddAddr(ifi int, a netip.Prefix) {
+	s.h.gen++
 	s.ifaces[ifi].Addrs = append(s.ifaces[ifi].Addrs, a)
 	if a.Addr().Is4() && !s.ifaces[ifi].primary4.IsValid() {
 		s.ifaces[ifi].primary4 = a.Addr()
@@ -138,6 +147,7 @@ func (s *Stack) AddAddr(ifi int, a netip.Prefix) {
 // AddRoute adds a route. Routes are looked up longest prefix first, then by
 // lowest metric.
 func (s *Stack) AddRoute(r Route) {
+	s.h.gen++
 	r.Prefix = r.Prefix.Masked()
 	for _, o := range s.routes {
 		if o == r {
@@ -197,6 +207,10 @@ func (s *Stack) Lookup(dst netip.Addr) (Route, bool) {
 // AddNeighbor adds a static neighbour (ARP/ND cache) entry.
 func (s *Stack) AddNeighbor(a netip.Addr, m header.MAC) {
 	a = a.Unmap()
+	if old, ok := s.Neighbor(a); ok && old == m {
+		return
+	}
+	s.h.gen++
 	if a.Is4() {
 		s.neigh4[v4key(a)] = m
 	} else {
@@ -229,6 +243,7 @@ func (s *Stack) localIface(a netip.Addr) (int, bool) {
 // Listen declares a port the management OS listens on; packets to it are
 // delivered to the host endpoint instead of being dropped.
 func (s *Stack) Listen(proto uint8, port uint16) {
+	s.h.gen++
 	s.listeners[listenKey{proto, port}] = struct{}{}
 }
 
@@ -452,6 +467,9 @@ func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 		if v == winnat.Dropped {
 			s.dropf(out, ifi, buf, reason, CompWinNAT)
 			return
+		}
+		if out.rec.on && v == winnat.Translated {
+			out.rec.nat, out.rec.out = s.nat.LastOutbound(), r.Iface
 		}
 	}
 	p.DecTTL()

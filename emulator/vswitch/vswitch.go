@@ -97,6 +97,9 @@ type Switch struct {
 	macs     map[uint64]PortID // vNIC MAC -> port
 	small    []macEntry        // the same, scanned linearly while the switch is small
 
+	// gen counts changes to the switch (Gen).
+	gen uint64
+
 	// VFP forwarding extension state.
 	vfp        bool
 	l2tunnel   bool
@@ -155,6 +158,7 @@ func (s *Switch) AddPort(p Port) (PortID, error) {
 			return None, fmt.Errorf("vswitch %s: add port %s: name in use", s.Name, p.Name)
 		}
 	}
+	s.gen++
 	id := PortID(len(s.ports))
 	if p.Kind != PortExternal {
 		if p.MAC.IsZero() || p.MAC.IsMulticast() {
@@ -172,8 +176,27 @@ func (s *Switch) AddPort(p Port) (PortID, error) {
 	return id, nil
 }
 
-// Port returns the port with the given ID.
+// Port returns the port with the given ID, to read. Change a port's MTU
+// or Disabled with SetPortMTU and SetPortDisabled, which count as a change
+// of the switch (Gen); the other fields are fixed when the port is added.
 func (s *Switch) Port(id PortID) *Port { return &s.ports[id] }
+
+// SetPortMTU sets the largest IP datagram a port's vNIC accepts (0: no limit).
+func (s *Switch) SetPortMTU(id PortID, mtu int) {
+	s.ports[id].MTU = mtu
+	s.gen++
+}
+
+// SetPortDisabled disables a port (its vNIC is gone) or enables it again.
+func (s *Switch) SetPortDisabled(id PortID, disabled bool) {
+	s.ports[id].Disabled = disabled
+	s.gen++
+}
+
+// Gen returns a number that changes whenever the switch's configuration
+// does (ports, their MTU and state, the VFP forwarding maps), so that a
+// cache of forwarding decisions can tell that it is stale.
+func (s *Switch) Gen() uint64 { return s.gen }
 
 // Ports returns the number of ports.
 func (s *Switch) Ports() int { return len(s.ports) }
@@ -194,6 +217,7 @@ func (s *Switch) ExternalPort() PortID { return s.external }
 // EnableVFPForwarding turns on the VFP forwarding extension with the MAC
 // that rewritten container traffic carries (the host's MAC).
 func (s *Switch) EnableVFPForwarding(rewriteMAC header.MAC) {
+	s.gen++
 	s.vfp = true
 	s.rewriteMAC = rewriteMAC
 	if s.caPorts == nil {
@@ -208,6 +232,7 @@ func (s *Switch) EnableVFPForwarding(rewriteMAC header.MAC) {
 // MapSNATRange declares that replies to vip:lo-hi (protocol proto) belong
 // to port: the port whose VFP translated sources into that block.
 func (s *Switch) MapSNATRange(vip netip.Addr, proto uint8, lo, hi uint16, port PortID) {
+	s.gen++
 	s.snat = append(s.snat, snatRange{vip: vip, proto: proto, lo: lo, hi: hi, port: port})
 }
 
@@ -227,7 +252,10 @@ func (s *Switch) snatOwner(p *packet.Parsed) (PortID, bool) {
 
 // ProxyARP makes the extension answer ARP requests from vNICs for addr
 // with mac (the virtual gateway of l2bridge and overlay networks [I]).
-func (s *Switch) ProxyARP(addr netip.Addr, mac header.MAC) { s.arpProxy[addr] = mac }
+func (s *Switch) ProxyARP(addr netip.Addr, mac header.MAC) {
+	s.gen++
+	s.arpProxy[addr] = mac
+}
 
 // ARPProxy returns the MAC the extension answers for addr, if any.
 func (s *Switch) ARPProxy(addr netip.Addr) (header.MAC, bool) {
@@ -236,7 +264,10 @@ func (s *Switch) ARPProxy(addr netip.Addr) (header.MAC, bool) {
 }
 
 // SetL2Tunnel makes every frame from a vNIC go to the external port.
-func (s *Switch) SetL2Tunnel(on bool) { s.l2tunnel = on }
+func (s *Switch) SetL2Tunnel(on bool) {
+	s.gen++
+	s.l2tunnel = on
+}
 
 // L2Tunnel reports whether the switch is in l2tunnel mode.
 func (s *Switch) L2Tunnel() bool { return s.l2tunnel }
@@ -245,10 +276,16 @@ func (s *Switch) L2Tunnel() bool { return s.l2tunnel }
 func (s *Switch) RewriteMAC() header.MAC { return s.rewriteMAC }
 
 // MapCA maps a customer address to a port (l2bridge/l2tunnel ingress).
-func (s *Switch) MapCA(a netip.Addr, id PortID) { s.caPorts[a] = id }
+func (s *Switch) MapCA(a netip.Addr, id PortID) {
+	s.gen++
+	s.caPorts[a] = id
+}
 
 // UnmapCA removes a customer address.
-func (s *Switch) UnmapCA(a netip.Addr) { delete(s.caPorts, a) }
+func (s *Switch) UnmapCA(a netip.Addr) {
+	s.gen++
+	delete(s.caPorts, a)
+}
 
 // PortOfCA returns the port that owns customer address a.
 func (s *Switch) PortOfCA(a netip.Addr) (PortID, bool) {
@@ -259,6 +296,7 @@ func (s *Switch) PortOfCA(a netip.Addr) (PortID, bool) {
 // AddProviderAddress declares a local provider address (overlay PA) and the
 // VXLAN UDP port it listens on.
 func (s *Switch) AddProviderAddress(pa netip.Addr, vxlanPort uint16) {
+	s.gen++
 	s.paLocal[pa] = struct{}{}
 	for i := 0; i < s.nvxlan; i++ {
 		if s.vxlanPorts[i] == vxlanPort {
@@ -283,12 +321,14 @@ func (s *Switch) IsVXLANPort(p uint16) bool {
 
 // UnmapVNI removes an inner destination address from a VNI.
 func (s *Switch) UnmapVNI(vni uint32, inner netip.Addr) {
+	s.gen++
 	delete(s.vniPorts, vniKey{vni, inner})
 	delete(s.vniOwner, inner)
 }
 
 // MapVNI maps an inner destination address in a VNI to a port (overlay ingress).
 func (s *Switch) MapVNI(vni uint32, inner netip.Addr, id PortID) {
+	s.gen++
 	s.vniPorts[vniKey{vni, inner}] = id
 	s.vniOwner[inner] = vni
 }

@@ -97,9 +97,14 @@ type session struct {
 	// internal -> external) for the IPv4 header and the transport checksum,
 	// and inbound (destination external -> internal).
 	outIP, outL4, inIP, inL4 uint16
-	m                        uint32 // owning mapping, index into NAT.maps
-	next, prev               uint32 // the mapping's other sessions; 0 ends
-	created, lastSeen        int64
+	// tag is a flow cache's note on the session (see PathTag), kept in
+	// what was padding: its slot here, its epoch after prev.
+	tagSlot    uint16
+	m          uint32 // owning mapping, index into NAT.maps
+	next, prev uint32 // the mapping's other sessions; 0 ends
+	tagEpoch   uint32
+	created    int64
+	lastSeen   int64
 }
 
 // Timeout classes.
@@ -172,6 +177,7 @@ type NAT struct {
 	now      int64  // latest packet time seen
 	note     note   // what the last call did, for trace details
 	lastSess uint32 // the session the last call used, for trace details
+	lastOut  uint32 // the session the last call translated outbound with, or 0 (LastOutbound)
 
 	st counters
 }

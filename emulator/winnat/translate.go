@@ -28,6 +28,7 @@ import (
 // sessions on ports and the model does not reassemble. It does not
 // allocate for packets of existing sessions.
 func (n *NAT) Outbound(p *packet.Parsed, ext netip.Addr, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
+	n.lastOut = 0
 	if tr.Enabled() {
 		before := trace.Snap(p, 0)
 		v, r := n.outbound(p, ext, now)
@@ -51,6 +52,7 @@ func (n *NAT) Outbound(p *packet.Parsed, ext netip.Addr, now int64, tr *trace.Re
 // external address of WinNAT, which are IPv4. It does not allocate for
 // packets of existing sessions.
 func (n *NAT) Inbound(p *packet.Parsed, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
+	n.lastOut = 0
 	if tr.Enabled() {
 		before := trace.Snap(p, 0)
 		v, r := n.inbound(p, now)
@@ -76,6 +78,7 @@ func (n *NAT) Inbound(p *packet.Parsed, now int64, tr *trace.Recorder) (Verdict,
 // packet is for the host itself: NotHandled. Nothing is changed unless both
 // halves succeed. It does not allocate for packets of existing sessions.
 func (n *NAT) Hairpin(p *packet.Parsed, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
+	n.lastOut = 0
 	if tr.Enabled() {
 		before := trace.Snap(p, 0)
 		v, r := n.hairpin(p, now)
@@ -140,7 +143,7 @@ func (n *NAT) outbound(p *packet.Parsed, ext netip.Addr, now int64) (Verdict, dr
 			if !n.expired(s, now) && s.flags&flagHairpin == 0 {
 				n.snat(p, s)
 				n.touch(s, p.TCPFlags, true, now)
-				n.lastSess, n.note = i, noteSession
+				n.lastSess, n.note, n.lastOut = i, noteSession, i
 				inc(&n.st.out)
 				return Translated, drop.None
 			}
@@ -181,7 +184,7 @@ func (n *NAT) outbound(p *packet.Parsed, ext netip.Addr, now int64) (Verdict, dr
 	}
 	s := n.sess(i)
 	n.snat(p, s)
-	n.lastSess, n.note = i, noteNewSession
+	n.lastSess, n.note, n.lastOut = i, noteNewSession, i
 	inc(&n.st.out)
 	return Translated, drop.None
 }
