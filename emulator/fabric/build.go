@@ -39,7 +39,7 @@ func (l *errList) wrap(field string, err error) {
 // hosts, peers and the router on the underlay. All problems are reported
 // together (errors.Join of *FieldError and *hns.ValidationError).
 func New(topo Topology, opts Options) (*Fabric, error) {
-	f := &Fabric{Topology: topo, byName: make(map[string]PortID), members: make(map[uint64]member),
+	f := &Fabric{Topology: topo, byName: make(map[string]PortID), members: make(map[uint64]*member),
 		owners: newOwners(), opts: opts}
 	// The per-packet scratch slices start with room for a few frames, so
 	// that their arrays span whole cache lines: grown from nil by append, the
@@ -185,7 +185,7 @@ func New(topo Topology, opts Options) (*Fabric, error) {
 			m := member{kind: memberNIC, host: hi, nic: e.NIC, port: f.nicPort[hi][e.NIC], mac: e.MAC, key: e.MAC.Uint64()}
 			if e.OwnMAC {
 				if _, dup := f.members[e.MAC.Uint64()]; !dup {
-					f.members[e.MAC.Uint64()] = m
+					f.members[e.MAC.Uint64()] = &m
 				}
 			}
 			if e.Addr.IsValid() {
@@ -222,8 +222,9 @@ func (f *Fabric) addMember(m member, errs *errList, field string) {
 		errs.add(field, "MAC %s already used by %s", m.mac, f.ports[o.port].Name)
 		return
 	}
-	f.members[m.mac.Uint64()] = m
+	f.members[m.mac.Uint64()] = &m
 	f.attach = append(f.attach, m)
+	f.attachKeys = append(f.attachKeys, m.key)
 }
 
 func (f *Fabric) buildRouter(rs *RouterSpec, errs *errList) {

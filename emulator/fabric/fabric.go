@@ -157,20 +157,19 @@ type member struct {
 }
 
 // member returns who receives frames to MAC mac on the underlay: a linear
-// scan while the underlay is small, else the map.
-func (f *Fabric) member(mac uint64) (member, bool) {
+// scan of the attachments' keys while the underlay is small, else the map.
+func (f *Fabric) member(mac uint64) *member {
 	if len(f.members) <= 8 {
-		for i := range f.attach {
-			if f.attach[i].key == mac {
-				return f.attach[i], true
+		for i, k := range f.attachKeys {
+			if k == mac {
+				return &f.attach[i]
 			}
 		}
 		if len(f.members) == len(f.attach) {
-			return member{}, false
+			return nil
 		}
 	}
-	m, ok := f.members[mac]
-	return m, ok
+	return f.members[mac]
 }
 
 // owners maps IP addresses to the underlay member that receives them.
@@ -231,8 +230,9 @@ type Fabric struct {
 	nicPort    [][]PortID // [host][nic]
 	peers      []PortID
 
-	members map[uint64]member // unicast destination MAC -> who receives it
-	attach  []member          // each attachment once, by port, for flooding
+	members    map[uint64]*member // unicast destination MAC -> who receives it
+	attach     []member           // each attachment once, by port, for flooding
+	attachKeys []uint64           // their keys, in the same order
 	owners  owners            // IP -> who to send it to on the underlay
 	router  *router
 
@@ -471,12 +471,12 @@ func (f *Fabric) underlay(w wireFrame, res *Outcome) {
 				b = f.pool.Get()
 				b.Set(w.buf.Bytes())
 			}
-			f.deliverMember(targets[i], b, res)
+			f.deliverMember(&targets[i], b, res)
 		}
 		return
 	}
-	m, ok := f.member(dst.Uint64())
-	if !ok || m.port == w.from {
+	m := f.member(dst.Uint64())
+	if m == nil || m.port == w.from {
 		// A switch never sends a frame back out of the port it came in by
 		// (IEEE 802.1Q filtering): a frame to its own sender goes nowhere.
 		f.dropUnderlay(w.from, w.buf, drop.UnderlayNoDestination, res)
@@ -491,7 +491,7 @@ func (f *Fabric) underlay(w wireFrame, res *Outcome) {
 	f.deliverMember(m, w.buf, res)
 }
 
-func (f *Fabric) deliverMember(m member, buf *packet.Buffer, res *Outcome) {
+func (f *Fabric) deliverMember(m *member, buf *packet.Buffer, res *Outcome) {
 	switch m.kind {
 	case memberNIC:
 		f.observe(m.port, WireRx, buf, res)

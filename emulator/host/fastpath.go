@@ -53,7 +53,7 @@ type fastPath struct {
 	mtu            int32
 	vlan           uint16 // VID | 0x8000 when tagged
 	srcMAC, dstMAC header.MAC
-	outSrc, outDst header.MAC
+	outMACs        [12]byte // destination and source MAC the stack writes, as in the frame
 }
 
 // fastRecord follows one slow-path run to tell whether it took the path
@@ -108,8 +108,7 @@ func (h *Host) fastOutbound(ei int, buf *packet.Buffer, p *packet.Parsed, out *O
 	}
 	nat.TranslateOutbound(r, p, out.Now)
 	p.DecTTL()
-	p.SetSrcMAC(fp.outSrc)
-	p.SetDstMAC(fp.outDst)
+	p.SetMACs(&fp.outMACs)
 	out.Hops -= fastHops
 	out.emit(Emit{Kind: Wire, NIC: int(fp.nic), Buf: buf})
 	f.hits++
@@ -153,8 +152,8 @@ func (h *Host) slowOutbound(ei int, buf *packet.Buffer, p *packet.Parsed, out *O
 	if m := h.NICs[em.NIC].MTU; m < mtu {
 		mtu = m
 	}
-	fp := fastPath{ei: int32(ei), nic: int32(em.NIC), mtu: int32(mtu), vlan: vlan,
-		srcMAC: srcMAC, dstMAC: dstMAC, outSrc: eth.SrcMAC(), outDst: eth.DstMAC()}
+	fp := fastPath{ei: int32(ei), nic: int32(em.NIC), mtu: int32(mtu), vlan: vlan, srcMAC: srcMAC, dstMAC: dstMAC,
+		outMACs: [12]byte(eth[0:12])}
 	slot := 0
 	for i := range f.paths {
 		if f.paths[i] == fp {

@@ -437,3 +437,27 @@ func l3Len(d *emutest.Decoded) int {
 	}
 	return n
 }
+
+// TestSetMACs: both addresses land where gopacket reads them, the Parsed
+// fields follow, and nothing after the 12 bytes changes.
+func TestSetMACs(t *testing.T) {
+	frame := emutest.UDP4(t, macA, macB, "172.16.0.2", "198.18.0.10", 40000, 53, []byte("x"))
+	orig := append([]byte(nil), frame...)
+	var p packet.Parsed
+	p.Decode(frame)
+	a := [12]byte{0x02, 0, 0, 0, 0, 0xdd, 0x02, 0, 0, 0, 0, 0x55}
+	p.SetMACs(&a)
+	d := emutest.Decode(t, frame)
+	if got := d.Eth.DstMAC.String(); got != "02:00:00:00:00:dd" {
+		t.Errorf("destination = %s, want 02:00:00:00:00:dd", got)
+	}
+	if got := d.Eth.SrcMAC.String(); got != "02:00:00:00:00:55" {
+		t.Errorf("source = %s, want 02:00:00:00:00:55", got)
+	}
+	if p.DstMAC != (header.MAC{2, 0, 0, 0, 0, 0xdd}) || p.SrcMAC != (header.MAC{2, 0, 0, 0, 0, 0x55}) {
+		t.Errorf("Parsed MACs = %v %v", p.DstMAC, p.SrcMAC)
+	}
+	if !bytes.Equal(frame[12:], orig[12:]) {
+		t.Errorf("bytes after the addresses changed")
+	}
+}

@@ -17,6 +17,16 @@ func (p *Parsed) SetSrcMAC(m header.MAC) {
 	p.SrcMAC = m
 }
 
+// SetMACs sets both Ethernet addresses from a: the destination in a[0:6],
+// the source in a[6:12], as they lie in the frame. It writes them as one
+// 12-byte copy (8 + 4 bytes), which a following read of the destination
+// can take straight from the store buffer; two 6-byte writes it cannot.
+func (p *Parsed) SetMACs(a *[12]byte) {
+	*(*[12]byte)(p.b) = *a
+	p.DstMAC = header.MAC(a[0:6])
+	p.SrcMAC = header.MAC(a[6:12])
+}
+
 // SetDstMAC sets the Ethernet destination address.
 func (p *Parsed) SetDstMAC(m header.MAC) {
 	header.Ethernet(p.b).SetDstMAC(m)
