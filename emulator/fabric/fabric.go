@@ -233,8 +233,8 @@ type Fabric struct {
 	members    map[uint64]*member // unicast destination MAC -> who receives it
 	attach     []member           // each attachment once, by port, for flooding
 	attachKeys []uint64           // their keys, in the same order
-	owners  owners            // IP -> who to send it to on the underlay
-	router  *router
+	owners     owners             // IP -> who to send it to on the underlay
+	router     *router
 
 	pool  packet.Pool
 	held  []*packet.Buffer
