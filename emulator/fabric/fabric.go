@@ -356,6 +356,18 @@ func (f *Fabric) expire(now int64) {
 
 // collect moves what host hi emitted into the outcome and the wire queue.
 func (f *Fabric) collect(hi int, res *Outcome) {
+	if len(f.box.Emits) == 1 && len(f.box.Drops) == 0 && f.head == len(f.queue) && f.box.Emits[0].Kind == host.Wire {
+		// One frame for the wire and nothing queued before it: carry it
+		// now, as drain would next (the common case, without the queue).
+		e := &f.box.Emits[0]
+		np := f.nicPort[hi][e.NIC]
+		buf := e.Buf
+		e.Buf = nil
+		f.box.Emits = f.box.Emits[:0]
+		f.observe(np, WireTx, buf, res)
+		f.carry(wireFrame{from: np, buf: buf}, res)
+		return
+	}
 	for i := range f.box.Emits {
 		e := &f.box.Emits[i]
 		switch e.Kind {
@@ -415,13 +427,18 @@ func (f *Fabric) drain(res *Outcome) {
 			f.queue = f.queue[:0]
 			f.head = 0
 		}
-		f.box.Hops--
-		if f.box.Hops < 0 {
-			f.dropUnderlay(w.from, w.buf, drop.LoopDetected, res)
-			continue
-		}
-		f.underlay(w, res)
+		f.carry(w, res)
 	}
+}
+
+// carry puts a frame on the underlay, charging a hop.
+func (f *Fabric) carry(w wireFrame, res *Outcome) {
+	f.box.Hops--
+	if f.box.Hops < 0 {
+		f.dropUnderlay(w.from, w.buf, drop.LoopDetected, res)
+		return
+	}
+	f.underlay(w, res)
 }
 
 func (f *Fabric) dropUnderlay(port PortID, buf *packet.Buffer, r drop.Reason, res *Outcome) {
