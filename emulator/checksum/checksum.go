@@ -38,6 +38,18 @@ func Checksum(buf []byte, initial uint16) uint16 {
 	return fold(s)
 }
 
+// Valid20 reports whether the 20 bytes at b, an IPv4 header without
+// options, sum to 0xFFFF (its checksum is right), with five native-order
+// 32-bit loads: the one's complement sum does not depend on byte order
+// (RFC 1071 section 2(B)), and 0xFFFF is the same swapped.
+func Valid20(b []byte) bool {
+	_ = b[19]
+	s := uint64(binary.NativeEndian.Uint32(b[0:])) + uint64(binary.NativeEndian.Uint32(b[4:])) +
+		uint64(binary.NativeEndian.Uint32(b[8:])) + uint64(binary.NativeEndian.Uint32(b[12:])) +
+		uint64(binary.NativeEndian.Uint32(b[16:]))
+	return fold(s) == 0xffff
+}
+
 // fold reduces a wide one's complement accumulator to 16 bits.
 func fold(s uint64) uint16 {
 	s = s&0xffffffff + s>>32

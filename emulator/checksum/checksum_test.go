@@ -120,3 +120,24 @@ func itoa(n int) string {
 	}
 	return string(d)
 }
+
+// TestValid20MatchesSlow: Valid20 agrees with the RFC 1071 reference loop
+// on random headers, on headers whose checksum field was set right, and
+// after one bit of a right header flips.
+func TestValid20MatchesSlow(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	b := make([]byte, 20)
+	for i := 0; i < 20000; i++ {
+		r.Read(b)
+		if i%2 == 0 {
+			b[10], b[11] = 0, 0
+			binary.BigEndian.PutUint16(b[10:], ^slowChecksum(b, 0))
+			if i%4 == 0 {
+				b[r.Intn(20)] ^= 1 << r.Intn(8)
+			}
+		}
+		if got, want := Valid20(b), slowChecksum(b, 0) == 0xffff; got != want {
+			t.Fatalf("% x: Valid20 = %v, reference %v", b, got, want)
+		}
+	}
+}

@@ -128,7 +128,10 @@ func (b IPv4) CalculateChecksum() uint16 {
 
 // IsChecksumValid reports whether the header checksum is right.
 func (b IPv4) IsChecksumValid() bool {
-	return checksum.Checksum(b[:b.HeaderLength()], 0) == 0xffff
+	if hl := b.HeaderLength(); hl != IPv4MinimumSize {
+		return checksum.Checksum(b[:hl], 0) == 0xffff
+	}
+	return checksum.Valid20(b)
 }
 
 // SetChecksum sets the header checksum field.
