@@ -33,7 +33,7 @@ func (n *NAT) OutboundSession(p *packet.Parsed, now int64) (r Ref, t PathTag, ok
 		return 0, PathTag{}, false
 	}
 	k := key{local: src, remote: p.Dst.As4(), lport: p.SrcPort, rport: remotePort(p.IPProto, p.DstPort), proto: p.IPProto, dir: dirOut}
-	i, s := n.get(k)
+	i, s := n.get(&k)
 	if s == nil || s.flags&flagHairpin != 0 || n.expired(s, now) {
 		return 0, PathTag{}, false
 	}

@@ -105,7 +105,7 @@ func TestIndexAgainstMap(t *testing.T) {
 				delete(model, k)
 			}
 		}
-		got, gs := n.get(k)
+		got, gs := n.get(&k)
 		want, wok := model[k]
 		if (gs != nil) != wok || got != want {
 			t.Fatalf("op %d: get = %d %v, want %d %v", op, got, gs != nil, want, wok)
@@ -115,7 +115,7 @@ func TestIndexAgainstMap(t *testing.T) {
 		t.Errorf("index holds %d, want %d", n.idx.n, len(model))
 	}
 	for k, si := range model {
-		if got, s := n.get(k); s == nil || got != si {
+		if got, s := n.get(&k); s == nil || got != si {
 			t.Fatalf("final get(%+v) = %d %v, want %d", k, got, s != nil, si)
 		}
 	}

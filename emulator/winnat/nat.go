@@ -284,7 +284,7 @@ func (n *NAT) expired(s *session, now int64) bool { return now-s.lastSeen > n.tm
 // lookup returns the live session with key k, removing it if it is idle
 // past its timeout.
 func (n *NAT) lookup(k key, now int64) (uint32, *session, bool) {
-	i, s := n.get(k)
+	i, s := n.get(&k)
 	if s == nil {
 		return 0, nil, false
 	}

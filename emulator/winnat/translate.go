@@ -139,7 +139,7 @@ func (n *NAT) outbound(p *packet.Parsed, ext netip.Addr, now int64) (Verdict, dr
 	dst := p.Dst.As4()
 	if p.HasL4Ports && !p.Fragment {
 		k := key{local: src, remote: dst, lport: p.SrcPort, rport: remotePort(p.IPProto, p.DstPort), proto: p.IPProto, dir: dirOut}
-		if i, s := n.get(k); s != nil {
+		if i, s := n.get(&k); s != nil {
 			if !n.expired(s, now) && s.flags&flagHairpin == 0 {
 				n.snat(p, s)
 				n.touch(s, p.TCPFlags, true, now)
@@ -238,7 +238,7 @@ func (n *NAT) inbound(p *packet.Parsed, now int64) (Verdict, drop.Reason) {
 	src := p.Src.As4()
 	if p.HasL4Ports && !p.Fragment {
 		k := key{local: dst, remote: src, lport: p.DstPort, rport: remotePort(p.IPProto, p.SrcPort), proto: p.IPProto, dir: dirIn}
-		if i, s := n.get(k); s != nil {
+		if i, s := n.get(&k); s != nil {
 			if !n.expired(s, now) && s.flags&flagHairpin == 0 && (p.IPProto != header.ProtoICMPv4 || !isRequest(p.ICMPType)) {
 				n.dnat(p, s)
 				n.touch(s, p.TCPFlags, false, now)
