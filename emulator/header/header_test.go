@@ -135,3 +135,31 @@ func TestUDPLengthUpdate(t *testing.T) {
 		t.Fatalf("incremental = %#04x, want %#04x", c, want)
 	}
 }
+
+// TestDecTTLMatchesRecompute: the inlined TTL decrement leaves the same
+// checksum as a full RFC 1071 recompute, for every TTL (0 wraps to 255)
+// on random headers whose checksum was right.
+func TestDecTTLMatchesRecompute(t *testing.T) {
+	b := make([]byte, 20)
+	seed := uint32(1)
+	for i := 0; i < 256*200; i++ {
+		for j := range b {
+			seed = seed*1664525 + 1013904223
+			b[j] = byte(seed >> 24)
+		}
+		b[0] = 0x45
+		b[8] = byte(i)
+		ip := header.IPv4(b)
+		ip.SetChecksum(0)
+		ip.SetChecksum(^checksum.Checksum(b, 0))
+		got := ip.DecTTLWithChecksumUpdate()
+		if want := byte(i) - 1; got != want || ip.TTL() != want {
+			t.Fatalf("TTL %d: got %d (field %d), want %d", i&0xff, got, ip.TTL(), want)
+		}
+		c := ip.Checksum()
+		ip.SetChecksum(0)
+		if want := ^checksum.Checksum(b, 0); c != want {
+			t.Fatalf("TTL %d -> %d: checksum %#04x, full recompute %#04x", i&0xff, ip.TTL(), c, want)
+		}
+	}
+}

@@ -154,9 +154,28 @@ func (b IPv4) SetTTLWithChecksumUpdate(t uint8) {
 // checksum. It returns the new TTL. Callers drop the packet when the TTL was
 // 0 or 1 before forwarding (RFC 1812 section 5.3.1).
 func (b IPv4) DecTTLWithChecksumUpdate() uint8 {
-	t := b[v4TTL] - 1
-	b.SetTTLWithChecksumUpdate(t)
-	return t
+	// RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'), where the word m holds the TTL
+	// in its high byte and m' = m - 0x100: ~m + m' = 0xFEFF for every m,
+	// except a TTL of 0, which wraps to 255 (m' = m + 0xFF00: 0xFF00 after the
+	// end-around carry). One fold is enough (~HC + 0xFEFF < 0x1FEFF). Small
+	// enough to inline.
+	old := b[v4TTL]
+	d := uint32(0xfeff)
+	if old == 0 {
+		d = 0xff00
+	}
+	s := uint32(^binary.BigEndian.Uint16(b[v4Checksum:])) + d
+	binary.BigEndian.PutUint16(b[v4Checksum:], ^uint16(s&0xffff+s>>16))
+	b[v4TTL] = old - 1
+	return old - 1
+}
+
+// wrapTTL is DecTTLWithChecksumUpdate for a TTL of 0 (which becomes 255).
+//
+//go:noinline
+func (b IPv4) wrapTTL() uint8 {
+	b.SetTTLWithChecksumUpdate(0xff)
+	return 0xff
 }
 
 // SetIDWithChecksumUpdate sets the identification and updates the checksum.

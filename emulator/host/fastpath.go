@@ -107,7 +107,7 @@ func (h *Host) fastOutbound(ei int, buf *packet.Buffer, p *packet.Parsed, out *O
 		return false
 	}
 	nat.TranslateOutbound(r, p, out.Now)
-	p.DecTTL()
+	p.TTL = header.IPv4(p.Bytes()[p.L3:]).DecTTLWithChecksumUpdate() // p.DecTTL for IPv4, inlined
 	p.SetMACs(&fp.outMACs)
 	out.Hops -= fastHops
 	out.emit(Emit{Kind: Wire, NIC: int(fp.nic), Buf: buf})
