@@ -313,7 +313,9 @@ func (f *Fabric) Inject(port PortID, frame []byte, now int64, res *Outcome) {
 	f.box.Pool = &f.pool
 	f.box.Now = now
 	f.box.Hops = hops
-	f.expire(now)
+	if f.injects++; f.injects&15 == 0 {
+		f.expire(now)
+	}
 
 	if port < 0 || int(port) >= len(f.ports) {
 		res.Drops = append(res.Drops, Drop{Port: NoPort, Component: "fabric", Reason: drop.NoSuchPort, Frame: frame})
@@ -331,7 +333,9 @@ func (f *Fabric) Inject(port PortID, frame []byte, now int64, res *Outcome) {
 		f.hosts[p.Host].InjectEndpoint(p.Endpoint, buf, &f.box)
 		f.collect(p.Host, res)
 	case PortNIC:
-		f.observe(port, WireRx, buf, res)
+		if f.opts.ObserveWire {
+			f.observe(port, WireRx, buf, res)
+		}
 		f.hosts[p.Host].ReceiveWire(p.NIC, buf, &f.box)
 		f.collect(p.Host, res)
 	case PortPeer, PortRouter:
@@ -340,13 +344,10 @@ func (f *Fabric) Inject(port PortID, frame []byte, now int64, res *Outcome) {
 	f.drain(res)
 }
 
-// expire lets time-based state age: every 16 inputs, a small budget of NAT
-// sessions (lookups expire the sessions they touch as well).
+// expire lets time-based state age; Inject calls it every 16 inputs: a
+// small budget of NAT sessions (lookups expire the sessions they touch as
+// well).
 func (f *Fabric) expire(now int64) {
-	f.injects++
-	if f.injects&15 != 0 {
-		return
-	}
 	for _, h := range f.hosts {
 		if n := h.NAT(); n != nil {
 			n.Expire(now, 8)
@@ -364,7 +365,9 @@ func (f *Fabric) collect(hi int, res *Outcome) {
 		buf := e.Buf
 		e.Buf = nil
 		f.box.Emits = f.box.Emits[:0]
-		f.observe(np, WireTx, buf, res)
+		if f.opts.ObserveWire {
+			f.observe(np, WireTx, buf, res)
+		}
 		f.carry(wireFrame{from: np, buf: buf}, res)
 		return
 	}
@@ -376,7 +379,9 @@ func (f *Fabric) collect(hi int, res *Outcome) {
 			res.Outputs = append(res.Outputs, Output{Port: f.epPort[hi][e.Endpoint], Kind: Delivered, Frame: e.Buf.Bytes()})
 		case host.Wire:
 			np := f.nicPort[hi][e.NIC]
-			f.observe(np, WireTx, e.Buf, res)
+			if f.opts.ObserveWire {
+				f.observe(np, WireTx, e.Buf, res)
+			}
 			f.queue = append(f.queue, wireFrame{from: np, buf: e.Buf})
 		}
 		e.Buf = nil
@@ -406,11 +411,9 @@ func (f *Fabric) nearestPort(hi int, where string) PortID {
 	return f.epPort[hi][host.HostEndpoint]
 }
 
-// observe reports a frame passing a NIC, as a copy.
+// observe reports a frame passing a NIC, as a copy, when ObserveWire is
+// on (callers check, so that the common case costs no call).
 func (f *Fabric) observe(port PortID, kind OutputKind, buf *packet.Buffer, res *Outcome) {
-	if !f.opts.ObserveWire {
-		return
-	}
 	c := f.pool.Get()
 	c.Set(buf.Bytes())
 	f.hold(c)
@@ -511,7 +514,9 @@ func (f *Fabric) underlay(w wireFrame, res *Outcome) {
 func (f *Fabric) deliverMember(m *member, buf *packet.Buffer, res *Outcome) {
 	switch m.kind {
 	case memberNIC:
-		f.observe(m.port, WireRx, buf, res)
+		if f.opts.ObserveWire {
+			f.observe(m.port, WireRx, buf, res)
+		}
 		f.hosts[m.host].ReceiveWire(m.nic, buf, &f.box)
 		f.collect(m.host, res)
 	case memberPeer:
