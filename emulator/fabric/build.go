@@ -182,10 +182,10 @@ func New(topo Topology, opts Options) (*Fabric, error) {
 	// l2tunnel): the router routes to them through the owning host.
 	for hi, ex := range exposed {
 		for _, e := range ex {
-			m := member{kind: memberNIC, host: hi, nic: e.NIC, port: f.nicPort[hi][e.NIC], mac: e.MAC, key: e.MAC.Uint64()}
+			m := member{kind: memberNIC, host: hi, nic: e.NIC, port: f.nicPort[hi][e.NIC], mac: e.MAC, key: macKey(e.MAC)}
 			if e.OwnMAC {
-				if _, dup := f.members[e.MAC.Uint64()]; !dup {
-					f.members[e.MAC.Uint64()] = &m
+				if _, dup := f.members[macKey(e.MAC)]; !dup {
+					f.members[macKey(e.MAC)] = &m
 				}
 			}
 			if e.Addr.IsValid() {
@@ -217,12 +217,12 @@ func New(topo Topology, opts Options) (*Fabric, error) {
 }
 
 func (f *Fabric) addMember(m member, errs *errList, field string) {
-	m.key = m.mac.Uint64()
-	if o, dup := f.members[m.mac.Uint64()]; dup {
+	m.key = macKey(m.mac)
+	if o, dup := f.members[macKey(m.mac)]; dup {
 		errs.add(field, "MAC %s already used by %s", m.mac, f.ports[o.port].Name)
 		return
 	}
-	f.members[m.mac.Uint64()] = &m
+	f.members[macKey(m.mac)] = &m
 	f.attach = append(f.attach, m)
 	f.attachKeys = append(f.attachKeys, m.key)
 }

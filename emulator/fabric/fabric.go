@@ -13,6 +13,7 @@
 package fabric
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 
@@ -462,40 +463,31 @@ func (f *Fabric) dropComp(port PortID, comp string, buf *packet.Buffer, r drop.R
 	}
 }
 
+// macKey returns a MAC as the integer the underlay finds members by: its
+// six bytes as a little-endian number, which frameDstKey reads from a frame
+// with one load.
+func macKey(m header.MAC) uint64 {
+	var b [8]byte
+	copy(b[:], m[:])
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+// frameDstKey returns macKey of the destination MAC of frame b, which has
+// at least an Ethernet header.
+func frameDstKey(b []byte) uint64 { return binary.LittleEndian.Uint64(b[0:8]) & (1<<48 - 1) }
+
 // underlay delivers a frame on the physical segment by destination MAC.
 func (f *Fabric) underlay(w wireFrame, res *Outcome) {
-	eth := header.Ethernet(w.buf.Bytes())
-	if !eth.IsValid() {
+	b := w.buf.Bytes()
+	if !header.Ethernet(b).IsValid() {
 		f.dropUnderlay(w.from, w.buf, drop.InvalidPacket, res)
 		return
 	}
-	dst := eth.DstMAC()
-	if dst.IsMulticast() {
-		// Flood to every member but the sender (the underlay is one L2 segment).
-		var targets [32]member
-		n := 0
-		for _, m := range f.attach {
-			if m.port == w.from || n == len(targets) {
-				continue
-			}
-			targets[n] = m
-			n++
-		}
-		if n == 0 {
-			f.dropUnderlay(w.from, w.buf, drop.UnderlayNoDestination, res)
-			return
-		}
-		for i := 0; i < n; i++ {
-			b := w.buf
-			if i < n-1 {
-				b = f.pool.Get()
-				b.Set(w.buf.Bytes())
-			}
-			f.deliverMember(&targets[i], b, res)
-		}
+	if b[0]&1 != 0 {
+		f.flood(w, res)
 		return
 	}
-	m := f.member(dst.Uint64())
+	m := f.member(frameDstKey(b))
 	if m == nil || m.port == w.from {
 		// A switch never sends a frame back out of the port it came in by
 		// (IEEE 802.1Q filtering): a frame to its own sender goes nowhere.
@@ -509,6 +501,32 @@ func (f *Fabric) underlay(w wireFrame, res *Outcome) {
 			Detail: f.ports[w.from].Name + " -> " + f.ports[m.port].Name, After: trace.Snap(&p, header.VXLANPort)})
 	}
 	f.deliverMember(m, w.buf, res)
+}
+
+// flood sends a multicast frame to every member of the underlay but the
+// sender (the underlay is one L2 segment).
+func (f *Fabric) flood(w wireFrame, res *Outcome) {
+	var targets [32]member
+	n := 0
+	for _, m := range f.attach {
+		if m.port == w.from || n == len(targets) {
+			continue
+		}
+		targets[n] = m
+		n++
+	}
+	if n == 0 {
+		f.dropUnderlay(w.from, w.buf, drop.UnderlayNoDestination, res)
+		return
+	}
+	for i := 0; i < n; i++ {
+		b := w.buf
+		if i < n-1 {
+			b = f.pool.Get()
+			b.Set(w.buf.Bytes())
+		}
+		f.deliverMember(&targets[i], b, res)
+	}
 }
 
 func (f *Fabric) deliverMember(m *member, buf *packet.Buffer, res *Outcome) {

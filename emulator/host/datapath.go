@@ -27,6 +27,10 @@ func (h *Host) InjectEndpoint(ei int, buf *packet.Buffer, out *Outbox) {
 		h.Stack.send(buf, &p, out)
 		return
 	}
+	fast := h.Stack.nat != nil && !h.fast.off && !out.Trace.Enabled() && fastEligible(&p)
+	if fast && h.fastOutbound(ei, buf, &p, out) {
+		return // the cached path checked the vNIC's MTU as well
+	}
 	e := &h.Endpoints[ei]
 	if mtu := h.Switches[e.Switch].Port(e.Port).MTU; mtu > 0 && p.IsIP() && p.L3Len() > mtu {
 		// The vNIC's MTU bounds what the container sends as well (1450 on
@@ -34,10 +38,8 @@ func (h *Host) InjectEndpoint(ei int, buf *packet.Buffer, out *Outbox) {
 		h.dropAt(out, CompVSwitch, e.Name, buf, &p, drop.MTUMismatch, "", "", "")
 		return
 	}
-	if h.Stack.nat != nil && !h.fast.off && !out.Trace.Enabled() && fastEligible(&p) {
-		if !h.fastOutbound(ei, buf, &p, out) {
-			h.slowOutbound(ei, buf, &p, out)
-		}
+	if fast {
+		h.slowOutbound(ei, buf, &p, out)
 		return
 	}
 	h.switchIngress(e.Switch, e.Port, buf, &p, out)

@@ -26,7 +26,8 @@ import (
 // Switch.Gen) empties it and starts a new epoch, which strands the tags of
 // the old one. What can differ between packets of one session is checked
 // per packet: ingress endpoint, MACs, VLAN, validity, TTL > 1, length
-// against the MTU, fragments, and the hop budget. The cache is not used
+// against the smallest MTU on the way (the vNIC's included), fragments, and
+// the hop budget. The cache is not used
 // while tracing, so traces show every stage; Host.SetFastPath(false) turns
 // it off, and the fabric's tests compare both ways packet by packet.
 type fastPaths struct {
@@ -148,8 +149,13 @@ func (h *Host) slowOutbound(ei int, buf *packet.Buffer, p *packet.Parsed, out *O
 		f.swGen = f.sw.Gen()
 	}
 	eth := header.Ethernet(em.Buf.Bytes())
+	// The smallest MTU on the way: the vNIC's (0: none), the interface's
+	// the stack routed it out of, the NIC's.
 	mtu := s.ifaces[rec.out].MTU
 	if m := h.NICs[em.NIC].MTU; m < mtu {
+		mtu = m
+	}
+	if m := h.Switches[e.Switch].Port(e.Port).MTU; m > 0 && m < mtu {
 		mtu = m
 	}
 	fp := fastPath{ei: int32(ei), nic: int32(em.NIC), mtu: int32(mtu), vlan: vlan, srcMAC: srcMAC, dstMAC: dstMAC,
