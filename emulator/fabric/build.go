@@ -49,6 +49,7 @@ func New(topo Topology, opts Options) (*Fabric, error) {
 	f.queue = make([]wireFrame, 0, 16)
 	f.held = make([]*packet.Buffer, 0, 16)
 	f.box.Emits = make([]host.Emit, 0, 8)
+	f.box.Pool = &f.pool
 	f.pool.Reserve(32)
 	var errs errList
 	var exposed [][]hns.Exposed

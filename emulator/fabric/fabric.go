@@ -115,11 +115,15 @@ func (o *Outcome) Reset() {
 		o.Outputs = make([]Output, 0, 8)
 		o.Drops = make([]Drop, 0, 4)
 	}
-	clear(o.Outputs)
+	// Outputs only alias the fabric's pool buffers: nothing to let go of.
 	o.Outputs = o.Outputs[:0]
-	clear(o.Drops)
-	o.Drops = o.Drops[:0]
-	o.Trace.Reset()
+	if len(o.Drops) > 0 {
+		clear(o.Drops) // may alias the caller's frame
+		o.Drops = o.Drops[:0]
+	}
+	if len(o.Trace.Events) > 0 {
+		o.Trace.Reset()
+	}
 }
 
 // Options tune a fabric.
@@ -311,7 +315,6 @@ func (f *Fabric) Inject(port PortID, frame []byte, now int64, res *Outcome) {
 	f.box.Emits = f.box.Emits[:0]
 	f.box.Drops = f.box.Drops[:0]
 	f.box.Trace = &res.Trace
-	f.box.Pool = &f.pool
 	f.box.Now = now
 	f.box.Hops = hops
 	if f.injects++; f.injects&15 == 0 {

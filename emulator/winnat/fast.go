@@ -28,11 +28,12 @@ func (n *NAT) OutboundSession(p *packet.Parsed, now int64) (r Ref, t PathTag, ok
 	if p.Kind != packet.KindIPv4 || p.Err != packet.DecodeOK || !p.HasL4Ports || p.Fragment || p.ICMPError {
 		return 0, PathTag{}, false
 	}
-	src := p.Src.As4()
+	ip := p.Bytes()[p.L3:] // the addresses straight from the header: cheaper than netip's As4
+	src := [4]byte(ip[ipSrcOff : ipSrcOff+4])
 	if !n.internal4(src) {
 		return 0, PathTag{}, false
 	}
-	k := key{local: src, remote: p.Dst.As4(), lport: p.SrcPort, rport: remotePort(p.IPProto, p.DstPort), proto: p.IPProto, dir: dirOut}
+	k := key{local: src, remote: [4]byte(ip[ipDstOff : ipDstOff+4]), lport: p.SrcPort, rport: remotePort(p.IPProto, p.DstPort), proto: p.IPProto, dir: dirOut}
 	i, s := n.get(&k)
 	if s == nil || s.flags&flagHairpin != 0 || n.expired(s, now) {
 		return 0, PathTag{}, false
