@@ -1,6 +1,8 @@
 package winnat
 
 import (
+	"encoding/binary"
+
 	"github.com/hnspath/hnspath/emulator/packet"
 )
 
@@ -28,13 +30,14 @@ func (n *NAT) OutboundSession(p *packet.Parsed, now int64) (r Ref, t PathTag, ok
 	if p.Kind != packet.KindIPv4 || p.Err != packet.DecodeOK || !p.HasL4Ports || p.Fragment || p.ICMPError {
 		return 0, PathTag{}, false
 	}
-	ip := p.Bytes()[p.L3:] // the addresses straight from the header: cheaper than netip's As4
+	// The key straight from the header, as the two words the index hashes:
+	// cheaper than netip's As4 and a key built in memory.
+	ip := p.Bytes()[p.L3:]
 	src := [4]byte(ip[ipSrcOff : ipSrcOff+4])
 	if !n.internal4(src) {
 		return 0, PathTag{}, false
 	}
-	k := key{local: src, remote: [4]byte(ip[ipDstOff : ipDstOff+4]), lport: p.SrcPort, rport: remotePort(p.IPProto, p.DstPort), proto: p.IPProto, dir: dirOut}
-	i, s := n.get(&k)
+	i, s := n.getOut(binary.LittleEndian.Uint64(ip[ipSrcOff:ipSrcOff+8]), keyWord(p.SrcPort, remotePort(p.IPProto, p.DstPort), p.IPProto, dirOut))
 	if s == nil || s.flags&flagHairpin != 0 || n.expired(s, now) {
 		return 0, PathTag{}, false
 	}

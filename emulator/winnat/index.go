@@ -32,7 +32,13 @@ func newIndex() index {
 // result is never 0, so a slot is never 0 when full.
 func (t *index) hash(k *key) uint32 {
 	a := uint64(binary.LittleEndian.Uint32(k.local[:])) | uint64(binary.LittleEndian.Uint32(k.remote[:]))<<32
-	b := uint64(k.lport) | uint64(k.rport)<<16 | uint64(k.proto)<<32 | uint64(k.dir)<<40
+	return t.hashWords(a, keyWord(k.lport, k.rport, k.proto, k.dir))
+}
+
+// hashWords is hash of a key given as two words: a holds the local and
+// remote addresses as they lie in memory (little-endian), b the ports,
+// protocol and direction.
+func (t *index) hashWords(a, b uint64) uint32 {
 	hi, lo := bits.Mul64(a^t.seed, b^0x9e3779b97f4a7c15)
 	h := hi ^ lo
 	h ^= h >> 32
@@ -71,6 +77,32 @@ func (n *NAT) get(k *key) (uint32, *session) {
 			}
 		}
 	}
+}
+
+// getOut is get for an outbound key given as hashWords' two words (a: the
+// internal and remote addresses, b from keyWord), straight from a packet's
+// header: no key is built in memory and read back.
+func (n *NAT) getOut(a, b uint64) (uint32, *session) {
+	t := &n.idx
+	h := t.hashWords(a, b)
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		e := t.slots[i]
+		if e == 0 {
+			return 0, nil
+		}
+		if uint32(e>>32) == h {
+			s := n.sess(uint32(e))
+			if uint64(binary.LittleEndian.Uint32(s.intAddr[:]))|uint64(binary.LittleEndian.Uint32(s.remAddr[:]))<<32 == a &&
+				keyWord(s.intPort, s.remPort, s.proto, dirOut) == b {
+				return uint32(e), s
+			}
+		}
+	}
+}
+
+// keyWord is the second word of a key (see hashWords).
+func keyWord(lport, rport uint16, proto, dir uint8) uint64 {
+	return uint64(lport) | uint64(rport)<<16 | uint64(proto)<<32 | uint64(dir)<<40
 }
 
 // put adds key k for session si. k must not be present.

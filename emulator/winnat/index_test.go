@@ -1,6 +1,7 @@
 package winnat
 
 import (
+	"encoding/binary"
 	"math/rand"
 	"testing"
 )
@@ -109,6 +110,13 @@ func TestIndexAgainstMap(t *testing.T) {
 		want, wok := model[k]
 		if (gs != nil) != wok || got != want {
 			t.Fatalf("op %d: get = %d %v, want %d %v", op, got, gs != nil, want, wok)
+		}
+		if k.dir == dirOut {
+			// getOut, from the words a packet header gives, agrees.
+			w := uint64(binary.LittleEndian.Uint32(k.local[:])) | uint64(binary.LittleEndian.Uint32(k.remote[:]))<<32
+			if got2, _ := n.getOut(w, keyWord(k.lport, k.rport, k.proto, dirOut)); got2 != want {
+				t.Fatalf("op %d: getOut = %d, want %d", op, got2, want)
+			}
 		}
 	}
 	if n.idx.n != len(model) {
