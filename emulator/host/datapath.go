@@ -50,6 +50,10 @@ func (h *Host) ReceiveWire(ni int, buf *packet.Buffer, out *Outbox) {
 	var p packet.Parsed
 	p.Decode(buf.Bytes())
 	n := h.NICs[ni]
+	fast := n.Switch < 0 && h.Stack.nat != nil && !h.fast.off && !out.Trace.Enabled() && fastEligible(&p)
+	if fast && h.fastInbound(ni, buf, &p, out) {
+		return // the cached path checked the NIC's MTU as well
+	}
 	if out.Trace.Enabled() {
 		out.Trace.Add(trace.Event{Host: h.Name, Component: CompNIC, Port: n.Name, Action: "receive", After: trace.Snap(&p, header.VXLANPort)})
 	}
@@ -62,6 +66,10 @@ func (h *Host) ReceiveWire(ni int, buf *packet.Buffer, out *Outbox) {
 	}
 	if n.Switch >= 0 {
 		h.switchIngress(n.Switch, h.Switches[n.Switch].ExternalPort(), buf, &p, out)
+		return
+	}
+	if fast {
+		h.slowInbound(ni, buf, &p, out)
 		return
 	}
 	h.Stack.receive(n.Iface, buf, &p, out)

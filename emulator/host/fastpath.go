@@ -7,32 +7,35 @@ import (
 	"github.com/hnspath/hnspath/emulator/winnat"
 )
 
-// The flow cache of the nat network's outbound path. A container's packet
-// to the outside passes the vSwitch (to the host vNIC), the management OS
-// (receive, route, TTL), WinNAT and the NIC; for an established flow every
-// decision but WinNAT's depends only on the configuration and on the
-// frame's ingress endpoint, MACs and VLAN, and WinNAT's is its session. So
-// the slow path, when it took exactly that path, records the outcome (the
-// MACs the stack wrote, the NIC, the smallest MTU on the way) as a path,
-// and tags the WinNAT session with it. The next packet of the flow finds
-// its session (the lookup WinNAT would do anyway: no second table, no
-// second cache miss), checks the tag and the path, and applies the same
-// rewrite: WinNAT's translation (winnat.TranslateOutbound: same timers,
-// TCP state and counters), TTL, MACs.
+// The flow cache of the nat network. A container's packet to the outside
+// passes the vSwitch (to the host vNIC), the management OS (receive, route,
+// TTL), WinNAT and the NIC; a packet from outside to a published port or to
+// a flow the container started passes the NIC, the management OS, WinNAT,
+// the route back to the host vNIC and the vSwitch. For an established flow
+// every decision but WinNAT's depends only on the configuration and on the
+// frame's ingress port (endpoint or NIC), MACs and VLAN, and WinNAT's is
+// its session. So the slow path, when it took exactly one of these paths,
+// records the outcome (the MACs the stack wrote, where the frame left, the
+// smallest MTU on the way) as a path, and tags the WinNAT session with it,
+// one tag per direction. The next packet of the flow finds its session
+// (the lookup WinNAT would do anyway: no second table, no second cache
+// miss), checks the tag and the path, and applies the same rewrite:
+// WinNAT's translation (winnat.TranslateOutbound and TranslateInbound:
+// same timers, TCP state and counters), TTL, MACs.
 //
-// Paths are few (one per endpoint and next hop) and shared by all the
-// sessions that took them. The table is valid for one configuration: any
-// change to the host, its stack or the NAT network's switch (Host.gen,
-// Switch.Gen) empties it and starts a new epoch, which strands the tags of
-// the old one. What can differ between packets of one session is checked
-// per packet: ingress endpoint, MACs, VLAN, validity, TTL > 1, length
-// against the smallest MTU on the way (the vNIC's included), fragments, and
-// the hop budget. The cache is not used
-// while tracing, so traces show every stage; Host.SetFastPath(false) turns
-// it off, and the fabric's tests compare both ways packet by packet.
+// Paths are few (one per port and next hop) and shared by all the sessions
+// that took them. The table is valid for one configuration: any change to
+// the host, its stack or the NAT network's switch (Host.gen, Switch.Gen)
+// empties it and starts a new epoch, which strands the tags of the old one.
+// What can differ between packets of one session is checked per packet:
+// ingress port, MACs, VLAN, validity, TTL > 1, length against the smallest
+// MTU on the way (the vNIC's included), fragments, and the hop budget. The
+// cache is not used while tracing, so traces show every stage;
+// Host.SetFastPath(false) turns it off, and the fabric's tests compare both
+// ways packet by packet.
 type fastPaths struct {
 	off     bool
-	epoch   uint32
+	epoch   uint16
 	hostGen uint64
 	sw      *vswitch.Switch // the NAT's internal switch
 	swGen   uint64
@@ -44,25 +47,34 @@ type fastPaths struct {
 // the next configuration change.
 const maxFastPaths = 1024
 
-// fastHops is what the cached path charges to the hop budget: the
-// switch ingress and the stack's receive, as the slow path does.
+// fastHops is what a cached path charges to the hop budget, as the slow
+// path does: outbound the switch ingress and the stack's receive, inbound
+// the stack's receive and the switch ingress.
 const fastHops = 2
 
+// Directions of a cached path.
+const (
+	pathOut uint8 = iota + 1 // endpoint -> NIC
+	pathIn                   // NIC -> endpoint
+)
+
 type fastPath struct {
-	ei             int32
-	nic            int32
-	mtu            int32
+	dir            uint8
 	vlan           uint16 // VID | 0x8000 when tagged
+	in             int32  // ingress: endpoint (out) or NIC (in)
+	out            int32  // egress: NIC (out) or endpoint (in)
+	mtu            int32
 	srcMAC, dstMAC header.MAC
 	outMACs        [12]byte // destination and source MAC the stack writes, as in the frame
 }
 
-// fastRecord follows one slow-path run to tell whether it took the path
-// the cache models.
+// fastRecord follows one slow-path run to tell whether it took a path the
+// cache models.
 type fastRecord struct {
 	on  bool
 	bad bool       // a stage the cache does not model ran (VFP, flooding)
-	nat winnat.Ref // the session WinNAT translated it with, outbound
+	nat winnat.Ref // the session WinNAT translated it with
+	dir uint8      // in which direction
 	out int        // the interface the stack routed it out of
 }
 
@@ -70,9 +82,11 @@ type fastRecord struct {
 // the same either way; only the speed differs.
 func (h *Host) SetFastPath(on bool) {
 	h.fast.off = !on
-	h.fast.paths = h.fast.paths[:0]
-	h.fast.epoch++
+	h.fast.reset(h)
 }
+
+// FastPathHits returns how many packets the flow cache has forwarded.
+func (h *Host) FastPathHits() uint64 { return h.fast.hits }
 
 func vlanOf(p *packet.Parsed) uint16 {
 	if p.HasVLAN {
@@ -91,6 +105,48 @@ func (f *fastPaths) current(h *Host) bool {
 	return f.hostGen == h.gen && f.sw != nil && f.swGen == f.sw.Gen()
 }
 
+// reset empties the table and starts a new epoch. Epochs are 16 bits (they
+// live in the sessions); when they wrap, every session's tags go, so that
+// no tag of the epoch's previous round can look current.
+func (f *fastPaths) reset(h *Host) {
+	f.paths = f.paths[:0]
+	f.epoch++
+	if f.epoch == 0 {
+		f.epoch = 1
+		if h.Stack.nat != nil {
+			h.Stack.nat.ClearPathTags()
+		}
+	}
+	f.hostGen, f.sw = h.gen, nil
+	if s := h.Stack; s.natIface >= 0 && s.ifaces[s.natIface].sw >= 0 {
+		f.sw = h.Switches[s.ifaces[s.natIface].sw]
+		f.swGen = f.sw.Gen()
+	}
+}
+
+// path returns the cached path of tag t in direction dir, or nil.
+func (f *fastPaths) path(t winnat.PathTag, dir uint8) *fastPath {
+	if t.Epoch != f.epoch || t.Slot == 0 || int(t.Slot) > len(f.paths) {
+		return nil
+	}
+	if fp := &f.paths[t.Slot-1]; fp.dir == dir {
+		return fp
+	}
+	return nil
+}
+
+// matches reports whether p, entering at port in, may take path fp.
+func (fp *fastPath) matches(in int, p *packet.Parsed) bool {
+	return fp.in == int32(in) && fp.srcMAC == p.SrcMAC && fp.dstMAC == p.DstMAC && fp.vlan == vlanOf(p) && p.L3Len() <= int(fp.mtu)
+}
+
+// apply rewrites p as the path's stages do after WinNAT: the router's TTL
+// decrement (p.DecTTL for IPv4, inlined) and the MACs the stack writes.
+func (fp *fastPath) apply(p *packet.Parsed) {
+	p.TTL = header.IPv4(p.Bytes()[p.L3:]).DecTTLWithChecksumUpdate()
+	p.SetMACs(&fp.outMACs)
+}
+
 // fastOutbound forwards p, from endpoint ei, along its session's cached
 // path and reports whether it did. When it returns false nothing changed.
 func (h *Host) fastOutbound(ei int, buf *packet.Buffer, p *packet.Parsed, out *Outbox) bool {
@@ -100,69 +156,123 @@ func (h *Host) fastOutbound(ei int, buf *packet.Buffer, p *packet.Parsed, out *O
 	}
 	nat := h.Stack.nat
 	r, tag, ok := nat.OutboundSession(p, out.Now)
-	if !ok || tag.Epoch != f.epoch || tag.Slot == 0 || int(tag.Slot) > len(f.paths) {
+	if !ok {
 		return false
 	}
-	fp := &f.paths[tag.Slot-1]
-	if fp.ei != int32(ei) || fp.srcMAC != p.SrcMAC || fp.dstMAC != p.DstMAC || fp.vlan != vlanOf(p) || p.L3Len() > int(fp.mtu) {
+	fp := f.path(tag, pathOut)
+	if fp == nil || !fp.matches(ei, p) {
 		return false
 	}
 	nat.TranslateOutbound(r, p, out.Now)
-	p.TTL = header.IPv4(p.Bytes()[p.L3:]).DecTTLWithChecksumUpdate() // p.DecTTL for IPv4, inlined
-	p.SetMACs(&fp.outMACs)
+	fp.apply(p)
 	out.Hops -= fastHops
-	out.emit(Emit{Kind: Wire, NIC: int(fp.nic), Buf: buf})
+	out.emit(Emit{Kind: Wire, NIC: int(fp.out), Buf: buf})
 	f.hits++
 	return true
 }
 
-// FastPathHits returns how many packets the flow cache has forwarded.
-func (h *Host) FastPathHits() uint64 { return h.fast.hits }
+// fastInbound forwards p, arriving at NIC ni, along its session's cached
+// path and reports whether it did. When it returns false nothing changed.
+func (h *Host) fastInbound(ni int, buf *packet.Buffer, p *packet.Parsed, out *Outbox) bool {
+	f := &h.fast
+	if out.Hops < fastHops || !f.current(h) {
+		return false
+	}
+	nat := h.Stack.nat
+	r, tag, ok := nat.InboundSession(p, out.Now)
+	if !ok {
+		return false
+	}
+	fp := f.path(tag, pathIn)
+	if fp == nil || !fp.matches(ni, p) {
+		return false
+	}
+	nat.TranslateInbound(r, p, out.Now)
+	fp.apply(p)
+	out.Hops -= fastHops
+	out.emit(Emit{Kind: Deliver, Endpoint: int(fp.out), Buf: buf})
+	f.hits++
+	return true
+}
 
 // slowOutbound runs p through the slow path from endpoint ei and, when it
 // took the path the cache models, records it and tags the session.
 func (h *Host) slowOutbound(ei int, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
 	e := &h.Endpoints[ei]
-	srcMAC, dstMAC, vlan := p.SrcMAC, p.DstMAC, vlanOf(p)
+	fp := fastPath{dir: pathOut, in: int32(ei), srcMAC: p.SrcMAC, dstMAC: p.DstMAC, vlan: vlanOf(p)}
 	nEmits, nDrops, hops := len(out.Emits), len(out.Drops), out.Hops
 	out.rec = fastRecord{on: true}
 	h.switchIngress(e.Switch, e.Port, buf, p, out)
 	rec := out.rec
 	out.rec = fastRecord{}
-	if rec.bad || rec.nat == 0 || len(out.Emits) != nEmits+1 || len(out.Drops) != nDrops || hops-out.Hops != fastHops {
+	if rec.bad || rec.nat == 0 || rec.dir != pathOut || len(out.Emits) != nEmits+1 || len(out.Drops) != nDrops || hops-out.Hops != fastHops {
 		return
 	}
 	em := &out.Emits[nEmits]
-	if em.Kind != Wire {
-		return
-	}
-	f := &h.fast
 	s := h.Stack
-	if s.natIface < 0 || s.ifaces[s.natIface].sw != e.Switch {
+	if em.Kind != Wire || s.natIface < 0 || s.ifaces[s.natIface].sw != e.Switch {
 		return
 	}
-	if !f.current(h) {
-		f.paths = f.paths[:0]
-		f.epoch++
-		f.hostGen = h.gen
-		f.sw = h.Switches[e.Switch]
-		f.swGen = f.sw.Gen()
-	}
-	eth := header.Ethernet(em.Buf.Bytes())
 	// The smallest MTU on the way: the vNIC's (0: none), the interface's
 	// the stack routed it out of, the NIC's.
-	mtu := s.ifaces[rec.out].MTU
-	if m := h.NICs[em.NIC].MTU; m < mtu {
-		mtu = m
+	fp.out = int32(em.NIC)
+	fp.mtu = int32(min(s.ifaces[rec.out].MTU, h.NICs[em.NIC].MTU, portMTU(h.Switches[e.Switch], e.Port)))
+	h.remember(&fp, em.Buf, rec.nat, true)
+}
+
+// slowInbound runs p, which arrived at NIC ni (owned by the management OS),
+// through the slow path and, when it took the path the cache models,
+// records it and tags the session.
+func (h *Host) slowInbound(ni int, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
+	n := h.NICs[ni]
+	fp := fastPath{dir: pathIn, in: int32(ni), srcMAC: p.SrcMAC, dstMAC: p.DstMAC, vlan: vlanOf(p)}
+	nEmits, nDrops, hops := len(out.Emits), len(out.Drops), out.Hops
+	out.rec = fastRecord{on: true}
+	h.Stack.receive(n.Iface, buf, p, out)
+	rec := out.rec
+	out.rec = fastRecord{}
+	if rec.bad || rec.nat == 0 || rec.dir != pathIn || len(out.Emits) != nEmits+1 || len(out.Drops) != nDrops || hops-out.Hops != fastHops {
+		return
 	}
-	if m := h.Switches[e.Switch].Port(e.Port).MTU; m > 0 && m < mtu {
-		mtu = m
+	em := &out.Emits[nEmits]
+	s := h.Stack
+	if em.Kind != Deliver || em.Endpoint == HostEndpoint || s.natIface < 0 || rec.out != s.natIface {
+		return
 	}
-	fp := fastPath{ei: int32(ei), nic: int32(em.NIC), mtu: int32(mtu), vlan: vlan, srcMAC: srcMAC, dstMAC: dstMAC,
-		outMACs: [12]byte(eth[0:12])}
+	e := &h.Endpoints[em.Endpoint]
+	if s.ifaces[s.natIface].sw != e.Switch {
+		return
+	}
+	// The smallest MTU on the way: the NIC's, the interface's the stack
+	// routed it out of (the host vNIC), the container vNIC's (0: none).
+	fp.out = int32(em.Endpoint)
+	fp.mtu = int32(min(n.MTU, s.ifaces[rec.out].MTU, portMTU(h.Switches[e.Switch], e.Port)))
+	h.remember(&fp, em.Buf, rec.nat, false)
+}
+
+// portMTU returns a switch port's MTU, or a bound no frame reaches when it
+// has none.
+func portMTU(sw *vswitch.Switch, port vswitch.PortID) int {
+	if m := sw.Port(port).MTU; m > 0 {
+		return m
+	}
+	return 1 << 30
+}
+
+// remember adds path fp, with the MACs the slow path left in frame b, to
+// the table (once) and tags session r with it.
+func (h *Host) remember(fp *fastPath, b *packet.Buffer, r winnat.Ref, out bool) {
+	f := &h.fast
+	if !f.current(h) {
+		f.reset(h)
+		if f.sw == nil {
+			return
+		}
+	}
+	fp.outMACs = [12]byte(b.Bytes()[0:12])
 	slot := 0
 	for i := range f.paths {
-		if f.paths[i] == fp {
+		if f.paths[i] == *fp {
 			slot = i + 1
 			break
 		}
@@ -171,8 +281,8 @@ func (h *Host) slowOutbound(ei int, buf *packet.Buffer, p *packet.Parsed, out *O
 		if len(f.paths) == maxFastPaths {
 			return
 		}
-		f.paths = append(f.paths, fp)
+		f.paths = append(f.paths, *fp)
 		slot = len(f.paths)
 	}
-	s.nat.SetPathTag(rec.nat, winnat.PathTag{Epoch: f.epoch, Slot: uint16(slot)})
+	h.Stack.nat.SetPathTag(r, out, winnat.PathTag{Epoch: f.epoch, Slot: uint16(slot)})
 }

@@ -392,6 +392,9 @@ func (s *Stack) ipInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 				s.dropf(out, ifi, buf, r, CompWinNAT)
 				return
 			case winnat.Translated:
+				if out.rec.on {
+					out.rec.nat, out.rec.dir = s.nat.LastInbound(), pathIn
+				}
 				s.forward(ifi, buf, p, out, true)
 				return
 			}
@@ -452,6 +455,9 @@ func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 		return
 	}
 	r := &s.routes[ri]
+	if out.rec.on {
+		out.rec.out = r.Iface
+	}
 	if p.TTL <= 1 {
 		s.icmpError(ifi, p, icmpTimeExceeded, 0, out)
 		s.dropf(out, ifi, buf, drop.TTLExceeded, CompTCPIP)
@@ -469,7 +475,7 @@ func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 			return
 		}
 		if out.rec.on && v == winnat.Translated {
-			out.rec.nat, out.rec.out = s.nat.LastOutbound(), r.Iface
+			out.rec.nat, out.rec.dir = s.nat.LastOutbound(), pathOut
 		}
 	}
 	p.DecTTL()

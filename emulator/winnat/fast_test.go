@@ -2,6 +2,7 @@ package winnat
 
 import (
 	"bytes"
+	"net/netip"
 	"reflect"
 	"testing"
 )
@@ -85,7 +86,7 @@ func TestPathTagLifetime(t *testing.T) {
 		t.Fatal("LastOutbound = 0 after a translated outbound packet")
 	}
 	want := PathTag{Epoch: 7, Slot: 3}
-	n.SetPathTag(r, want)
+	n.SetPathTag(r, true, want)
 	if _, tag, _ := n.OutboundSession(parse(t, udp4(t, c1, rem1, 50000, 53)), 0); tag != want {
 		t.Fatalf("tag = %+v, want %+v", tag, want)
 	}
@@ -116,4 +117,72 @@ func fixChecksum(h []byte) {
 		s = s&0xffff + s>>16
 	}
 	h[10], h[11] = byte(^s>>8), byte(^s)
+}
+
+// TestTranslateInboundSameAsInbound: a packet of an established flow from
+// outside, translated through InboundSession + TranslateInbound, comes out
+// byte for byte as Inbound makes it, with the same sessions and counters:
+// a reply to a container's flow, and a second packet to a published port.
+func TestTranslateInboundSameAsInbound(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		setup func(n *NAT)
+		in    func(t testing.TB) []byte
+	}{
+		{"reply", func(n *NAT) { n.Outbound(parse(t, udp4(t, c1, rem1, 50000, 53)), e1, 0, nil) },
+			func(t testing.TB) []byte { return udp4(t, rem1, ext1, 53, 50000) }},
+		{"published port", func(n *NAT) {
+			if err := n.AddStaticMapping(StaticMapping{Protocol: 6, ExternalAddr: e1, ExternalPort: 8080, InternalAddr: netip.MustParseAddr(c1), InternalPort: 80}); err != nil {
+				t.Fatal(err)
+			}
+			n.Inbound(parse(t, tcp4(t, rem1, ext1, 40000, 8080, "S")), 0, nil)
+		}, func(t testing.TB) []byte { return tcp4(t, rem1, ext1, 40000, 8080, "A") }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := newNAT(t), newNAT(t)
+			tt.setup(a)
+			tt.setup(b)
+			fa, fb := tt.in(t), tt.in(t)
+			mustVerdict(t, "Inbound", must2(a.Inbound(parse(t, fa), 3*sec, nil)), drop0(), Translated, "")
+			if a.LastInbound() == 0 || a.LastOutbound() != 0 {
+				t.Fatalf("LastInbound = %d, LastOutbound = %d after Inbound", a.LastInbound(), a.LastOutbound())
+			}
+			p := parse(t, fb)
+			r, _, ok := b.InboundSession(p, 3*sec)
+			if !ok {
+				t.Fatal("InboundSession found no session")
+			}
+			b.TranslateInbound(r, p, 3*sec)
+			if !bytes.Equal(fa, fb) {
+				t.Fatalf("frames differ:\nInbound          % x\nTranslateInbound % x", fa, fb)
+			}
+			if !reflect.DeepEqual(a.Stats(), b.Stats()) || !reflect.DeepEqual(a.Sessions(), b.Sessions()) {
+				t.Fatalf("state differs:\n%+v\n%+v", a.Stats(), b.Stats())
+			}
+		})
+	}
+}
+
+// TestPathTagsPerDirection: a session keeps one tag per direction under
+// one epoch; a tag of a new epoch drops the other direction's, and
+// ClearPathTags drops all.
+func TestPathTagsPerDirection(t *testing.T) {
+	n := newNAT(t)
+	n.Outbound(parse(t, udp4(t, c1, rem1, 50000, 53)), e1, 0, nil)
+	r := n.LastOutbound()
+	out := func() PathTag { _, tag, _ := n.OutboundSession(parse(t, udp4(t, c1, rem1, 50000, 53)), 0); return tag }
+	in := func() PathTag { _, tag, _ := n.InboundSession(parse(t, udp4(t, rem1, ext1, 53, 50000)), 0); return tag }
+	n.SetPathTag(r, true, PathTag{Epoch: 5, Slot: 1})
+	n.SetPathTag(r, false, PathTag{Epoch: 5, Slot: 2})
+	if out() != (PathTag{5, 1}) || in() != (PathTag{5, 2}) {
+		t.Fatalf("tags out %+v in %+v, want {5 1} {5 2}", out(), in())
+	}
+	n.SetPathTag(r, true, PathTag{Epoch: 6, Slot: 3})
+	if out() != (PathTag{6, 3}) || in() != (PathTag{6, 0}) {
+		t.Fatalf("after a new epoch: out %+v in %+v, want {6 3} {6 0}", out(), in())
+	}
+	n.ClearPathTags()
+	if out() != (PathTag{}) || in() != (PathTag{}) {
+		t.Fatalf("after ClearPathTags: out %+v in %+v", out(), in())
+	}
 }

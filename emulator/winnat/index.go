@@ -83,6 +83,11 @@ func (n *NAT) get(k *key) (uint32, *session) {
 // internal and remote addresses, b from keyWord), straight from a packet's
 // header: no key is built in memory and read back.
 func (n *NAT) getOut(a, b uint64) (uint32, *session) {
+	return n.getWords(a, b, dirOut)
+}
+
+// getWords is get for a key of direction dir given as hashWords' words.
+func (n *NAT) getWords(a, b uint64, dir uint8) (uint32, *session) {
 	t := &n.idx
 	h := t.hashWords(a, b)
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
@@ -92,8 +97,12 @@ func (n *NAT) getOut(a, b uint64) (uint32, *session) {
 		}
 		if uint32(e>>32) == h {
 			s := n.sess(uint32(e))
-			if uint64(binary.LittleEndian.Uint32(s.intAddr[:]))|uint64(binary.LittleEndian.Uint32(s.remAddr[:]))<<32 == a &&
-				keyWord(s.intPort, s.remPort, s.proto, dirOut) == b {
+			local, lport := &s.intAddr, s.intPort
+			if dir == dirIn {
+				local, lport = &s.extAddr, s.extPort
+			}
+			if uint64(binary.LittleEndian.Uint32(local[:]))|uint64(binary.LittleEndian.Uint32(s.remAddr[:]))<<32 == a &&
+				keyWord(lport, s.remPort, s.proto, dir) == b {
 				return uint32(e), s
 			}
 		}

@@ -111,12 +111,10 @@ func TestIndexAgainstMap(t *testing.T) {
 		if (gs != nil) != wok || got != want {
 			t.Fatalf("op %d: get = %d %v, want %d %v", op, got, gs != nil, want, wok)
 		}
-		if k.dir == dirOut {
-			// getOut, from the words a packet header gives, agrees.
-			w := uint64(binary.LittleEndian.Uint32(k.local[:])) | uint64(binary.LittleEndian.Uint32(k.remote[:]))<<32
-			if got2, _ := n.getOut(w, keyWord(k.lport, k.rport, k.proto, dirOut)); got2 != want {
-				t.Fatalf("op %d: getOut = %d, want %d", op, got2, want)
-			}
+		// getWords, from the words a packet header gives, agrees.
+		w := uint64(binary.LittleEndian.Uint32(k.local[:])) | uint64(binary.LittleEndian.Uint32(k.remote[:]))<<32
+		if got2, _ := n.getWords(w, keyWord(k.lport, k.rport, k.proto, k.dir), k.dir); got2 != want {
+			t.Fatalf("op %d: getWords(%d) = %d, want %d", op, k.dir, got2, want)
 		}
 	}
 	if n.idx.n != len(model) {

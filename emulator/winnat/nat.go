@@ -97,12 +97,14 @@ type session struct {
 	// internal -> external) for the IPv4 header and the transport checksum,
 	// and inbound (destination external -> internal).
 	outIP, outL4, inIP, inL4 uint16
-	// tag is a flow cache's note on the session (see PathTag), kept in
-	// what was padding: its slot here, its epoch after prev.
-	tagSlot    uint16
+	// A flow cache's notes on the session (see PathTag), kept in what was
+	// padding: the outbound path's slot here, the inbound one's and their
+	// epoch after prev.
+	tagOut     uint16
 	m          uint32 // owning mapping, index into NAT.maps
 	next, prev uint32 // the mapping's other sessions; 0 ends
-	tagEpoch   uint32
+	tagIn      uint16
+	tagEpoch   uint16
 	created    int64
 	lastSeen   int64
 }
@@ -177,7 +179,8 @@ type NAT struct {
 	now      int64  // latest packet time seen
 	note     note   // what the last call did, for trace details
 	lastSess uint32 // the session the last call used, for trace details
-	lastOut  uint32 // the session the last call translated outbound with, or 0 (LastOutbound)
+	lastRef  uint32 // the session the last call translated with on a path a flow cache may keep, or 0
+	lastDir  uint8  // its direction (LastOutbound, LastInbound)
 
 	st counters
 }

@@ -28,7 +28,7 @@ import (
 // sessions on ports and the model does not reassemble. It does not
 // allocate for packets of existing sessions.
 func (n *NAT) Outbound(p *packet.Parsed, ext netip.Addr, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
-	n.lastOut = 0
+	n.lastRef = 0
 	if tr.Enabled() {
 		before := trace.Snap(p, 0)
 		v, r := n.outbound(p, ext, now)
@@ -52,7 +52,7 @@ func (n *NAT) Outbound(p *packet.Parsed, ext netip.Addr, now int64, tr *trace.Re
 // external address of WinNAT, which are IPv4. It does not allocate for
 // packets of existing sessions.
 func (n *NAT) Inbound(p *packet.Parsed, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
-	n.lastOut = 0
+	n.lastRef = 0
 	if tr.Enabled() {
 		before := trace.Snap(p, 0)
 		v, r := n.inbound(p, now)
@@ -78,7 +78,7 @@ func (n *NAT) Inbound(p *packet.Parsed, now int64, tr *trace.Recorder) (Verdict,
 // packet is for the host itself: NotHandled. Nothing is changed unless both
 // halves succeed. It does not allocate for packets of existing sessions.
 func (n *NAT) Hairpin(p *packet.Parsed, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
-	n.lastOut = 0
+	n.lastRef = 0
 	if tr.Enabled() {
 		before := trace.Snap(p, 0)
 		v, r := n.hairpin(p, now)
@@ -143,7 +143,7 @@ func (n *NAT) outbound(p *packet.Parsed, ext netip.Addr, now int64) (Verdict, dr
 			if !n.expired(s, now) && s.flags&flagHairpin == 0 {
 				n.snat(p, s)
 				n.touch(s, p.TCPFlags, true, now)
-				n.lastSess, n.note, n.lastOut = i, noteSession, i
+				n.lastSess, n.note, n.lastRef, n.lastDir = i, noteSession, i, dirOut
 				inc(&n.st.out)
 				return Translated, drop.None
 			}
@@ -184,7 +184,7 @@ func (n *NAT) outbound(p *packet.Parsed, ext netip.Addr, now int64) (Verdict, dr
 	}
 	s := n.sess(i)
 	n.snat(p, s)
-	n.lastSess, n.note, n.lastOut = i, noteNewSession, i
+	n.lastSess, n.note, n.lastRef, n.lastDir = i, noteNewSession, i, dirOut
 	inc(&n.st.out)
 	return Translated, drop.None
 }
@@ -239,10 +239,10 @@ func (n *NAT) inbound(p *packet.Parsed, now int64) (Verdict, drop.Reason) {
 	if p.HasL4Ports && !p.Fragment {
 		k := key{local: dst, remote: src, lport: p.DstPort, rport: remotePort(p.IPProto, p.SrcPort), proto: p.IPProto, dir: dirIn}
 		if i, s := n.get(&k); s != nil {
-			if !n.expired(s, now) && s.flags&flagHairpin == 0 && (p.IPProto != header.ProtoICMPv4 || !isRequest(p.ICMPType)) {
+			if n.inboundHit(s, p, now) {
 				n.dnat(p, s)
 				n.touch(s, p.TCPFlags, false, now)
-				n.lastSess, n.note = i, noteSession
+				n.lastSess, n.note, n.lastRef, n.lastDir = i, noteSession, i, dirIn
 				inc(&n.st.in)
 				return Translated, drop.None
 			}
@@ -307,7 +307,7 @@ func (n *NAT) inbound(p *packet.Parsed, now int64) (Verdict, drop.Reason) {
 	}
 	i := n.addSession(mi, s, now)
 	n.dnat(p, n.sess(i))
-	n.lastSess, n.note = i, why
+	n.lastSess, n.note, n.lastRef, n.lastDir = i, why, i, dirIn
 	inc(&n.st.in)
 	return Translated, drop.None
 }
@@ -332,7 +332,7 @@ func (n *NAT) inboundStatic(p *packet.Parsed, mi uint32, src [4]byte, sport uint
 	}
 	i := n.addSession(mi, s, now)
 	n.dnat(p, n.sess(i))
-	n.lastSess, n.note = i, noteStatic
+	n.lastSess, n.note, n.lastRef, n.lastDir = i, noteStatic, i, dirIn
 	inc(&n.st.in)
 	return Translated, drop.None
 }
