@@ -319,3 +319,50 @@ func FuzzFastPath(f *testing.F) {
 		}
 	})
 }
+
+// TestFastPathOnlyOnTrackedSwitches: on a host with a nat network and a
+// transparent one, the management OS's address lives on a host vNIC of the
+// external switch, so WinNAT's traffic crosses a second switch, which the
+// flow cache does not track: it must not cache that path. The proof is a
+// change on that switch (its external port disabled), after which the
+// slow path drops the flow's packets.
+func TestFastPathOnlyOnTrackedSwitches(t *testing.T) {
+	topo := loadTopology(t, "testdata/nat-transparent.json")
+	fast, err := fabric.New(topo, fabric.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow, err := fabric.New(topo, fabric.Options{NoFastPath: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := gatewayMAC(t, fast)
+	frame := emutest.UDP4(t, macWeb, gw, "172.16.0.2", "198.18.0.10", 1000, 53, []byte("x"))
+	var a, b fabric.Outcome
+	send := func(i int) {
+		fast.Inject(port(t, fast, "host1/web"), frame, int64(i), &a)
+		slow.Inject(port(t, slow, "host1/web"), frame, int64(i), &b)
+		sameOutcome(t, i, "host1/web", fast, &a, &b)
+	}
+	for i := 0; i < 3; i++ {
+		send(i)
+	}
+	if len(a.Outputs) != 1 {
+		t.Fatalf("the flow was not delivered: drops %+v", a.Drops)
+	}
+	for _, f := range []*fabric.Fabric{fast, slow} {
+		h, _ := f.Host("host1")
+		for _, sw := range h.Switches {
+			if ext := sw.ExternalPort(); ext >= 0 {
+				sw.SetPortDisabled(ext, true)
+			}
+		}
+	}
+	send(3)
+	if len(a.Drops) != 1 {
+		t.Fatalf("after disabling the external port: outputs %d, drops %+v, want a drop", len(a.Outputs), a.Drops)
+	}
+	if h, _ := fast.Host("host1"); h.FastPathHits() != 0 {
+		t.Fatalf("the flow cache forwarded %d packets across the external switch", h.FastPathHits())
+	}
+}

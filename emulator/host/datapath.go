@@ -28,7 +28,7 @@ func (h *Host) InjectEndpoint(ei int, buf *packet.Buffer, out *Outbox) {
 		return
 	}
 	fast := h.Stack.nat != nil && !h.fast.off && !out.Trace.Enabled() && fastEligible(&p)
-	if fast && h.fastOutbound(ei, buf, &p, out) {
+	if fast && h.fastForward(pathOut, ei, buf, &p, out) {
 		return // the cached path checked the vNIC's MTU as well
 	}
 	e := &h.Endpoints[ei]
@@ -51,7 +51,7 @@ func (h *Host) ReceiveWire(ni int, buf *packet.Buffer, out *Outbox) {
 	p.Decode(buf.Bytes())
 	n := h.NICs[ni]
 	fast := n.Switch < 0 && h.Stack.nat != nil && !h.fast.off && !out.Trace.Enabled() && fastEligible(&p)
-	if fast && h.fastInbound(ni, buf, &p, out) {
+	if fast && h.fastForward(pathIn, ni, buf, &p, out) {
 		return // the cached path checked the NIC's MTU as well
 	}
 	if out.Trace.Enabled() {

@@ -140,84 +140,90 @@ func (fp *fastPath) matches(in int, p *packet.Parsed) bool {
 	return fp.in == int32(in) && fp.srcMAC == p.SrcMAC && fp.dstMAC == p.DstMAC && fp.vlan == vlanOf(p) && p.L3Len() <= int(fp.mtu)
 }
 
-// apply rewrites p as the path's stages do after WinNAT: the router's TTL
-// decrement (p.DecTTL for IPv4, inlined) and the MACs the stack writes.
-func (fp *fastPath) apply(p *packet.Parsed) {
+// fastForward forwards p, entering at port in (an endpoint for pathOut, a
+// NIC for pathIn), along its session's cached path in direction dir and
+// reports whether it did. When it returns false nothing changed.
+func (h *Host) fastForward(dir uint8, in int, buf *packet.Buffer, p *packet.Parsed, out *Outbox) bool {
+	f := &h.fast
+	if out.Hops < fastHops || !f.current(h) {
+		return false
+	}
+	nat := h.Stack.nat
+	var r winnat.Ref
+	var tag winnat.PathTag
+	var ok bool
+	if dir == pathOut {
+		r, tag, ok = nat.OutboundSession(p, out.Now)
+	} else {
+		r, tag, ok = nat.InboundSession(p, out.Now)
+	}
+	if !ok {
+		return false
+	}
+	fp := f.path(tag, dir)
+	if fp == nil || !fp.matches(in, p) {
+		return false
+	}
+	e := Emit{Kind: Wire, NIC: int(fp.out), Buf: buf}
+	if dir == pathOut {
+		nat.TranslateOutbound(r, p, out.Now)
+	} else {
+		nat.TranslateInbound(r, p, out.Now)
+		e = Emit{Kind: Deliver, Endpoint: int(fp.out), Buf: buf}
+	}
+	// Then what the path's stages do after WinNAT: the router's TTL
+	// decrement (p.DecTTL for IPv4, inlined) and the MACs the stack writes.
 	p.TTL = header.IPv4(p.Bytes()[p.L3:]).DecTTLWithChecksumUpdate()
 	p.SetMACs(&fp.outMACs)
-}
-
-// fastOutbound forwards p, from endpoint ei, along its session's cached
-// path and reports whether it did. When it returns false nothing changed.
-func (h *Host) fastOutbound(ei int, buf *packet.Buffer, p *packet.Parsed, out *Outbox) bool {
-	f := &h.fast
-	if out.Hops < fastHops || !f.current(h) {
-		return false
-	}
-	nat := h.Stack.nat
-	r, tag, ok := nat.OutboundSession(p, out.Now)
-	if !ok {
-		return false
-	}
-	fp := f.path(tag, pathOut)
-	if fp == nil || !fp.matches(ei, p) {
-		return false
-	}
-	nat.TranslateOutbound(r, p, out.Now)
-	fp.apply(p)
 	out.Hops -= fastHops
-	out.emit(Emit{Kind: Wire, NIC: int(fp.out), Buf: buf})
+	out.emit(e)
 	f.hits++
 	return true
 }
 
-// fastInbound forwards p, arriving at NIC ni, along its session's cached
-// path and reports whether it did. When it returns false nothing changed.
-func (h *Host) fastInbound(ni int, buf *packet.Buffer, p *packet.Parsed, out *Outbox) bool {
-	f := &h.fast
-	if out.Hops < fastHops || !f.current(h) {
-		return false
+// recording is a slow-path run being watched for a path the cache models.
+type recording struct {
+	fp           fastPath
+	emits, drops int
+	hops         int
+}
+
+// startRecording prepares to watch the slow path run p, entering at port
+// in, in direction dir.
+func startRecording(dir uint8, in int, p *packet.Parsed, out *Outbox) recording {
+	out.rec = fastRecord{on: true}
+	return recording{fp: fastPath{dir: dir, in: int32(in), srcMAC: p.SrcMAC, dstMAC: p.DstMAC, vlan: vlanOf(p)},
+		emits: len(out.Emits), drops: len(out.Drops), hops: out.Hops}
+}
+
+// stop returns what the slow path did and its one emit, when it
+// took a path of the recording's direction: one session translated, one
+// frame out, no drop, fastHops stages, no stage the cache does not model.
+func (r *recording) stop(out *Outbox) (fastRecord, *Emit, bool) {
+	rec := out.rec
+	out.rec = fastRecord{}
+	if rec.bad || rec.nat == 0 || rec.dir != r.fp.dir || len(out.Emits) != r.emits+1 || len(out.Drops) != r.drops || r.hops-out.Hops != fastHops {
+		return rec, nil, false
 	}
-	nat := h.Stack.nat
-	r, tag, ok := nat.InboundSession(p, out.Now)
-	if !ok {
-		return false
-	}
-	fp := f.path(tag, pathIn)
-	if fp == nil || !fp.matches(ni, p) {
-		return false
-	}
-	nat.TranslateInbound(r, p, out.Now)
-	fp.apply(p)
-	out.Hops -= fastHops
-	out.emit(Emit{Kind: Deliver, Endpoint: int(fp.out), Buf: buf})
-	f.hits++
-	return true
+	return rec, &out.Emits[r.emits], true
 }
 
 // slowOutbound runs p through the slow path from endpoint ei and, when it
 // took the path the cache models, records it and tags the session.
 func (h *Host) slowOutbound(ei int, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
 	e := &h.Endpoints[ei]
-	fp := fastPath{dir: pathOut, in: int32(ei), srcMAC: p.SrcMAC, dstMAC: p.DstMAC, vlan: vlanOf(p)}
-	nEmits, nDrops, hops := len(out.Emits), len(out.Drops), out.Hops
-	out.rec = fastRecord{on: true}
+	r := startRecording(pathOut, ei, p, out)
 	h.switchIngress(e.Switch, e.Port, buf, p, out)
-	rec := out.rec
-	out.rec = fastRecord{}
-	if rec.bad || rec.nat == 0 || rec.dir != pathOut || len(out.Emits) != nEmits+1 || len(out.Drops) != nDrops || hops-out.Hops != fastHops {
-		return
-	}
-	em := &out.Emits[nEmits]
+	rec, em, ok := r.stop(out)
 	s := h.Stack
-	if em.Kind != Wire || s.natIface < 0 || s.ifaces[s.natIface].sw != e.Switch {
+	if !ok || em.Kind != Wire || s.natIface < 0 || s.ifaces[s.natIface].sw != e.Switch {
 		return
 	}
 	// The smallest MTU on the way: the vNIC's (0: none), the interface's
 	// the stack routed it out of, the NIC's.
-	fp.out = int32(em.NIC)
-	fp.mtu = int32(min(s.ifaces[rec.out].MTU, h.NICs[em.NIC].MTU, portMTU(h.Switches[e.Switch], e.Port)))
-	h.remember(&fp, em.Buf, rec.nat, true)
+	r.fp.out = int32(em.NIC)
+	r.fp.mtu = int32(min(s.ifaces[rec.out].MTU, h.NICs[em.NIC].MTU, portMTU(h.Switches[e.Switch], e.Port)))
+	h.remember(&r.fp, em.Buf, rec.nat, true)
 }
 
 // slowInbound runs p, which arrived at NIC ni (owned by the management OS),
@@ -225,18 +231,11 @@ func (h *Host) slowOutbound(ei int, buf *packet.Buffer, p *packet.Parsed, out *O
 // records it and tags the session.
 func (h *Host) slowInbound(ni int, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
 	n := h.NICs[ni]
-	fp := fastPath{dir: pathIn, in: int32(ni), srcMAC: p.SrcMAC, dstMAC: p.DstMAC, vlan: vlanOf(p)}
-	nEmits, nDrops, hops := len(out.Emits), len(out.Drops), out.Hops
-	out.rec = fastRecord{on: true}
+	r := startRecording(pathIn, ni, p, out)
 	h.Stack.receive(n.Iface, buf, p, out)
-	rec := out.rec
-	out.rec = fastRecord{}
-	if rec.bad || rec.nat == 0 || rec.dir != pathIn || len(out.Emits) != nEmits+1 || len(out.Drops) != nDrops || hops-out.Hops != fastHops {
-		return
-	}
-	em := &out.Emits[nEmits]
+	rec, em, ok := r.stop(out)
 	s := h.Stack
-	if em.Kind != Deliver || em.Endpoint == HostEndpoint || s.natIface < 0 || rec.out != s.natIface {
+	if !ok || em.Kind != Deliver || em.Endpoint == HostEndpoint || s.natIface < 0 || rec.out != s.natIface {
 		return
 	}
 	e := &h.Endpoints[em.Endpoint]
@@ -245,9 +244,9 @@ func (h *Host) slowInbound(ni int, buf *packet.Buffer, p *packet.Parsed, out *Ou
 	}
 	// The smallest MTU on the way: the NIC's, the interface's the stack
 	// routed it out of (the host vNIC), the container vNIC's (0: none).
-	fp.out = int32(em.Endpoint)
-	fp.mtu = int32(min(n.MTU, s.ifaces[rec.out].MTU, portMTU(h.Switches[e.Switch], e.Port)))
-	h.remember(&fp, em.Buf, rec.nat, false)
+	r.fp.out = int32(em.Endpoint)
+	r.fp.mtu = int32(min(n.MTU, s.ifaces[rec.out].MTU, portMTU(h.Switches[e.Switch], e.Port)))
+	h.remember(&r.fp, em.Buf, rec.nat, false)
 }
 
 // portMTU returns a switch port's MTU, or a bound no frame reaches when it
