@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hnspath/hnspath/emulator/fabric"
+	"github.com/hnspath/hnspath/emulator/header"
 	"github.com/hnspath/hnspath/scenarios/pcapio"
 	"github.com/hnspath/hnspath/scenarios/result"
 	"github.com/hnspath/hnspath/scenarios/spec"
@@ -459,14 +459,14 @@ func (r *runner) arp(from fabric.PortID, ip netip.Addr) (net.HardwareAddr, bool)
 	var found net.HardwareAddr
 	p := r.f.Port(from)
 	if src, ok := firstAddr(p.IPs, false); ok && ip.Is4() {
-		req := arpRequest(p.MAC, src, ip)
+		req := header.ARPRequestFrame(p.MAC, src, ip)
 		r.f.Inject(from, req, r.now, &r.arpO)
 		for _, o := range r.arpO.Outputs {
 			if o.Port != from || o.Kind != fabric.Delivered {
 				continue
 			}
-			if m, ok := arpReplyFrom(o.Frame, ip); ok {
-				found = m
+			if m, ok := header.ARPReplySender(o.Frame, ip); ok {
+				found = net.HardwareAddr(m[:])
 				break
 			}
 		}
@@ -476,37 +476,6 @@ func (r *runner) arp(from fabric.PortID, ip netip.Addr) (net.HardwareAddr, bool)
 	}
 	r.arps[k] = found
 	return found, found != nil
-}
-
-// arpRequest builds an Ethernet ARP request (RFC 826) for target from
-// (mac, src).
-func arpRequest(mac [6]byte, src, target netip.Addr) []byte {
-	b := make([]byte, 42)
-	for i := 0; i < 6; i++ {
-		b[i] = 0xff
-	}
-	copy(b[6:12], mac[:])
-	binary.BigEndian.PutUint16(b[12:], 0x0806)
-	binary.BigEndian.PutUint16(b[14:], 1)      // hardware type Ethernet
-	binary.BigEndian.PutUint16(b[16:], 0x0800) // protocol IPv4
-	b[18], b[19] = 6, 4
-	binary.BigEndian.PutUint16(b[20:], 1) // request
-	copy(b[22:28], mac[:])
-	s4, t4 := src.As4(), target.As4()
-	copy(b[28:32], s4[:])
-	copy(b[38:42], t4[:])
-	return b
-}
-
-// arpReplyFrom returns the sender MAC of an ARP reply from ip.
-func arpReplyFrom(b []byte, ip netip.Addr) (net.HardwareAddr, bool) {
-	if len(b) < 42 || binary.BigEndian.Uint16(b[12:]) != 0x0806 || binary.BigEndian.Uint16(b[20:]) != 2 {
-		return nil, false
-	}
-	if netip.AddrFrom4([4]byte(b[28:32])) != ip {
-		return nil, false
-	}
-	return net.HardwareAddr(append([]byte(nil), b[22:28]...)), true
 }
 
 // runExpectError checks that the topology is rejected as expected.

@@ -74,3 +74,26 @@ func (b ARP) Encode(op uint16, sha MAC, spa netip.Addr, tha MAC, tpa netip.Addr)
 	t4 := tpa.As4()
 	copy(b[arpTPA:], t4[:])
 }
+
+// ARPRequestFrame returns a broadcast Ethernet frame carrying an ARP
+// request (RFC 826) from (sha, spa) for tpa, as a host sends to resolve a
+// neighbour. It allocates; it is for building inputs, not for the path.
+func ARPRequestFrame(sha MAC, spa, tpa netip.Addr) []byte {
+	b := make([]byte, EthernetMinimumSize+ARPSize)
+	Ethernet(b).Encode(BroadcastMAC, sha, EtherTypeARP)
+	ARP(b[EthernetMinimumSize:]).Encode(ARPRequest, sha, spa, MAC{}, tpa)
+	return b
+}
+
+// ARPReplySender returns the sender hardware address of frame b when b is
+// an Ethernet frame with an ARP reply from spa.
+func ARPReplySender(b []byte, spa netip.Addr) (MAC, bool) {
+	if len(b) < EthernetMinimumSize+ARPSize || Ethernet(b).EtherType() != EtherTypeARP {
+		return MAC{}, false
+	}
+	a := ARP(b[EthernetMinimumSize:])
+	if a.Op() != ARPReply || a.SenderIP() != spa {
+		return MAC{}, false
+	}
+	return a.SenderMAC(), true
+}

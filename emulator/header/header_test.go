@@ -163,3 +163,33 @@ func TestDecTTLMatchesRecompute(t *testing.T) {
 		}
 	}
 }
+
+// TestARPRequestFrame: the request gopacket decodes is a broadcast ARP
+// request from (sha, spa) for tpa; ARPReplySender reads a reply back and
+// refuses a request or a reply from another address.
+func TestARPRequestFrame(t *testing.T) {
+	sha := header.MAC{0, 0x15, 0x5d, 1, 2, 3}
+	spa, tpa := netip.MustParseAddr("172.16.0.2"), netip.MustParseAddr("172.16.0.1")
+	b := header.ARPRequestFrame(sha, spa, tpa)
+	d := emutest.Decode(t, b)
+	if d.ARP == nil || d.Eth.DstMAC.String() != "ff:ff:ff:ff:ff:ff" || d.Eth.SrcMAC.String() != "00:15:5d:01:02:03" {
+		t.Fatalf("gopacket decoded %v", d.Packet)
+	}
+	if d.ARP.Operation != layers.ARPRequest || !bytes.Equal(d.ARP.SourceHwAddress, sha[:]) ||
+		!bytes.Equal(d.ARP.SourceProtAddress, []byte{172, 16, 0, 2}) || !bytes.Equal(d.ARP.DstProtAddress, []byte{172, 16, 0, 1}) ||
+		!bytes.Equal(d.ARP.DstHwAddress, make([]byte, 6)) {
+		t.Fatalf("ARP = %+v", d.ARP)
+	}
+	if _, ok := header.ARPReplySender(b, spa); ok {
+		t.Fatal("ARPReplySender accepted a request")
+	}
+	reply := make([]byte, len(b))
+	header.Ethernet(reply).Encode(sha, header.MAC{2, 0, 0, 0, 0, 1}, header.EtherTypeARP)
+	header.ARP(reply[header.EthernetMinimumSize:]).Encode(header.ARPReply, header.MAC{2, 0, 0, 0, 0, 1}, tpa, sha, spa)
+	if m, ok := header.ARPReplySender(reply, tpa); !ok || m != (header.MAC{2, 0, 0, 0, 0, 1}) {
+		t.Fatalf("ARPReplySender = %v %v, want 02:00:00:00:00:01", m, ok)
+	}
+	if _, ok := header.ARPReplySender(reply, spa); ok {
+		t.Fatal("ARPReplySender accepted a reply from another address")
+	}
+}

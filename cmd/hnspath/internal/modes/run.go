@@ -1,7 +1,6 @@
 package modes
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/hnspath/hnspath/emulator/drop"
 	"github.com/hnspath/hnspath/emulator/fabric"
+	"github.com/hnspath/hnspath/emulator/header"
 	"github.com/hnspath/hnspath/emulator/hns"
 	"github.com/hnspath/hnspath/hostprobe"
 	"github.com/hnspath/hnspath/reports"
@@ -403,12 +403,12 @@ func (rp *replay) nextHopMAC(pid fabric.PortID, sp *placed, dst netip.Addr) (net
 	}
 	if hop.Is4() && src.IsValid() {
 		var o fabric.Outcome
-		rp.f.Inject(pid, arpRequest(port.MAC, src, hop), 0, &o)
+		rp.f.Inject(pid, header.ARPRequestFrame(port.MAC, src, hop), 0, &o)
 		for _, out := range o.Outputs {
 			if out.Port == pid && out.Kind == fabric.Delivered {
-				if m, ok := arpReplyFrom(out.Frame, hop); ok {
-					rp.arp[k] = m
-					return m, nil
+				if m, ok := header.ARPReplySender(out.Frame, hop); ok {
+					rp.arp[k] = net.HardwareAddr(m[:])
+					return rp.arp[k], nil
 				}
 			}
 		}
@@ -433,34 +433,6 @@ func (rp *replay) owner(a netip.Addr) (net.HardwareAddr, bool) {
 		}
 	}
 	return nil, false
-}
-
-// arpRequest builds an ARP request (RFC 826) for target from (mac, src).
-func arpRequest(mac [6]byte, src, target netip.Addr) []byte {
-	b := make([]byte, 42)
-	copy(b[0:6], []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
-	copy(b[6:12], mac[:])
-	binary.BigEndian.PutUint16(b[12:], 0x0806)
-	binary.BigEndian.PutUint16(b[14:], 1)      // Ethernet
-	binary.BigEndian.PutUint16(b[16:], 0x0800) // IPv4
-	b[18], b[19] = 6, 4
-	binary.BigEndian.PutUint16(b[20:], 1) // request
-	copy(b[22:28], mac[:])
-	s4, t4 := src.As4(), target.As4()
-	copy(b[28:32], s4[:])
-	copy(b[38:42], t4[:])
-	return b
-}
-
-// arpReplyFrom returns the sender MAC of an ARP reply from ip.
-func arpReplyFrom(b []byte, ip netip.Addr) (net.HardwareAddr, bool) {
-	if len(b) < 42 || binary.BigEndian.Uint16(b[12:]) != 0x0806 || binary.BigEndian.Uint16(b[20:]) != 2 {
-		return nil, false
-	}
-	if netip.AddrFrom4([4]byte(b[28:32])) != ip {
-		return nil, false
-	}
-	return net.HardwareAddr(append([]byte(nil), b[22:28]...)), true
 }
 
 // dropOf says why a packet did not reach port want: its first drop, or
