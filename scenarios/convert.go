@@ -93,7 +93,7 @@ func headers(s trace.Snapshot) *result.Headers {
 	case packet.KindARP:
 		h.Proto = "arp"
 	case packet.KindIPv4, packet.KindIPv6:
-		h.Proto = protoName(s.Proto, s.Kind == packet.KindIPv6)
+		h.Proto = result.ProtoName(s.Proto)
 		h.TTL = int(s.TTL)
 		h.SrcPort, h.DstPort = int(s.SrcPort), int(s.DstPort)
 		if s.Proto == 6 {
@@ -113,20 +113,6 @@ func headers(s trace.Snapshot) *result.Headers {
 		}
 	}
 	return h
-}
-
-func protoName(p uint8, v6 bool) string {
-	switch p {
-	case 6:
-		return "tcp"
-	case 17:
-		return "udp"
-	case 1:
-		return "icmp"
-	case 58:
-		return "icmpv6"
-	}
-	return strconv.Itoa(int(p))
 }
 
 // tcpFlags prints TCP flags as scapy does: letters of FSRPAUEC.

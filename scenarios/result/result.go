@@ -133,6 +133,22 @@ type Headers struct {
 	InnerDst string `json:"inner_dst,omitempty"`
 }
 
+// ProtoName is how Headers.Proto names IP protocol p: tcp, udp, icmp,
+// icmpv6, else the number.
+func ProtoName(p uint8) string {
+	switch p {
+	case 6:
+		return "tcp"
+	case 17:
+		return "udp"
+	case 1:
+		return "icmp"
+	case 58:
+		return "icmpv6"
+	}
+	return fmt.Sprint(p)
+}
+
 // Writer writes Packets as JSON Lines.
 type Writer struct {
 	w   *bufio.Writer

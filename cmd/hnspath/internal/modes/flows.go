@@ -299,21 +299,6 @@ func rewrite(data []byte, srcMAC, dstMAC net.HardwareAddr, src, dst netip.Addr, 
 	return bytes.Clone(buf.Bytes()), nil
 }
 
-// protoName names an IP protocol.
-func protoName(p uint8, v6 bool) string {
-	switch p {
-	case 6:
-		return "tcp"
-	case 17:
-		return "udp"
-	case 1:
-		return "icmp"
-	case 58:
-		return "icmpv6"
-	}
-	return fmt.Sprint(p)
-}
-
 // hostPort formats an address and port ("10.0.0.4:80", "[fd00::1]:80";
 // just the address for ICMP).
 func hostPort(a netip.Addr, port uint16, proto uint8) string {

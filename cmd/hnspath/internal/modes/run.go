@@ -49,9 +49,9 @@ func Compare(wl *Workload, t *Traffic, opts Options) (*reports.Modes, error) {
 	pkts, flows := classify(t, r)
 	out := &reports.Modes{Schema: reports.ModesSchema, Workload: wl.File, Traffic: t.Source, Profile: wl.Profile, Packets: len(t.Frames)}
 	for _, fl := range flows {
-		mf := reports.ModeFlow{ID: fl.id, Proto: protoName(fl.proto, fl.v6), IPv6: fl.v6, Direction: fl.dir,
+		mf := reports.ModeFlow{ID: fl.id, Proto: result.ProtoName(fl.proto), IPv6: fl.v6, Direction: fl.dir,
 			Src: namePort(fl.init, fl.initPort, fl.proto), Dst: namePort(fl.resp, fl.respPort, fl.proto),
-			Summary: fmt.Sprintf("%s %s -> %s", protoName(fl.proto, fl.v6), hostPort(fl.initAddr, fl.initPort, fl.proto), hostPort(fl.respAddr, fl.respPort, fl.proto))}
+			Summary: fmt.Sprintf("%s %s -> %s", result.ProtoName(fl.proto), hostPort(fl.initAddr, fl.initPort, fl.proto), hostPort(fl.respAddr, fl.respPort, fl.proto))}
 		for _, p := range fl.pkts {
 			mf.Packets = append(mf.Packets, p.Index)
 			mf.MaxSize = max(mf.MaxSize, p.size)

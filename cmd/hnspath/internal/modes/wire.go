@@ -93,7 +93,7 @@ func (h headers) String() string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s > %s %s > %s %s", h.srcMAC, h.dstMAC,
-		hostPort(h.src, h.sport, h.proto), hostPort(h.dst, h.dport, h.proto), protoName(h.proto, h.src.Is6()))
+		hostPort(h.src, h.sport, h.proto), hostPort(h.dst, h.dport, h.proto), result.ProtoName(h.proto))
 	if h.flags != "" {
 		fmt.Fprintf(&b, " [%s]", h.flags)
 	}
