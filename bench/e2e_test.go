@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hnspath/hnspath/bench/benchtest"
 	"github.com/hnspath/hnspath/bench/result"
 )
 
@@ -122,37 +123,11 @@ func TestRegressionEndToEnd(t *testing.T) {
 	}
 }
 
-// benchstatBinary returns a benchstat to run: the one on PATH, else one built from the
-// golang.org/x/perf version this module requires (pinned by go.sum, so the test reads
-// our output with the same benchstat that CI would install).
-func benchstatBinary(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("benchstat"); err == nil {
-		return p
-	}
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		if goBin, err = exec.LookPath("go"); err != nil {
-			t.Skip("benchstat is not on PATH and there is no go command to build it")
-		}
-	}
-	out := filepath.Join(t.TempDir(), "benchstat")
-	if runtime.GOOS == "windows" {
-		out += ".exe"
-	}
-	cmd := exec.Command(goBin, "build", "-o", out, "golang.org/x/perf/cmd/benchstat")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		// The module cache may lack x/perf and the module proxy be unreachable.
-		t.Skipf("benchstat is not on PATH and building it failed (module proxy unreachable?): %v\n%s", err, msg)
-	}
-	return out
-}
-
 // TestBenchstatReadsOutput writes two runs in Go benchmark format and runs the real
 // benchstat on them: it must parse them without complaint, show our units, and see
 // the slowed run's difference.
 func TestBenchstatReadsOutput(t *testing.T) {
-	bs := benchstatBinary(t)
+	bs := benchtest.Benchstat(t)
 	opt := e2eOptions()
 	opt.NoReference = false
 	base, cand := pairRun(t, 100, 200, opt)

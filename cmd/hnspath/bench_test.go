@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"golang.org/x/perf/benchfmt"
 
+	"github.com/hnspath/hnspath/bench/benchtest"
 	"github.com/hnspath/hnspath/bench/result"
 	"github.com/hnspath/hnspath/bench/workload"
 	"github.com/hnspath/hnspath/scenarios/pcapio"
@@ -184,7 +184,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	}
 
 	// benchstat itself, when it can be found or built.
-	bs := benchstatBinary(t)
+	bs := benchtest.Benchstat(t)
 	cmd := exec.Command(bs, filepath.Join(dir, benchGoFile))
 	var bout, berr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &bout, &berr
@@ -196,26 +196,6 @@ func TestBenchEndToEnd(t *testing.T) {
 			t.Errorf("benchstat output lacks %q:\n%s", want, bout.String())
 		}
 	}
-}
-
-// benchstatBinary returns benchstat from PATH, else builds it from the x/perf
-// version go.sum pins; it skips the test when neither works.
-func benchstatBinary(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("benchstat"); err == nil {
-		return p
-	}
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		if goBin, err = exec.LookPath("go"); err != nil {
-			t.Skip("benchstat is not on PATH and there is no go command to build it")
-		}
-	}
-	out := filepath.Join(t.TempDir(), "benchstat")
-	if msg, err := exec.Command(goBin, "build", "-o", out, "golang.org/x/perf/cmd/benchstat").CombinedOutput(); err != nil {
-		t.Skipf("benchstat is not on PATH and building it failed: %v\n%s", err, msg)
-	}
-	return out
 }
 
 // nsPerPacket returns the median ns/op of benchmark name in a JSON report.
