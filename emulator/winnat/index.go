@@ -28,12 +28,20 @@ func newIndex() index {
 	return index{slots: make([]uint64, indexMinSize), mask: indexMinSize - 1, seed: rand.Uint64() | 1}
 }
 
+// words returns key k as the two words hashWords takes.
+func (k *key) words() (a, b uint64) {
+	a = uint64(binary.LittleEndian.Uint32(k.local[:])) | uint64(binary.LittleEndian.Uint32(k.remote[:]))<<32
+	return a, keyWord(k.lport, k.rport, k.proto, k.dir)
+}
+
+// keyWord is the second word of a key (see hashWords).
+func keyWord(lport, rport uint16, proto, dir uint8) uint64 {
+	return uint64(lport) | uint64(rport)<<16 | uint64(proto)<<32 | uint64(dir)<<40
+}
+
 // hash mixes the 16 key bytes (multiply and fold, as wyhash does). The
 // result is never 0, so a slot is never 0 when full.
-func (t *index) hash(k *key) uint32 {
-	a := uint64(binary.LittleEndian.Uint32(k.local[:])) | uint64(binary.LittleEndian.Uint32(k.remote[:]))<<32
-	return t.hashWords(a, keyWord(k.lport, k.rport, k.proto, k.dir))
-}
+func (t *index) hash(k *key) uint32 { return t.hashWords(k.words()) }
 
 // hashWords is hash of a key given as two words: a holds the local and
 // remote addresses as they lie in memory (little-endian), b the ports,
@@ -45,48 +53,23 @@ func (t *index) hashWords(a, b uint64) uint32 {
 	return uint32(h) | 1
 }
 
-// matches reports whether session s has key k. It compares field by
-// field: k was just written field by field, and a wide load across several
-// narrow stores cannot be forwarded from the store buffer (comparing whole
-// keys measured several ns slower).
-func (s *session) matches(k *key) bool {
-	if s.remAddr != k.remote || s.remPort != k.rport || s.proto != k.proto {
-		return false
-	}
-	if k.dir == dirOut {
-		return s.intAddr == k.local && s.intPort == k.lport
-	}
-	return s.extAddr == k.local && s.extPort == k.lport
-}
-
-// get returns the session with key k (idle or not). k is a pointer: a
-// key built field by field and then copied whole as an argument is a wide
-// load across narrow stores, which the store buffer cannot forward (it
-// measured ~5 ns).
+// get returns the session with key k (idle or not).
 func (n *NAT) get(k *key) (uint32, *session) {
-	t := &n.idx
-	h := t.hash(k)
-	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		e := t.slots[i]
-		if e == 0 {
-			return 0, nil
-		}
-		if uint32(e>>32) == h {
-			if s := n.sess(uint32(e)); s.matches(k) {
-				return uint32(e), s
-			}
-		}
-	}
+	a, b := k.words()
+	return n.getWords(a, b, k.dir)
 }
 
 // getOut is get for an outbound key given as hashWords' two words (a: the
 // internal and remote addresses, b from keyWord), straight from a packet's
-// header: no key is built in memory and read back.
+// header: no key is built in memory and read back (a wide load across the
+// narrow stores that built it cannot be forwarded from the store buffer:
+// it measured 12% of the whole NAT path).
 func (n *NAT) getOut(a, b uint64) (uint32, *session) {
 	return n.getWords(a, b, dirOut)
 }
 
 // getWords is get for a key of direction dir given as hashWords' words.
+// A candidate is compared with the session's fields in the same words.
 func (n *NAT) getWords(a, b uint64, dir uint8) (uint32, *session) {
 	t := &n.idx
 	h := t.hashWords(a, b)
@@ -107,11 +90,6 @@ func (n *NAT) getWords(a, b uint64, dir uint8) (uint32, *session) {
 			}
 		}
 	}
-}
-
-// keyWord is the second word of a key (see hashWords).
-func keyWord(lport, rport uint16, proto, dir uint8) uint64 {
-	return uint64(lport) | uint64(rport)<<16 | uint64(proto)<<32 | uint64(dir)<<40
 }
 
 // put adds key k for session si. k must not be present.
