@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hnspath/hnspath/emulator/fabric"
-	"github.com/hnspath/hnspath/scenarios/result"
+	"github.com/hnspath/hnspath/result"
 )
 
 // Input is one frame to inject: at a port named as the emulator names it
@@ -130,7 +130,7 @@ func (t Throughput) PPS() float64 {
 // Backend is one datapath that runs scenarios: the emulator, the Linux
 // kernel (hostprobe/linux) or a Windows host (hostprobe/windows). Every
 // backend returns the results type of the emulator (package
-// scenarios/result), with the emulator's port names, so that any two runs
+// result), with the emulator's port names, so that any two runs
 // can be compared (Compare, `hnspath diff`).
 //
 // A Backend is used in this order: Setup once with a topology, then any

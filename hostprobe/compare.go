@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hnspath/hnspath/scenarios/result"
-	"github.com/hnspath/hnspath/scenarios/spec"
+	"github.com/hnspath/hnspath/result"
+	"github.com/hnspath/hnspath/spec"
 )
 
 // Comparison is the packet-by-packet comparison of two runs of one scenario (backend A,

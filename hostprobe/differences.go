@@ -5,8 +5,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/hnspath/hnspath/scenarios/result"
-	"github.com/hnspath/hnspath/scenarios/spec"
+	"github.com/hnspath/hnspath/result"
+	"github.com/hnspath/hnspath/spec"
 )
 
 // KnownDifference is a documented way in which Windows (the emulator's model of it) and

@@ -3,7 +3,7 @@
 //
 // A Backend builds a topology (fabric.Topology, the emulator's), injects a scenario's
 // frames at the emulator's port names, records what came out at every port as
-// scenarios/result packets, measures throughput, and tears everything down. Three
+// result packets, measures throughput, and tears everything down. Three
 // backends exist: Emulator (this package), the Linux kernel (hostprobe/linux) and a
 // Windows host through HNS and pktmon (hostprobe/windows).
 //

@@ -10,7 +10,7 @@ import (
 	"github.com/hnspath/hnspath/emulator/fabric"
 	"github.com/hnspath/hnspath/emulator/header"
 	"github.com/hnspath/hnspath/emulator/trace"
-	"github.com/hnspath/hnspath/scenarios/result"
+	"github.com/hnspath/hnspath/result"
 )
 
 // Emulator is the Backend of the emulator itself (package emulator/fabric),

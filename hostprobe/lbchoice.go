@@ -7,7 +7,7 @@ import (
 	"strconv"
 
 	"github.com/hnspath/hnspath/emulator/fabric"
-	"github.com/hnspath/hnspath/scenarios/result"
+	"github.com/hnspath/hnspath/result"
 )
 
 // LBGroup is the backends of a load balancer with more than one. Which backend a

@@ -12,7 +12,7 @@ import (
 
 	"github.com/hnspath/hnspath/emulator/fabric"
 	"github.com/hnspath/hnspath/emulator/hns"
-	"github.com/hnspath/hnspath/scenarios/result"
+	"github.com/hnspath/hnspath/result"
 )
 
 // TestVerdict checks the verdict of comparisons whose differences are explained in each

@@ -5,7 +5,7 @@
 // It reads files, never the datapath (DESIGN.md §1, STYLE.md §1: reports
 // does not import the emulator):
 //
-//   - scenario results: JSON Lines of scenarios/result.Packet, one file per
+//   - scenario results: JSON Lines of result.Packet, one file per
 //     scenario run (NAME.results.jsonl), from the emulator or a hostprobe
 //     backend (the backend field);
 //   - run summaries: the JSON `hnspath run --json` writes, with pass/fail

@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/hnspath/hnspath/scenarios/result"
-	"github.com/hnspath/hnspath/scenarios/spec"
+	"github.com/hnspath/hnspath/result"
+	"github.com/hnspath/hnspath/spec"
 )
 
 // ProbeSummary is the summary.json `hnspath probe --out DIR` writes: per

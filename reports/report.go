@@ -15,7 +15,7 @@ import (
 	"strings"
 
 	benchresult "github.com/hnspath/hnspath/bench/result"
-	"github.com/hnspath/hnspath/scenarios/result"
+	"github.com/hnspath/hnspath/result"
 )
 
 // Schema names the JSON layout of a Report (WriteJSON). Fields are only

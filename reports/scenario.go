@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/hnspath/hnspath/scenarios/result"
+	"github.com/hnspath/hnspath/result"
 )
 
 // Scenario run statuses.

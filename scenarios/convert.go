@@ -12,7 +12,7 @@ import (
 	"github.com/hnspath/hnspath/emulator/fabric"
 	"github.com/hnspath/hnspath/emulator/packet"
 	"github.com/hnspath/hnspath/emulator/trace"
-	"github.com/hnspath/hnspath/scenarios/result"
+	"github.com/hnspath/hnspath/result"
 )
 
 // toResult turns the outcome of one injected frame into a result, copying

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hnspath/hnspath/scenarios/result"
-	"github.com/hnspath/hnspath/scenarios/spec"
+	"github.com/hnspath/hnspath/result"
+	"github.com/hnspath/hnspath/spec"
 )
 
 func frame(t *testing.T, s string) result.Hex {

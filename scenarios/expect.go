@@ -8,8 +8,8 @@ import (
 
 	"github.com/hnspath/hnspath/emulator/fabric"
 	"github.com/hnspath/hnspath/emulator/hns"
-	"github.com/hnspath/hnspath/scenarios/result"
-	"github.com/hnspath/hnspath/scenarios/spec"
+	"github.com/hnspath/hnspath/result"
+	"github.com/hnspath/hnspath/spec"
 )
 
 // evaluator checks a scenario's expectations against results as they are

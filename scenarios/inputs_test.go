@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hnspath/hnspath/scenarios/pcapio"
-	"github.com/hnspath/hnspath/scenarios/result"
-	"github.com/hnspath/hnspath/scenarios/spec"
+	"github.com/hnspath/hnspath/pcapio"
+	"github.com/hnspath/hnspath/result"
+	"github.com/hnspath/hnspath/spec"
 )
 
 // TestPacketTimesAndCaptures checks packet numbering and the virtual

@@ -11,8 +11,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
-	"github.com/hnspath/hnspath/scenarios/pcapio"
-	"github.com/hnspath/hnspath/scenarios/result"
+	"github.com/hnspath/hnspath/pcapio"
+	"github.com/hnspath/hnspath/result"
 )
 
 // TestResultsRoundTrip runs a scenario with outputs and reads them back:

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/hnspath/hnspath/emulator/fabric"
-	"github.com/hnspath/hnspath/scenarios/pcapio"
-	"github.com/hnspath/hnspath/scenarios/spec"
+	"github.com/hnspath/hnspath/pcapio"
+	"github.com/hnspath/hnspath/spec"
 )
 
 // replayPackets is how many packets TestReplayStreams replays:

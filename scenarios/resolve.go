@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/hnspath/hnspath/emulator/fabric"
-	"github.com/hnspath/hnspath/scenarios/spec"
+	"github.com/hnspath/hnspath/spec"
 )
 
 // resolver turns names in specs into addresses from the fabric's ports:

@@ -14,8 +14,8 @@ import (
 	"github.com/hnspath/hnspath/emulator/drop"
 	"github.com/hnspath/hnspath/emulator/fabric"
 	"github.com/hnspath/hnspath/emulator/hns"
-	"github.com/hnspath/hnspath/scenarios/pcapio"
-	"github.com/hnspath/hnspath/scenarios/spec"
+	"github.com/hnspath/hnspath/pcapio"
+	"github.com/hnspath/hnspath/spec"
 )
 
 // Scenario is a loaded scenario file (see the package documentation for

@@ -12,8 +12,8 @@ import (
 
 	"github.com/hnspath/hnspath/emulator/fabric"
 	"github.com/hnspath/hnspath/emulator/hns"
-	"github.com/hnspath/hnspath/scenarios/pcapio"
-	"github.com/hnspath/hnspath/scenarios/result"
+	"github.com/hnspath/hnspath/pcapio"
+	"github.com/hnspath/hnspath/result"
 )
 
 // stepBase is a scenario on the library's l2bridge topology (pod-a, pod-b

@@ -7,9 +7,9 @@ import (
 	"net"
 
 	"github.com/hnspath/hnspath/emulator/fabric"
-	"github.com/hnspath/hnspath/scenarios/pcapio"
-	"github.com/hnspath/hnspath/scenarios/result"
-	"github.com/hnspath/hnspath/scenarios/spec"
+	"github.com/hnspath/hnspath/pcapio"
+	"github.com/hnspath/hnspath/result"
+	"github.com/hnspath/hnspath/spec"
 )
 
 // TraceRequest says which packet to trace, through which topology.

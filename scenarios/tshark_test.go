@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hnspath/hnspath/pcapio"
+	"github.com/hnspath/hnspath/result"
 	"github.com/hnspath/hnspath/scenarios"
-	"github.com/hnspath/hnspath/scenarios/pcapio"
-	"github.com/hnspath/hnspath/scenarios/result"
-	"github.com/hnspath/hnspath/scenarios/spec"
+	"github.com/hnspath/hnspath/spec"
 )
 
 // tshark runs Wireshark's tshark on a capture with checksum validation on

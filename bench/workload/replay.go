@@ -14,7 +14,7 @@ import (
 	"github.com/hnspath/hnspath/bench"
 	"github.com/hnspath/hnspath/emulator/fabric"
 	"github.com/hnspath/hnspath/emulator/packet"
-	"github.com/hnspath/hnspath/scenarios/pcapio"
+	"github.com/hnspath/hnspath/pcapio"
 )
 
 // ReplayBench is the benchmark base name of replay workloads.

@@ -11,7 +11,7 @@ import (
 	"github.com/hnspath/hnspath/bench"
 	"github.com/hnspath/hnspath/bench/result"
 	"github.com/hnspath/hnspath/emulator/fabric"
-	"github.com/hnspath/hnspath/scenarios/pcapio"
+	"github.com/hnspath/hnspath/pcapio"
 )
 
 // writeCapture writes packets to a pcapng file (one interface per port) or, when

@@ -18,7 +18,7 @@ import (
 	"github.com/hnspath/hnspath/bench/benchtest"
 	"github.com/hnspath/hnspath/bench/result"
 	"github.com/hnspath/hnspath/bench/workload"
-	"github.com/hnspath/hnspath/scenarios/pcapio"
+	"github.com/hnspath/hnspath/pcapio"
 )
 
 func TestBenchList(t *testing.T) {

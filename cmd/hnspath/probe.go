@@ -18,9 +18,9 @@ import (
 	"github.com/hnspath/hnspath/hostprobe"
 	"github.com/hnspath/hnspath/hostprobe/linux"
 	"github.com/hnspath/hnspath/hostprobe/windows"
+	"github.com/hnspath/hnspath/result"
 	"github.com/hnspath/hnspath/scenarios"
 	"github.com/hnspath/hnspath/scenarios/library"
-	"github.com/hnspath/hnspath/scenarios/result"
 )
 
 func init() {

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/hnspath/hnspath/hostprobe/linux"
+	"github.com/hnspath/hnspath/result"
 	"github.com/hnspath/hnspath/scenarios/library"
-	"github.com/hnspath/hnspath/scenarios/result"
 )
 
 // probeScenarioDir writes two library scenarios and their topology into a directory.

@@ -6,8 +6,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/hnspath/hnspath/pcapio"
 	"github.com/hnspath/hnspath/scenarios"
-	"github.com/hnspath/hnspath/scenarios/pcapio"
 )
 
 func init() {

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hnspath/hnspath/scenarios/pcapio"
-	"github.com/hnspath/hnspath/scenarios/spec"
+	"github.com/hnspath/hnspath/pcapio"
+	"github.com/hnspath/hnspath/spec"
 )
 
 // writeCapture writes frames built from specs into a pcapng (interface

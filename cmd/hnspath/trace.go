@@ -6,9 +6,9 @@ import (
 	"io"
 	"strings"
 
+	"github.com/hnspath/hnspath/result"
 	"github.com/hnspath/hnspath/scenarios"
-	"github.com/hnspath/hnspath/scenarios/result"
-	"github.com/hnspath/hnspath/scenarios/spec"
+	"github.com/hnspath/hnspath/spec"
 )
 
 func init() {

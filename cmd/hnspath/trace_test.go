@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hnspath/hnspath/scenarios/result"
+	"github.com/hnspath/hnspath/result"
 )
 
 const natTopology = "../../scenarios/library/topologies/nat.yaml"

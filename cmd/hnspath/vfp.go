@@ -10,8 +10,8 @@ import (
 	"github.com/hnspath/hnspath/emulator/fabric"
 	"github.com/hnspath/hnspath/emulator/vfp"
 	"github.com/hnspath/hnspath/emulator/vswitch"
+	"github.com/hnspath/hnspath/pcapio"
 	"github.com/hnspath/hnspath/scenarios"
-	"github.com/hnspath/hnspath/scenarios/pcapio"
 )
 
 func init() {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/hnspath/hnspath/emulator/emutest"
 	"github.com/hnspath/hnspath/emulator/vfp"
-	"github.com/hnspath/hnspath/scenarios/pcapio"
+	"github.com/hnspath/hnspath/pcapio"
 )
 
 const l2bridgeTopo = "../../emulator/fabric/testdata/l2bridge.json"

@@ -14,7 +14,7 @@ import (
 	"github.com/hnspath/hnspath/emulator/fabric"
 	"github.com/hnspath/hnspath/emulator/hns"
 	"github.com/hnspath/hnspath/hostprobe"
-	"github.com/hnspath/hnspath/scenarios/result"
+	"github.com/hnspath/hnspath/result"
 	"golang.org/x/sys/unix"
 )
 

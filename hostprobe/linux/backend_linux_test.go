@@ -15,7 +15,7 @@ import (
 	"github.com/hnspath/hnspath/emulator/fabric"
 	"github.com/hnspath/hnspath/emulator/hns"
 	"github.com/hnspath/hnspath/hostprobe"
-	"github.com/hnspath/hnspath/scenarios/result"
+	"github.com/hnspath/hnspath/result"
 )
 
 // gatewayMAC asks the emulator which MAC answers ARP for the gateway of an endpoint port.

@@ -13,7 +13,7 @@
 // in a Lab, and [Backend] injects a scenario's frames at the emulator's port names, makes
 // its `do:` steps (an endpoint's links go down; a load balancer's rules are replaced,
 // while conntrack keeps established connections where they were), and returns
-// scenarios/result packets. [NewBenchProcessor] is the kernel datapath for
+// result packets. [NewBenchProcessor] is the kernel datapath for
 // `hnspath bench --against linux`.
 //
 // # Sessions and names

@@ -10,7 +10,7 @@ import (
 	"github.com/hnspath/hnspath/emulator/fabric"
 	"github.com/hnspath/hnspath/emulator/vfp"
 	"github.com/hnspath/hnspath/hostprobe"
-	"github.com/hnspath/hnspath/scenarios/result"
+	"github.com/hnspath/hnspath/result"
 )
 
 // errNotWindows is what every operation returns off Windows.

@@ -24,7 +24,8 @@ import (
 	"github.com/hnspath/hnspath/emulator/fabric"
 	"github.com/hnspath/hnspath/emulator/vfp"
 	"github.com/hnspath/hnspath/hostprobe"
-	"github.com/hnspath/hnspath/scenarios/result"
+	"github.com/hnspath/hnspath/pktmon"
+	"github.com/hnspath/hnspath/result"
 	"golang.org/x/sys/windows"
 )
 
@@ -111,7 +112,7 @@ func (b *Backend) Setup(ctx context.Context, topo *fabric.Topology) error {
 		if err != nil {
 			return errors.Join(fmt.Errorf("windows: endpoint %s: %w", ep, err), b.Close())
 		}
-		b.macs[port] = normMAC(e.MacAddress)
+		b.macs[port] = pktmon.NormMAC(e.MacAddress)
 		for _, ipc := range e.IpConfigurations {
 			if a, err := netip.ParseAddr(ipc.IpAddress); err == nil && a.Is4() {
 				b.ips[port] = a
@@ -231,14 +232,14 @@ func (b *Backend) Run(ctx context.Context, scenario string, inputs []hostprobe.I
 	}
 	etl := filepath.Join(b.opts.WorkDir, plan.Prefix+scenario+".etl")
 	pcapng := strings.TrimSuffix(etl, ".etl") + ".pcapng"
-	if _, err := pktmon(ctx, FilterRemoveArgs()...); err != nil {
+	if _, err := runPktmon(ctx, FilterRemoveArgs()...); err != nil {
 		return nil, err
 	}
-	if _, err := pktmon(ctx, StartArgs(etl, capture)...); err != nil {
+	if _, err := runPktmon(ctx, StartArgs(etl, capture)...); err != nil {
 		return nil, err
 	}
 	stopCapture := func() error {
-		_, err := pktmon(context.Background(), StopArgs()...)
+		_, err := runPktmon(context.Background(), StopArgs()...)
 		return err
 	}
 	inputs = append([]hostprobe.Input(nil), inputs...) // rewritten by opts.Input below
@@ -267,10 +268,10 @@ func (b *Backend) Run(ctx context.Context, scenario string, inputs []hostprobe.I
 		case <-time.After(b.opts.Gap):
 		}
 	}
-	if _, err := pktmon(context.Background(), StopArgs()...); err != nil {
+	if _, err := runPktmon(context.Background(), StopArgs()...); err != nil {
 		return nil, err
 	}
-	if _, err := pktmon(context.Background(), Etl2PcapArgs(etl, pcapng)...); err != nil {
+	if _, err := runPktmon(context.Background(), Etl2PcapArgs(etl, pcapng)...); err != nil {
 		return nil, err
 	}
 	f, err := os.Open(pcapng)
@@ -278,7 +279,7 @@ func (b *Backend) Run(ctx context.Context, scenario string, inputs []hostprobe.I
 		return nil, fmt.Errorf("windows: %w", err)
 	}
 	defer f.Close()
-	recs, err := ReadPcapng(f, pcapng)
+	recs, err := pktmon.ReadPcapng(f, pcapng)
 	if err != nil {
 		return nil, fmt.Errorf("windows: %w", err)
 	}
@@ -297,12 +298,12 @@ func (b *Backend) Run(ctx context.Context, scenario string, inputs []hostprobe.I
 }
 
 // components lists pktmon's components.
-func (b *Backend) components(ctx context.Context) ([]Component, error) {
-	out, err := pktmon(ctx, ListArgs()...)
+func (b *Backend) components(ctx context.Context) ([]pktmon.Component, error) {
+	out, err := runPktmon(ctx, ListArgs()...)
 	if err != nil {
 		return nil, err
 	}
-	return ParseComponents("pktmon list --json", out)
+	return pktmon.ParseComponents("pktmon list --json", out)
 }
 
 // send generates input in's traffic from its endpoint's compartment: a UDP datagram, or a
@@ -403,7 +404,7 @@ func inCompartment(id uint32, fn func() error) error {
 }
 
 // pktmon runs pktmon with args.
-func pktmon(ctx context.Context, args ...string) ([]byte, error) {
+func runPktmon(ctx context.Context, args ...string) ([]byte, error) {
 	out, err := exec.CommandContext(ctx, "pktmon", args...).CombinedOutput()
 	if err != nil {
 		return out, fmt.Errorf("windows: pktmon %s: %w: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))

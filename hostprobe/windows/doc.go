@@ -1,7 +1,7 @@
 // Package windows is the Windows backend of hostprobe: it builds one host of a
 // topology on a real Windows host through HNS (hcsshim's hcn package), sends traffic
 // from the endpoints' network compartments, captures it with pktmon, reads the captures
-// back into scenarios/result packets, and reads the host's own VFP rules with vfpctrl so
+// back into result packets, and reads the host's own VFP rules with vfpctrl so
 // that they can be diffed against the rules the emulator programs (DESIGN.md §4).
 //
 // Everything that can run anywhere lives in files without a platform suffix and is unit

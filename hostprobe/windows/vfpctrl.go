@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/hnspath/hnspath/emulator/vfp"
+	"github.com/hnspath/hnspath/pktmon"
 )
 
 // vfpctrl command lines (reference/hcn-schema.md §4.1: the verbs Microsoft's scripts use).
@@ -170,7 +171,7 @@ func ParseRecords(name string, r io.Reader, starts ...string) ([]Record, error) 
 				cur.Values[last] += "\n" + s
 				continue
 			}
-			return out, &vfp.ParseError{File: name, Line: line, Field: "", Err: fmt.Errorf("line %q is not \"key : value\"", clip(s))}
+			return out, &vfp.ParseError{File: name, Line: line, Field: "", Err: fmt.Errorf("line %q is not \"key : value\"", pktmon.Clip(s))}
 		}
 		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
 		opens := cur == nil && len(starts) == 0
@@ -219,9 +220,9 @@ func ParseSwitchPorts(name string, r io.Reader) ([]SwitchPort, error) {
 	for _, rec := range recs {
 		sp := SwitchPort{Name: rec.Get("Port name"), FriendlyName: rec.Get("Port Friendly name"), SwitchName: rec.Get("Switch name")}
 		if m := rec.Get("MAC address"); m != "" {
-			sp.MAC = normMAC(m)
+			sp.MAC = pktmon.NormMAC(m)
 		} else if m := rec.Get("MAC Address"); m != "" {
-			sp.MAC = normMAC(m)
+			sp.MAC = pktmon.NormMAC(m)
 		}
 		out = append(out, sp)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/hnspath/hnspath/emulator/hns"
 	"github.com/hnspath/hnspath/hostprobe"
 	"github.com/hnspath/hnspath/reports"
-	"github.com/hnspath/hnspath/scenarios/result"
+	"github.com/hnspath/hnspath/result"
 )
 
 // Options configure Compare.

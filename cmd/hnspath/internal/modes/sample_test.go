@@ -11,7 +11,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
-	"github.com/hnspath/hnspath/scenarios/pcapio"
+	"github.com/hnspath/hnspath/pcapio"
 )
 
 var update = flag.Bool("update", false, "rewrite the sample capture and golden files")

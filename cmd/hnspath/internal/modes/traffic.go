@@ -14,7 +14,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
-	"github.com/hnspath/hnspath/scenarios/pcapio"
+	"github.com/hnspath/hnspath/pcapio"
 )
 
 // Traffic is the user's traffic: Ethernet frames with the traffic's own

@@ -177,7 +177,7 @@ func golden(t *testing.T, name, got string) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test ./scenarios/spec -run TestSideBySideGolden -update)", err)
+		t.Fatalf("%v (run go test ./spec -run TestSideBySideGolden -update)", err)
 	}
 	if got != string(want) {
 		t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", name, path, got, want)
