@@ -132,7 +132,6 @@ func utf16ToUTF8(b []byte, bigEndian bool) []byte {
 	return []byte(string(utf16.Decode(u)))
 }
 
-
 // lineOf returns the 1-based line of byte offset off in text.
 func lineOf(text []byte, off int) int {
 	if off > len(text) {
