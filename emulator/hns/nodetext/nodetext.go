@@ -113,7 +113,8 @@ func (n *Node) notef(file string, line int, format string, args ...any) {
 	n.Notes = append(n.Notes, fmt.Sprintf("%s:%d: ", file, line)+fmt.Sprintf(format, args...))
 }
 
-func (n *Node) merge(o *Node) {
+// Merge adds what o holds to n.
+func (n *Node) Merge(o *Node) {
 	n.Objects = append(n.Objects, o.Objects...)
 	n.Skeletons = append(n.Skeletons, o.Skeletons...)
 	n.NICs = append(n.NICs, o.NICs...)
