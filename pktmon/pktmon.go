@@ -344,7 +344,7 @@ func ReadCapture(r io.Reader, name string) (*Capture, error) {
 	}
 	c := &Capture{Components: map[int]*Component{}}
 	for i, rec := range recs {
-		a := Appearance{Source: name, Line: i + 1, Meta: rec.Meta, HasMeta: rec.HasMeta, Interface: rec.Interface,
+		a := Appearance{Source: name, Line: i + 1, Time: rec.Time, Meta: rec.Meta, HasMeta: rec.HasMeta, Interface: rec.Interface,
 			IfaceMAC: rec.IfaceMAC, Frame: rec.Frame, RawIP: pcapio.IsRawIP(rec.LinkType), Known: FieldAll, Dropped: rec.Dropped}
 		a.Grouped = rec.HasGroupID
 		if !rec.HasMeta {
@@ -353,4 +353,52 @@ func ReadCapture(r io.Reader, name string) (*Capture, error) {
 		c.Appearances = append(c.Appearances, a)
 	}
 	return c, nil
+}
+
+// IsPcap reports whether data starts like a pcap or pcapng file.
+func IsPcap(data []byte) bool {
+	if len(data) < 4 {
+		return false
+	}
+	le, be := uint32(data[0])|uint32(data[1])<<8|uint32(data[2])<<16|uint32(data[3])<<24, uint32(data[0])<<24|uint32(data[1])<<16|uint32(data[2])<<8|uint32(data[3])
+	for _, m := range []uint32{0x0a0d0d0a, 0xa1b2c3d4, 0xa1b23c4d} {
+		if le == m || be == m {
+			return true
+		}
+	}
+	return false
+}
+
+// Load reads a pktmon capture of any kind it knows, by content: a pcapng
+// (pktmon etl2pcap, etl2pcapng) or pktmon's text output.
+func Load(name string, data []byte) (*Capture, error) {
+	if IsPcap(data) {
+		return ReadCapture(bytes.NewReader(data), name)
+	}
+	return ParseText(name, data)
+}
+
+// etl2pcapngPrefixes are how etl2pcapng names interfaces that are not
+// pktmon components (src/main.c: "vNIC:%s:%s:%lu:%i", "eth:%lu:%i",
+// "wifi:%lu", "mbb:%lu", "Rras:...").
+var etl2pcapngPrefixes = []string{"vNIC:", "eth:", "wifi:", "mbb:", "Rras:"}
+
+// IsPktmonPacket reports whether a packet read from a pcapng carries what
+// pktmon or etl2pcapng write: pktmon metadata in its comment, a packet id
+// (PktGroupId), a raw IP link type or an etl2pcapng interface name.
+func IsPktmonPacket(p *pcapio.Packet) bool {
+	if p.HasPacketID || pcapio.IsRawIP(p.LinkType) {
+		return true
+	}
+	for _, pre := range etl2pcapngPrefixes {
+		if strings.HasPrefix(p.Interface, pre) {
+			return true
+		}
+	}
+	for _, line := range strings.Split(p.Comment, "\n") {
+		if _, err := ParseMeta(line); err == nil {
+			return true
+		}
+	}
+	return false
 }

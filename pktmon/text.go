@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf16"
 )
 
@@ -35,7 +36,9 @@ type Appearance struct {
 	// number (pcapng).
 	Source string
 	Line   int
-	Meta   Meta
+	// Time is when it was logged (zero when the text has no timestamp).
+	Time time.Time
+	Meta Meta
 	// HasMeta is false for pcapng packets without pktmon metadata (then
 	// Meta.PktGroupID comes from the epb_packetid option, when present).
 	HasMeta bool
@@ -237,7 +240,7 @@ func ParseText(name string, data []byte) (*Capture, error) {
 					fail(n, "packet", err)
 					continue
 				}
-				cur = &Appearance{Source: name, Line: n, Meta: m, HasMeta: true, Grouped: true, Dropped: m.Drop}
+				cur = &Appearance{Source: name, Line: n, Time: stamp(trimmed), Meta: m, HasMeta: true, Grouped: true, Dropped: m.Drop}
 			case "component":
 				if err := c.component(body); err != nil {
 					fail(n, "component", err)
@@ -315,6 +318,27 @@ func stripPrefix(s string) string {
 		return strings.TrimSpace(s[i+len("[Microsoft-Windows-PktMon]"):])
 	}
 	return s
+}
+
+// stamp reads the time of an event line "[CPU]PID.TID::2024-03-20
+// 14:13:45.720095500 [Microsoft-Windows-PktMon] ...", or a line that starts
+// with a bare time ("23:02:26.539704700 PktGroupId ..."); zero if neither.
+func stamp(s string) time.Time {
+	if _, rest, ok := strings.Cut(s, "::"); ok {
+		f := strings.Fields(rest)
+		if len(f) >= 2 {
+			if t, err := time.Parse("2006-01-02 15:04:05.999999999", f[0]+" "+f[1]); err == nil {
+				return t
+			}
+		}
+		return time.Time{}
+	}
+	if f := strings.Fields(s); len(f) > 0 {
+		if t, err := time.Parse("15:04:05.999999999", f[0]); err == nil {
+			return t
+		}
+	}
+	return time.Time{}
 }
 
 // lineKind classifies an event's text: "packet", "component", "property"
