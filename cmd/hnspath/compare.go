@@ -80,4 +80,3 @@ func runCompare(args []string, stdout, stderr io.Writer) int {
 	}
 	return exitOK
 }
-
