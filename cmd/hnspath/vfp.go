@@ -9,6 +9,7 @@ import (
 
 	"github.com/hnspath/hnspath/emulator/fabric"
 	"github.com/hnspath/hnspath/emulator/vfp"
+	"github.com/hnspath/hnspath/emulator/vfp/vfpctrl"
 	"github.com/hnspath/hnspath/emulator/vswitch"
 	"github.com/hnspath/hnspath/pcapio"
 	"github.com/hnspath/hnspath/scenarios"
@@ -38,6 +39,7 @@ func runVFP(args []string, stdout, stderr io.Writer) int {
 	portCounters := fs.Bool("get-port-counter", false, "print per-port counters (vfpctrl /get-port-counter)")
 	pcap := fs.String("pcap", "", "run this capture `file` through the topology first, so flows and counters have something to show")
 	in := fs.String("in", "", "`port` where packets of a pcap (or unnamed pcapng interfaces) enter")
+	explain := fs.Bool("explain", false, "also print the model's own explanations: rules a real host would not list (with a \"Model only\" line saying why), a block rule's drop reason, whether a layer is stateful")
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
 	}
@@ -89,6 +91,7 @@ func runVFP(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "no port of this topology has VFP policy (nat networks do not use VFP)")
 		return exitOK
 	}
+	fo := vfpctrl.Options{Explain: *explain}
 	for _, p := range sel {
 		show := func(verb string, fn func() error) error {
 			fmt.Fprintf(stdout, "# vfpctrl /port %s %s\n", p.name, verb)
@@ -96,19 +99,19 @@ func runVFP(args []string, stdout, stderr io.Writer) int {
 		}
 		var err error
 		if *listLayer {
-			err = errors.Join(err, show("/list-layer", func() error { return vfp.FormatListLayer(stdout, p.port) }))
+			err = errors.Join(err, show("/list-layer", func() error { return vfpctrl.FormatListLayer(stdout, p.port, fo) }))
 		}
 		if *listRule {
-			err = errors.Join(err, show("/list-rule", func() error { return vfp.FormatListRule(stdout, p.port) }))
+			err = errors.Join(err, show("/list-rule", func() error { return vfpctrl.FormatListRule(stdout, p.port, fo) }))
 		}
 		if *listFlows {
-			err = errors.Join(err, show("/list-unified-flow", func() error { return vfp.FormatListUnifiedFlow(stdout, p.port, now) }))
+			err = errors.Join(err, show("/list-unified-flow", func() error { return vfpctrl.FormatListUnifiedFlow(stdout, p.port, now) }))
 		}
 		if *ruleCounters {
-			err = errors.Join(err, show("/get-rule-counter", func() error { return vfp.FormatRuleCounters(stdout, p.port) }))
+			err = errors.Join(err, show("/get-rule-counter", func() error { return vfpctrl.FormatRuleCounters(stdout, p.port) }))
 		}
 		if *portCounters {
-			err = errors.Join(err, show("/get-port-counter", func() error { return vfp.FormatPortCounters(stdout, p.port) }))
+			err = errors.Join(err, show("/get-port-counter", func() error { return vfpctrl.FormatPortCounters(stdout, p.port) }))
 		}
 		if err != nil {
 			return fail(stderr, "vfp", err)
