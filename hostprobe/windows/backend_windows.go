@@ -86,8 +86,10 @@ func (hcnHost) UpdateLoadBalancer(id string, eps []string) error {
 	return err
 }
 
-func (hcnHost) AddNamespaceEndpoint(ns, ep string) error    { return hcn.AddNamespaceEndpoint(ns, ep) }
-func (hcnHost) RemoveNamespaceEndpoint(ns, ep string) error { return hcn.RemoveNamespaceEndpoint(ns, ep) }
+func (hcnHost) AddNamespaceEndpoint(ns, ep string) error { return hcn.AddNamespaceEndpoint(ns, ep) }
+func (hcnHost) RemoveNamespaceEndpoint(ns, ep string) error {
+	return hcn.RemoveNamespaceEndpoint(ns, ep)
+}
 
 func (hcnHost) Delete(kind, id string) error {
 	switch kind {
