@@ -23,8 +23,8 @@ type Lab struct {
 
 	mu       sync.Mutex // protects the fields below
 	closed   bool
-	done     chan struct{} // closed when Close has finished; made by the first Close
-	log      io.Writer     // where Close says what it deletes; nil: nowhere
+	done     chan struct{}         // closed when Close has finished; made by the first Close
+	log      io.Writer             // where Close says what it deletes; nil: nowhere
 	undo     []undoStep            // in creation order; Close runs them backwards
 	ns       map[string]*Namespace // by the caller's name
 	inflight sync.WaitGroup        // operations using namespace fds; Close waits for them
