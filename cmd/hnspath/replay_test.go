@@ -91,8 +91,8 @@ func TestReplay(t *testing.T) {
 	if n != 2 {
 		t.Errorf("host1/web capture has %d packets, want 2", n)
 	}
-	if b, err := os.ReadFile(res); err != nil || strings.Count(string(b), "\n") != 3 {
-		t.Errorf("results: %v, %d lines; want 3", err, strings.Count(string(b), "\n"))
+	if b, err := os.ReadFile(res); err != nil || strings.Count(string(b), "\n") != 4 {
+		t.Errorf("results: %v, %d lines; want 4 (the format header, 3 packets)", err, strings.Count(string(b), "\n"))
 	}
 
 	// A classic pcap has no interface names: --port names the port.
