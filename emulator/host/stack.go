@@ -359,13 +359,25 @@ func (s *Stack) deliverHost(ifi int, buf *packet.Buffer, p *packet.Parsed, out *
 func (s *Stack) ipInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
 	v6 := p.Kind == packet.KindIPv6
 	if v6 && !s.hasFamily(true) {
-		// No IPv6 anywhere on the host: IPv6 is not configured for this
-		// network (nat and overlay have none: windows-behaviour.md §2.4, §3.5).
-		r := drop.IPv6Unsupported
-		if s.nat != nil && ifi == s.natIface {
-			r = drop.NATIPv6
+		switch {
+		case s.nat != nil && ifi == s.natIface:
+			// A container of the nat network: WinNAT is IPv4 only
+			// (docs/windows-behaviour.md §2).
+			s.dropf(out, ifi, buf, drop.NATIPv6, CompTCPIP)
+		case p.Dst.IsMulticast():
+			// The management OS's own IPv6 (link-local, on by default on
+			// every interface) takes its multicast: MLD, neighbor and
+			// router solicitations. It routes none of it.
+			s.deliverHost(ifi, buf, p, out)
+		default:
+			// No IPv6 address or route here: the host is the destination
+			// of none and routes none (not a container's limit).
+			s.dropf(out, ifi, buf, drop.NoRoute, CompTCPIP)
 		}
-		s.dropf(out, ifi, buf, r, CompTCPIP)
+		return
+	}
+	if !v6 && (p.Dst.IsMulticast() || s.isBroadcast4(p.Dst)) {
+		s.broadcastInput(ifi, buf, p, out)
 		return
 	}
 	local := s.IsLocal(p.Dst)
@@ -405,6 +417,51 @@ func (s *Stack) ipInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 		return
 	}
 	s.forward(ifi, buf, p, out, false)
+}
+
+// isBroadcast4 reports whether a is the limited broadcast 255.255.255.255
+// or the directed broadcast address of one of the host's IPv4 subnets
+// (prefixes of /30 or shorter: /31 and /32 have none, RFC 3021).
+func (s *Stack) isBroadcast4(a netip.Addr) bool {
+	if !a.Is4() {
+		return false
+	}
+	k := v4key(a)
+	if k == 0xffffffff {
+		return true
+	}
+	for i := range s.local {
+		l := &s.local[i]
+		if !l.addr.Is4() {
+			continue
+		}
+		for _, pr := range s.ifaces[l.iface].Addrs {
+			if pr.Addr() != l.addr || pr.Bits() > 30 {
+				continue
+			}
+			host := ^uint32(0) >> pr.Bits()
+			if k == v4key(pr.Addr())|host {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// broadcastInput takes an IPv4 broadcast or multicast packet the host
+// received: the management OS consumes it (a socket listening on its UDP
+// port gets it) and never forwards it. RFC 1812 §5.3.5.1: a router never
+// forwards a limited broadcast; RFC 2644 (BCP 34): by default a router does
+// not forward directed broadcasts either; without multicast routing a host
+// forwards no multicast (RFC 1112 §4).
+func (s *Stack) broadcastInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
+	if (p.IPProto == header.ProtoTCP || p.IPProto == header.ProtoUDP) && p.HasL4Ports {
+		if _, ok := s.listeners[listenKey{p.IPProto, p.DstPort}]; !ok || p.IPProto == header.ProtoTCP {
+			s.dropf(out, ifi, buf, drop.NoListener, CompTCPIP)
+			return
+		}
+	}
+	s.deliverHost(ifi, buf, p, out)
 }
 
 // natPublished reports whether dst:port is a published port of WinNAT: a
