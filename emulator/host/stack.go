@@ -382,6 +382,12 @@ func (s *Stack) ipInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 	}
 	local := s.IsLocal(p.Dst)
 	if s.nat != nil && !v6 {
+		// What an ICMP error about this packet quotes, and to whom it goes:
+		// the packet as it arrived, before WinNAT translates it.
+		var o origin
+		if local {
+			o.save(p)
+		}
 		if ifi == s.natIface {
 			if local {
 				// Hairpin handles both directions of a container-to-
@@ -393,7 +399,7 @@ func (s *Stack) ipInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 					s.dropf(out, ifi, buf, r, CompWinNAT)
 					return
 				case winnat.Translated:
-					s.forward(ifi, buf, p, out, true)
+					s.forward(ifi, buf, p, out, true, &o)
 					return
 				}
 			}
@@ -407,7 +413,7 @@ func (s *Stack) ipInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 				if out.rec.on {
 					out.rec.nat, out.rec.dir = s.nat.LastInbound(), pathIn
 				}
-				s.forward(ifi, buf, p, out, true)
+				s.forward(ifi, buf, p, out, true, &o)
 				return
 			}
 		}
@@ -416,7 +422,7 @@ func (s *Stack) ipInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 		s.localInput(ifi, buf, p, out)
 		return
 	}
-	s.forward(ifi, buf, p, out, false)
+	s.forward(ifi, buf, p, out, false, nil)
 }
 
 // isBroadcast4 reports whether a is the limited broadcast 255.255.255.255
@@ -500,8 +506,12 @@ func (s *Stack) localInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *O
 }
 
 // forward routes a packet received on ifi that is not for the host.
-// natted says WinNAT already translated it inbound (no outbound NAT then).
-func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outbox, natted bool) {
+// natted says WinNAT already translated it inbound (no outbound NAT then),
+// and o is then the packet as it arrived. ICMP errors about the packet go
+// to its originator and quote what it sent (RFC 1812 §4.3.2.4, §5.3.1;
+// RFC 5508 §4): the TTL and the MTU are checked against the packet as
+// received, before WinNAT translates it outbound.
+func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outbox, natted bool, o *origin) {
 	if !s.ifaces[ifi].Forwarding && !natted {
 		s.dropf(out, ifi, buf, drop.NoRoute, CompTCPIP)
 		return
@@ -516,9 +526,14 @@ func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 		out.rec.out = r.Iface
 	}
 	if p.TTL <= 1 {
-		s.icmpError(ifi, p, icmpTimeExceeded, 0, out)
+		s.icmpError(ifi, p, o, icmpTimeExceeded, 0, out)
 		s.dropf(out, ifi, buf, drop.TTLExceeded, CompTCPIP)
 		return
+	}
+	var own origin
+	if o == nil && p.Kind == packet.KindIPv4 {
+		own.save(p)
+		o = &own
 	}
 	if s.nat != nil && !natted && p.Kind == packet.KindIPv4 && r.Iface != s.natIface && s.nat.Internal(p.Src) {
 		ext := s.ifaces[r.Iface].primary4
@@ -544,16 +559,17 @@ func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 		out.Trace.Add(trace.Event{Host: s.h.Name, Component: CompTCPIP, Port: s.ifaces[r.Iface].Name, Action: "route",
 			Detail: r.Prefix.String() + " via " + nh.String() + " dev " + s.ifaces[r.Iface].Name, After: trace.Snap(p, 0)})
 	}
-	s.output(r.Iface, nh, buf, p, out)
+	s.output(r.Iface, nh, buf, p, out, o)
 }
 
 // output sends an IP packet to next hop nh on interface ifi, filling in the
-// Ethernet addresses.
-func (s *Stack) output(ifi int, nh netip.Addr, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
+// Ethernet addresses. o, when not nil, is the packet before WinNAT
+// translated it: an ICMP error goes to its source and quotes it.
+func (s *Stack) output(ifi int, nh netip.Addr, buf *packet.Buffer, p *packet.Parsed, out *Outbox, o *origin) {
 	ifc := &s.ifaces[ifi]
 	if p.L3Len() > ifc.MTU {
 		if p.Kind == packet.KindIPv6 || p.IPv4().Flags()&header.IPv4FlagDontFragment != 0 {
-			s.icmpErrorMTU(ifi, p, uint16(ifc.MTU), out)
+			s.icmpErrorMTU(p, o, uint16(ifc.MTU), out)
 		}
 		// The model does not fragment: a packet over the MTU is dropped.
 		s.dropf(out, ifi, buf, drop.MTUMismatch, CompTCPIP)
@@ -638,5 +654,5 @@ func (s *Stack) send(buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
 	if !nh.IsValid() {
 		nh = p.Dst
 	}
-	s.output(r.Iface, nh, buf, p, out)
+	s.output(r.Iface, nh, buf, p, out, nil)
 }

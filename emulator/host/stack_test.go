@@ -33,18 +33,24 @@ func routerHost(t *testing.T, mtu int) *Host {
 	h.Stack.AddRoute(Route{Prefix: netip.MustParsePrefix("0.0.0.0/0"), NextHop: netip.MustParseAddr("10.0.0.1"), Iface: 0, Metric: 256})
 	h.Stack.AddNeighbor(netip.MustParseAddr("10.0.0.1"), routerMAC)
 	h.Stack.AddNeighbor(netip.MustParseAddr("10.1.0.9"), peerMAC)
+	h.Stack.AddNeighbor(netip.MustParseAddr("10.0.0.99"), peerMAC)
 	return h
 }
 
-// udp4 returns an Ethernet frame with an IPv4/UDP datagram of total IP
-// length size (at least 28).
+// udp4 returns an Ethernet frame from peerMAC with an IPv4/UDP datagram
+// 40000 -> 67 of total IP length size (at least 28).
 func udp4(dst header.MAC, src, dstIP netip.Addr, ttl uint8, flags uint16, size int) []byte {
+	return udp4p(dst, peerMAC, src, dstIP, 40000, 67, ttl, flags, size)
+}
+
+// udp4p is udp4 with the source MAC and the ports given.
+func udp4p(dst, srcMAC header.MAC, src, dstIP netip.Addr, sport, dport uint16, ttl uint8, flags uint16, size int) []byte {
 	f := make([]byte, header.EthernetMinimumSize+size)
-	header.Ethernet(f).Encode(dst, peerMAC, header.EtherTypeIPv4)
+	header.Ethernet(f).Encode(dst, srcMAC, header.EtherTypeIPv4)
 	ip := header.IPv4(f[header.EthernetMinimumSize:])
 	ip.Encode(&header.IPv4Fields{TotalLength: uint16(size), ID: 0x1234, Flags: flags, TTL: ttl, Protocol: header.ProtoUDP, Src: src.As4(), Dst: dstIP.As4()})
 	u := f[header.EthernetMinimumSize+header.IPv4MinimumSize:]
-	u[0], u[1], u[2], u[3] = 0x9c, 0x40, 0x00, 0x43 // 40000 -> 67
+	u[0], u[1], u[2], u[3] = byte(sport>>8), byte(sport), byte(dport>>8), byte(dport)
 	u[4], u[5] = byte((size-20)>>8), byte(size-20)
 	return f
 }
