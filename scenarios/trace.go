@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"github.com/hnspath/hnspath/internal/suggest"
 	"io"
 	"net"
 	"net/netip"
@@ -77,7 +78,7 @@ func Trace(req TraceRequest) (*result.Packet, error) {
 		}
 		p := &PacketInput{At: req.At, Frame: s, FrameText: req.Spec, Field: "spec"}
 		if _, ok := f.PortByName(req.At); !ok {
-			return nil, fmt.Errorf("trace: unknown port %q (ports: %s)", req.At, portNames(f))
+			return nil, fmt.Errorf("trace: unknown port %q (%sports: %s)", req.At, portHint(f, req.At), portNames(f))
 		}
 		r.opts.Results = func(p *result.Packet) { got = p }
 		if err := r.inline(p, 0, 1000); err != nil {
@@ -107,7 +108,7 @@ func Trace(req TraceRequest) (*result.Packet, error) {
 			}
 			id, ok := f.PortByName(pkt.Port)
 			if !ok {
-				return nil, fmt.Errorf("trace: %s: packet %d: unknown port %q (ports: %s)", req.Pcap, pkt.Index, pkt.Port, portNames(f))
+				return nil, fmt.Errorf("trace: %s: packet %d: unknown port %q (%sports: %s)", req.Pcap, pkt.Index, pkt.Port, portHint(f, pkt.Port), portNames(f))
 			}
 			if pkt.Index == 1 {
 				first = pkt.Time.UnixNano()
@@ -215,4 +216,14 @@ func stageDetail(s *result.Stage) string {
 // whole, not as changes.
 func originates(s *result.Stage) bool {
 	return s.Action == "icmp-error" || s.Action == "answer-arp"
+}
+
+// portHint is "did you mean \"x\"? " for the port of f closest to a
+// mistyped name, or "".
+func portHint(f *fabric.Fabric, name string) string {
+	var names []string
+	for _, p := range f.Ports() {
+		names = append(names, p.Name)
+	}
+	return suggest.Mean(name, names)
 }
