@@ -28,6 +28,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 
 type htmlView struct {
 	R              *Report
+	Verdict        Verdict
 	ProbeSummaries []probeSummaryView
 	Bench          []benchView
 	Modes          *modesView
@@ -57,12 +58,13 @@ type cmpRow struct {
 }
 
 type modesView struct {
-	M     *Modes
-	Head  []string
-	Rows  []modeRow
-	Foot  [][]string
-	Plot  template.HTML
-	Addrs [][]string
+	M          *Modes
+	Conclusion []string
+	Head       []string
+	Rows       []modeRow
+	Foot       [][]string
+	Plot       template.HTML
+	Addrs      [][]string
 }
 
 type modeRow struct {
@@ -75,7 +77,7 @@ type modeCell struct {
 }
 
 func newHTMLView(r *Report) (*htmlView, error) {
-	v := &htmlView{R: r}
+	v := &htmlView{R: r, Verdict: r.Verdict()}
 	if s := r.Scenarios; s != nil {
 		for _, run := range s.Runs {
 			if run.Status != RunPass {
@@ -151,7 +153,7 @@ func newHTMLView(r *Report) (*htmlView, error) {
 		v.Bench = append(v.Bench, bv)
 	}
 	if m := r.Modes; m != nil {
-		mv := &modesView{M: m, Addrs: m.addressRows()}
+		mv := &modesView{M: m, Conclusion: m.Conclusion(), Addrs: m.addressRows()}
 		rows := m.matrix(func(fr *FlowResult) string { return fr.cell() })
 		mv.Head = rows[0]
 		mv.Foot = rows[len(rows)-3:]
@@ -217,17 +219,18 @@ code { font-size: .9em; }
 figure { margin: 1em 0; } figcaption { font-size: .85em; color: #555; }
 ul.constraints li, ul.notes li { margin: .2em 0; }
 .source { color: #666; font-size: .85em; }
+.verdict { font-size: 1.25em; padding: .5em .8em; border-radius: 4px; color: #fff; }
+.verdict-pass { background: #1b7a3a; } .verdict-fail { background: #b3261e; }
+.conclusion { border-left: 6px solid #1b5fa8; background: #eaf2fb; padding: .3em 1em; margin: 1em 0; }
+.conclusion p { font-size: 1.15em; margin: .4em 0; }
+table.mode-flows { width: 100%; font-size: 1em; }
+table.mode-flows td.wire { font-size: .95em; min-width: 32em; }
+table.mode-flows td.wire code { font-size: 1em; white-space: pre-wrap; word-break: break-word; }
 </style>
 </head>
 <body>
 <h1>{{.R.Title}}</h1>
-{{- if .R.Inputs}}
-<section id="inputs">
-<table class="inputs"><tr><th>input</th><th>kind</th></tr>
-{{- range .R.Inputs}}<tr><td><code>{{.File}}</code></td><td>{{.Kind}}</td></tr>{{end}}
-</table>
-</section>
-{{- end}}
+<p id="verdict" class="verdict {{if .Verdict.Failed}}verdict-fail{{else}}verdict-pass{{end}}"><strong>{{.Verdict.Word}}</strong>{{range $i, $p := .Verdict.Parts}}{{if $i}};{{else}}:{{end}} {{$p}}{{end}}</p>
 {{- with .R.Scenarios}}
 <section id="scenarios">
 <h2>Scenarios</h2>
@@ -330,6 +333,10 @@ ul.constraints li, ul.notes li { margin: .2em 0; }
 {{- with .Modes}}
 <section id="modes">
 <h2>Modes</h2>
+{{- with .Conclusion}}
+<div id="conclusion" class="conclusion"><p><strong>{{index . 0}}</strong></p>
+{{- if gt (len .) 1}}<ul>{{range $i, $l := .}}{{if $i}}<li>{{$l}}</li>{{end}}{{end}}</ul>{{end}}</div>
+{{- end}}
 <p>Workload <code>{{.M.Workload}}</code>, traffic <code>{{.M.Traffic}}</code>: {{.M.Packets}} packets, {{len .M.Flows}} flows{{if .M.Profile}}, HNS profile {{.M.Profile}}{{end}}.</p>
 <table class="modes">
 <tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>
@@ -349,7 +356,7 @@ ul.constraints li, ul.notes li { margin: .2em 0; }
 <tr><th>flow</th><th>status</th><th>why</th><th>on the wire</th></tr>
 {{- range .Flows}}
 <tr class="{{.Status}}"><td>{{$m.FlowLabel .Flow}}</td><td>{{.Status}}{{with .Drop}}: {{.Reason}}{{end}}</td><td>{{with .Drop}}{{.Text}}{{if .Where}} at {{.Where}}{{end}}{{if .Rule}} [{{.Rule}}]{{end}}{{end}}{{if and .Why (ne .Status "works")}}<br>{{.Why}}{{end}}</td>
-<td>{{with .Wire}}<code>{{.Sent}}</code>{{if .OnWire}}<br>wire ({{.MACOnWire}} MAC): <code>{{.OnWire}}</code>{{end}}{{if .Received}}<br>received: <code>{{.Received}}</code>{{end}}{{if .Encap}}<br>{{.Encap}}, {{.Overhead}} bytes{{end}}{{range .Translation}}<br>{{.}}{{end}}{{end}}</td></tr>
+<td class="wire">{{with .Wire}}<code>{{.Sent}}</code>{{if .OnWire}}<br>wire ({{.MACOnWire}} MAC): <code>{{.OnWire}}</code>{{end}}{{if .Received}}<br>received: <code>{{.Received}}</code>{{end}}{{if .Encap}}<br>{{.Encap}}, {{.Overhead}} bytes{{end}}{{range .Translation}}<br>{{.}}{{end}}{{end}}</td></tr>
 {{- end}}
 </table>
 {{- with .Cost}}<p>Cost: {{printf "%.0f" .NsPerPacket}} ns/packet after the first round ({{printf "%.0f" .FirstNsPerPacket}} ns/packet in it), {{.Packets}} packets × {{.Rounds}} rounds — a quick measurement.</p>{{end}}
@@ -373,6 +380,17 @@ ul.constraints li, ul.notes li { margin: .2em 0; }
 <ul>{{range .R.Warnings}}<li>{{.}}</li>{{end}}</ul>
 </section>
 {{- end}}
+{{- if .R.Inputs}}
+<section id="inputs">
+<h2>Inputs</h2>
+<details><summary>{{len .R.Inputs}} input files</summary>
+<table class="inputs"><tr><th>input</th><th>kind</th></tr>
+{{- range .R.Inputs}}<tr><td><code>{{.File}}</code></td><td>{{.Kind}}</td></tr>{{end}}
+</table>
+</details>
+</section>
+{{- end}}
+<p class="verdict verdict-end {{if .Verdict.Failed}}verdict-fail{{else}}verdict-pass{{end}}"><strong>{{.Verdict.Word}}</strong>{{range $i, $p := .Verdict.Parts}}{{if $i}};{{else}}:{{end}} {{$p}}{{end}}</p>
 </body>
 </html>
 `))

@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image/png"
 	"math"
 	"os"
@@ -307,4 +308,124 @@ func TestHTMLEscapes(t *testing.T) {
 	if len(f.plots) != 1 {
 		t.Errorf("got %d plots, want 1", len(f.plots))
 	}
+}
+
+// TestVerdictAboveTheFold renders the report in headless Chromium in a
+// 1280x800 window, as a reader first sees it, and checks that the verdict
+// is in that first screen: a page with a failed scenario and 46 input
+// files (the inputs once came first and pushed the verdict out of sight).
+//
+// How: the verdict banner is the only element painted in its colour
+// (#b3261e for FAIL, #1b7a3a for PASS; the plots use the Okabe-Ito palette,
+// the tables pale tints), so the screenshot of the first 800 pixels holds
+// a block of that colour exactly when the banner is above the fold. No
+// script is injected (the page has none, by contract) and no layout engine
+// other than Chromium's is trusted. The DOM Chromium builds (--dump-dom)
+// must also have the verdict before the first table. The screenshots are
+// kept in testdata/out/.
+func TestVerdictAboveTheFold(t *testing.T) {
+	bin := chromium()
+	if bin == "" {
+		t.Skip("chromium not found (apt-get install chromium, or make deps): the verdict's position is not checked")
+	}
+	if testing.Short() {
+		t.Skip("-short: no browser")
+	}
+	out, err := filepath.Abs(filepath.Join("testdata", "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	failing := allInputs(t)
+	for i := len(failing.Inputs); i < 46; i++ {
+		failing.Inputs = append(failing.Inputs, Input{File: fmt.Sprintf("out/run/scenario-%02d.results.jsonl", i), Kind: KindResults})
+	}
+	passing := load(t, []string{"testdata/modes/modes.json"}, Options{})
+	tests := []struct {
+		name string
+		r    *Report
+		want [3]uint8 // the banner's colour
+		word string
+	}{
+		{"fail", failing, [3]uint8{0xb3, 0x26, 0x1e}, "FAIL"},
+		{"pass", passing, [3]uint8{0x1b, 0x7a, 0x3a}, "PASS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := WriteHTML(&b, tt.r); err != nil {
+				t.Fatal(err)
+			}
+			page := filepath.Join(out, "verdict-"+tt.name+".html")
+			if err := os.WriteFile(page, b.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			dom := runChromium(t, bin, page, "--dump-dom")
+			v := bytes.Index(dom, []byte(`id="verdict"`))
+			tbl := bytes.Index(dom, []byte("<table"))
+			if v < 0 || (tbl >= 0 && tbl < v) {
+				t.Errorf("Chromium's DOM: verdict at %d, first table at %d: want the verdict first", v, tbl)
+			}
+			if !bytes.Contains(dom, []byte("<strong>"+tt.word+"</strong>")) {
+				t.Errorf("Chromium's DOM lacks the verdict word %s", tt.word)
+			}
+			shot := filepath.Join(out, "verdict-"+tt.name+".png")
+			_ = os.Remove(shot)
+			runChromium(t, bin, page, "--screenshot="+shot, "--window-size=1280,800", "--hide-scrollbars")
+			n, h := colourPixels(t, shot, tt.want)
+			// The banner is most of 1280 pixels wide and at least 1.25em
+			// tall: 20000 pixels is a third of it.
+			if n < 20000 {
+				t.Errorf("the first 800 pixels (of %d) hold %d pixels of the verdict's colour, want the banner (20000 or more)", h, n)
+			}
+			t.Logf("screenshot: %s (%d verdict pixels)", shot, n)
+		})
+	}
+}
+
+// runChromium runs headless Chromium on a page and returns its stdout.
+func runChromium(t *testing.T, bin, page string, extra ...string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir=" + t.TempDir()}, extra...)
+	args = append(args, "file://"+page)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", bin, strings.Join(extra, " "), err, stderr.String())
+	}
+	return stdout.Bytes()
+}
+
+// colourPixels counts the pixels of a PNG within 3 of colour c in every
+// channel, and returns the image's height.
+func colourPixels(t *testing.T, file string, c [3]uint8) (int, int) {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatalf("no screenshot: %v", err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", file, err)
+	}
+	near := func(a uint32, b uint8) bool { d := int(a>>8) - int(b); return d >= -3 && d <= 3 }
+	n := 0
+	bd := img.Bounds()
+	for y := bd.Min.Y; y < bd.Max.Y; y++ {
+		for x := bd.Min.X; x < bd.Max.X; x++ {
+			r, g, b, _ := img.At(x, y).RGBA()
+			if near(r, c[0]) && near(g, c[1]) && near(b, c[2]) {
+				n++
+			}
+		}
+	}
+	return n, bd.Dy()
 }

@@ -12,14 +12,8 @@ import (
 // and fenced blocks.
 func WriteMarkdown(w io.Writer, r *Report) error {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# %s\n\n", mdEscape(r.Title))
-	if len(r.Inputs) > 0 {
-		b.WriteString("Inputs:\n\n")
-		for _, in := range r.Inputs {
-			fmt.Fprintf(&b, "- `%s` (%s)\n", in.File, in.Kind)
-		}
-		b.WriteString("\n")
-	}
+	verdict := fmt.Sprintf("**Verdict: %s**\n\n", mdEscape(r.Verdict().Line()))
+	fmt.Fprintf(&b, "# %s\n\n%s", mdEscape(r.Title), verdict)
 	if s := r.Scenarios; s != nil {
 		mdScenarios(&b, s)
 	}
@@ -49,6 +43,14 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 		b.WriteString("\n")
 	}
+	if len(r.Inputs) > 0 {
+		b.WriteString("## Inputs\n\n")
+		for _, in := range r.Inputs {
+			fmt.Fprintf(&b, "- `%s` (%s)\n", in.File, in.Kind)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString(verdict)
 	out := bytes.TrimRight(b.Bytes(), "\n")
 	_, err := w.Write(append(out, '\n'))
 	return err
@@ -57,8 +59,14 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 // mdEscape escapes the characters that would start Markdown syntax in
 // running text or break a table cell.
 func mdEscape(s string) string {
-	r := strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`, "`", "\\`", "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`, "\n", " ")
-	return r.Replace(s)
+	r := strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`, "`", "\\`", "<", `\<`, "[", `\[`, "]", `\]`, "\n", " ")
+	s = r.Replace(s)
+	// ">" only means something at the start of a line (a quote); inside a
+	// line it stays as typed, so "a -> b" reads the same raw and rendered.
+	if strings.HasPrefix(s, ">") {
+		s = `\` + s
+	}
+	return s
 }
 
 // mdCode puts s in an inline code span (a cell with headers, drops).
@@ -212,6 +220,13 @@ func mdProbe(b *bytes.Buffer, p *Probe) {
 
 func mdModes(b *bytes.Buffer, m *Modes) {
 	fmt.Fprintf(b, "## Modes\n\n%s.\n\n", mdEscape(m.headline()))
+	if c := m.Conclusion(); len(c) > 0 {
+		fmt.Fprintf(b, "**Conclusion: %s.**\n\n", mdEscape(c[0]))
+		for _, l := range c[1:] {
+			fmt.Fprintf(b, "- %s\n", mdEscape(l))
+		}
+		b.WriteString("\n")
+	}
 	mdTable(b, m.matrix(func(fr *FlowResult) string { return fr.cell() }), true)
 	for i := range m.Modes {
 		mr := &m.Modes[i]

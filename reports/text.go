@@ -16,14 +16,8 @@ import (
 // mode and why).
 func WriteText(w io.Writer, r *Report) error {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s\n", r.Title)
-	if len(r.Inputs) > 0 {
-		var in []string
-		for _, i := range r.Inputs {
-			in = append(in, fmt.Sprintf("%s (%s)", i.File, i.Kind))
-		}
-		fmt.Fprintf(&b, "inputs: %s\n", strings.Join(in, ", "))
-	}
+	verdict := "VERDICT: " + r.Verdict().Line()
+	fmt.Fprintf(&b, "%s\n%s\n", r.Title, verdict)
 	if s := r.Scenarios; s != nil {
 		b.WriteString("\n")
 		textScenarios(&b, s)
@@ -51,6 +45,14 @@ func WriteText(w io.Writer, r *Report) error {
 			fmt.Fprintf(&b, "warning: %s\n", wn)
 		}
 	}
+	if len(r.Inputs) > 0 {
+		var in []string
+		for _, i := range r.Inputs {
+			in = append(in, fmt.Sprintf("%s (%s)", i.File, i.Kind))
+		}
+		fmt.Fprintf(&b, "\ninputs: %s\n", strings.Join(in, ", "))
+	}
+	fmt.Fprintf(&b, "\n%s\n", verdict)
 	_, err := w.Write(b.Bytes())
 	return err
 }
@@ -400,6 +402,12 @@ func intList(ns []int) string {
 
 func textModes(b *bytes.Buffer, m *Modes) {
 	fmt.Fprintf(b, "MODES: %s\n", m.headline())
+	if c := m.Conclusion(); len(c) > 0 {
+		fmt.Fprintf(b, "CONCLUSION: %s\n", c[0])
+		for _, l := range c[1:] {
+			fmt.Fprintf(b, "  - %s\n", l)
+		}
+	}
 	tableTo(b, "", m.matrix(func(fr *FlowResult) string { return fr.cell() }))
 	for i := range m.Modes {
 		mr := &m.Modes[i]

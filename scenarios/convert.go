@@ -133,8 +133,11 @@ func tcpFlags(f uint8) string {
 func DropComment(d *result.Drop) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "drop: %s", d.Reason)
-	if d.Text != "" {
-		fmt.Fprintf(&b, " (%s)", d.Text)
+	switch n := dropNumber(d.Reason, d.Layer, d.Code); {
+	case d.Text != "" && n != "":
+		fmt.Fprintf(&b, " (%s, %s)", d.Text, n)
+	case d.Text != "" || n != "":
+		fmt.Fprintf(&b, " (%s)", d.Text+n)
 	}
 	var where []string
 	for _, s := range []string{d.Host, d.Component, d.Where} {
@@ -255,7 +258,11 @@ func FormatTrace(p *result.Packet, indent string) string {
 	if first != nil {
 		fmt.Fprintf(&b, "%s  %s\n", indent, FormatHeaders(first))
 	}
-	for i, s := range p.Trace {
+	// A stage shows the header fields it changed: against its own "before"
+	// when it recorded one, else against what the previous stage left.
+	prev := first
+	for i := range p.Trace {
+		s := &p.Trace[i]
 		fmt.Fprintf(&b, "%s  %2d. ", indent, i+1)
 		var where []string
 		for _, x := range []string{s.Host, s.Component, s.Port} {
@@ -266,19 +273,41 @@ func FormatTrace(p *result.Packet, indent string) string {
 		b.WriteString(strings.Join(where, " "))
 		b.WriteString(": ")
 		b.WriteString(s.Action)
-		if s.Detail != "" {
+		if d := stageDetail(s); d != "" {
 			b.WriteString(" ")
-			b.WriteString(s.Detail)
+			b.WriteString(d)
 		}
 		if s.VFPLayer != "" || s.VFPGroup != "" || s.VFPRule != "" {
 			fmt.Fprintf(&b, " [%s/%s/%s]", s.VFPLayer, s.VFPGroup, s.VFPRule)
 		}
-		if s.Reason != "" && !strings.Contains(s.Detail, s.Reason) {
-			fmt.Fprintf(&b, " (%s)", s.Reason)
+		if s.Reason != "" {
+			var why []string
+			if !strings.Contains(s.Detail, s.Reason) {
+				why = append(why, s.Reason)
+			}
+			if n := dropNumber(s.Reason, "", -1); n != "" {
+				why = append(why, n)
+			}
+			if len(why) > 0 {
+				fmt.Fprintf(&b, " (%s)", strings.Join(why, ", "))
+			}
 		}
 		b.WriteByte('\n')
-		for _, c := range headerChanges(s.Before, s.After) {
-			fmt.Fprintf(&b, "%s        %s\n", indent, c)
+		before := s.Before
+		if before == nil {
+			before = prev
+		}
+		if s.Before == nil && s.After != nil && originates(s) {
+			fmt.Fprintf(&b, "%s        sends: %s\n", indent, FormatHeaders(s.After))
+		} else {
+			for _, c := range headerChanges(before, s.After) {
+				fmt.Fprintf(&b, "%s        %s\n", indent, c)
+			}
+		}
+		if s.After != nil {
+			prev = s.After
+		} else if s.Before != nil {
+			prev = s.Before
 		}
 	}
 	for _, o := range p.Outputs {

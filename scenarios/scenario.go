@@ -3,6 +3,7 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"github.com/hnspath/hnspath/internal/suggest"
 	"io/fs"
 	"path/filepath"
 	"regexp"
@@ -238,7 +239,7 @@ func (l *loader) keys(n *node, field string, allowed ...string) bool {
 			}
 		}
 		if !ok {
-			l.errf(k, joinField(field, k.Value), "unknown key %q (known: %s)", k.Value, strings.Join(allowed, ", "))
+			l.errf(k, joinField(field, k.Value), "unknown key %q (%sknown: %s)", k.Value, suggest.Mean(k.Value, allowed), strings.Join(allowed, ", "))
 		}
 	}
 	return true
@@ -733,7 +734,7 @@ func (l *loader) check() {
 	port := func(name string, n *node, field string) (fabric.PortID, bool) {
 		id, ok := f.PortByName(name)
 		if !ok {
-			l.errf(n, field, "unknown port %q (ports: %s)", name, portNames(f))
+			l.errf(n, field, "unknown port %q (%sports: %s)", name, portHint(f, name), portNames(f))
 		}
 		return id, ok
 	}

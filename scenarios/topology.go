@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hnspath/hnspath/internal/suggest"
 	"reflect"
 	"regexp"
 	"sort"
@@ -316,7 +317,7 @@ func (d *decoder) decode(n *node, v reflect.Value, path string) {
 					continue keys
 				}
 			}
-			d.el.add(d.file, k, joinField(path, k.Value), "unknown key %q (known: %s)", k.Value, strings.Join(names, ", "))
+			d.el.add(d.file, k, joinField(path, k.Value), "unknown key %q (%sknown: %s)", k.Value, suggest.Mean(k.Value, names), strings.Join(names, ", "))
 		}
 	case reflect.Pointer:
 		if v.IsNil() {
@@ -397,7 +398,7 @@ func (d *decoder) hns(n *node, o *hns.Objects, path string) {
 			}
 		}
 		if !field.IsValid() {
-			d.el.add(d.file, k, joinField(path, k.Value), "unknown key %q (known: %s)", k.Value, strings.Join(lists, ", "))
+			d.el.add(d.file, k, joinField(path, k.Value), "unknown key %q (%sknown: %s)", k.Value, suggest.Mean(k.Value, lists), strings.Join(lists, ", "))
 			continue
 		}
 		ln := n.Vals[i]
@@ -434,7 +435,7 @@ func (d *decoder) hns(n *node, o *hns.Objects, path string) {
 			}
 			for _, u := range hns.UnknownFields(b, s.Index(j).Addr().Interface()) {
 				un := locateKey(it, u)
-				d.el.add(d.file, un, ip+"."+u, "unknown key (no HCN v2 field has this name)")
+				d.el.add(d.file, un, ip+"."+u, "unknown key (%sno HCN v2 field has this name)", hcnKeyHint(s.Index(j).Interface(), u))
 			}
 		}
 		field.Set(s)

@@ -3,8 +3,14 @@ package scenarios
 import (
 	"errors"
 	"fmt"
+	"github.com/hnspath/hnspath/internal/suggest"
 	"io"
 	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/hnspath/hnspath/emulator/drop"
 
 	"github.com/hnspath/hnspath/emulator/fabric"
 	"github.com/hnspath/hnspath/pcapio"
@@ -72,7 +78,7 @@ func Trace(req TraceRequest) (*result.Packet, error) {
 		}
 		p := &PacketInput{At: req.At, Frame: s, FrameText: req.Spec, Field: "spec"}
 		if _, ok := f.PortByName(req.At); !ok {
-			return nil, fmt.Errorf("trace: unknown port %q (ports: %s)", req.At, portNames(f))
+			return nil, fmt.Errorf("trace: unknown port %q (%sports: %s)", req.At, portHint(f, req.At), portNames(f))
 		}
 		r.opts.Results = func(p *result.Packet) { got = p }
 		if err := r.inline(p, 0, 1000); err != nil {
@@ -102,7 +108,7 @@ func Trace(req TraceRequest) (*result.Packet, error) {
 			}
 			id, ok := f.PortByName(pkt.Port)
 			if !ok {
-				return nil, fmt.Errorf("trace: %s: packet %d: unknown port %q (ports: %s)", req.Pcap, pkt.Index, pkt.Port, portNames(f))
+				return nil, fmt.Errorf("trace: %s: packet %d: unknown port %q (%sports: %s)", req.Pcap, pkt.Index, pkt.Port, portHint(f, pkt.Port), portNames(f))
 			}
 			if pkt.Index == 1 {
 				first = pkt.Time.UnixNano()
@@ -135,4 +141,89 @@ func Trace(req TraceRequest) (*result.Packet, error) {
 		return nil, errors.New("trace: give a spec, a capture and packet number, or a scenario and packet number")
 	}
 	return got, nil
+}
+
+// dropNumber names a drop reason's number in Windows' table, as the text
+// output shows it next to the name: "pktmon DropReason 20" for the
+// vmswitch/pktmon table, "VFP drop reason 11" for VfpExt's; "" when Windows
+// has no number for the reason (WinNAT, TCP/IP, HNS and the emulator's own).
+// layer and code are a result's (code 0 is the JSON's "no code" unless the
+// slug's own table entry says 0).
+func dropNumber(slug, layer string, code int) string {
+	if r, ok := drop.Parse(slug); ok {
+		layer, code = r.Layer().String(), r.Code()
+	}
+	if code < 0 {
+		return ""
+	}
+	switch layer {
+	case drop.LayerPktmon.String():
+		return "pktmon DropReason " + strconv.Itoa(code)
+	case drop.LayerVFP.String():
+		return "VFP drop reason " + strconv.Itoa(code)
+	}
+	return ""
+}
+
+// windowsRoute rewords the management OS routing stage's detail
+// ("PREFIX via NEXTHOP dev IFACE", NEXTHOP being the destination itself for
+// an on-link route) in Get-NetRoute's terms: DestinationPrefix, NextHop
+// (0.0.0.0 or :: for an on-link route, as Windows prints it) and
+// InterfaceAlias. dst is the packet's destination. A detail of another form
+// is returned unchanged.
+func windowsRoute(detail, dst string) string {
+	pfx, rest, ok := strings.Cut(detail, " via ")
+	if !ok {
+		return detail
+	}
+	nh, alias, ok := strings.Cut(rest, " dev ")
+	if !ok {
+		return detail
+	}
+	p, err := netip.ParsePrefix(pfx)
+	if err != nil {
+		return detail
+	}
+	next := nh
+	if nh == dst {
+		next = "0.0.0.0"
+		if p.Addr().Is6() {
+			next = "::"
+		}
+		next += " (on-link)"
+	}
+	if strings.ContainsAny(alias, " ()") {
+		alias = `"` + alias + `"`
+	}
+	return fmt.Sprintf("DestinationPrefix %s, NextHop %s, InterfaceAlias %s", pfx, next, alias)
+}
+
+// stageDetail is a stage's detail as the text trace prints it: routes of
+// the management OS (component tcpip) in Windows' terms.
+func stageDetail(s *result.Stage) string {
+	if s.Component == "tcpip" && s.Action == "route" {
+		dst := ""
+		if s.After != nil {
+			dst = s.After.Dst
+		}
+		return windowsRoute(s.Detail, dst)
+	}
+	return s.Detail
+}
+
+// originates reports whether a stage made a new packet (an ICMP error, an
+// ARP reply) rather than changed the one it got: its headers are shown
+// whole, not as changes.
+func originates(s *result.Stage) bool {
+	return s.Action == "icmp-error" || s.Action == "answer-arp"
+}
+
+// portHint is "did you mean \"x\"? " for the port of f closest to a
+// mistyped name, or "".
+func portHint(f *fabric.Fabric, name string) string {
+	var names []string
+	for _, p := range f.Ports() {
+		names = append(names, p.Name)
+	}
+	return suggest.Mean(name, names)
 }

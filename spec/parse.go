@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/hnspath/hnspath/internal/suggest"
 	"net"
 	"net/netip"
 	"strconv"
@@ -135,7 +136,7 @@ func (p *parser) layer() (Layer, error) {
 	}
 	ld := layerByName[strings.ToLower(name)]
 	if ld == nil {
-		return Layer{}, p.errAt(start, "", "", "unknown layer %q (known: %s)", name, layerNames())
+		return Layer{}, p.errAt(start, "", "", "unknown layer %q (%sknown: %s)", name, suggest.Mean(name, suggest.Split(layerNames())), layerNames())
 	}
 	l := Layer{Name: ld.name, Col: start + 1}
 	p.skipSpace()
@@ -191,7 +192,7 @@ func (p *parser) field(ld *layerDef, l *Layer) (Field, error) {
 	}
 	d := ld.field(name)
 	if d == nil {
-		return Field{}, p.errAt(start, ld.name, "", "unknown field %q (known: %s)", name, ld.fieldNames())
+		return Field{}, p.errAt(start, ld.name, "", "unknown field %q (%sknown: %s)", name, suggest.Mean(name, suggest.Split(ld.fieldNames())), ld.fieldNames())
 	}
 	for _, f := range l.Fields {
 		if f.Name == d.name {

@@ -84,7 +84,7 @@ func TestParseColumns(t *testing.T) {
 var parseErrorTests = []struct {
 	in, want string // want is a prefix of the error text
 }{
-	{`ether() / ipv4(src=10.0.0.1, tll=3)`, `col 30: ipv4: unknown field "tll" (known: src, dst, ttl,`},
+	{`ether() / ipv4(src=10.0.0.1, tll=3)`, `col 30: ipv4: unknown field "tll" (did you mean "ttl"? known: src, dst, ttl,`},
 	{"ipv4(ttl=300)", "col 10: ipv4: ttl: value 300 out of range (max 255)"},
 	{"ipv4(ttl=99999999999999999999999)", "col 10: ipv4: ttl: value 99999999999999999999999 out of range"},
 	{"foo()", `col 1: unknown layer "foo" (known: ether,`},

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/hnspath/hnspath/internal/suggest"
 	"io"
 	"os"
 	"path/filepath"
@@ -115,7 +116,7 @@ func parseNIC(s string) (fabric.NICSpec, error) {
 			}
 			n.MTU = m
 		default:
-			return n, fmt.Errorf("unknown key %q (name, mac, ip, ipv6, gateway, mtu)", k)
+			return n, fmt.Errorf("unknown key %q (%sknown: name, mac, ip, ipv6, gateway, mtu)", k, suggest.Mean(k, []string{"name", "mac", "ip", "ipv6", "gateway", "mtu"}))
 		}
 	}
 	if n.Name == "" || n.MAC == "" {

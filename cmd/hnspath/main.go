@@ -10,6 +10,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/hnspath/hnspath/internal/suggest"
 	"io"
 	"os"
 	"sort"
@@ -52,7 +53,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			if c, ok := commands[args[1]]; ok {
 				return c.run([]string{"--help"}, stdout, stderr)
 			}
-			fmt.Fprintf(stderr, "hnspath help: unknown command %q\n", args[1])
+			fmt.Fprintf(stderr, "hnspath help: unknown command %q%s\n", args[1], suggest.Hint(args[1], commandNames()))
 			return exitUsage
 		}
 		usage(stdout)
@@ -60,11 +61,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	c, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(stderr, "hnspath: unknown command %q\n\n", name)
+		fmt.Fprintf(stderr, "hnspath: unknown command %q%s\n\n", name, suggest.Hint(name, commandNames()))
 		usage(stderr)
 		return exitUsage
 	}
 	return c.run(args[1:], stdout, stderr)
+}
+
+// commandNames returns the registered commands' names, sorted.
+func commandNames() []string {
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 func usage(w io.Writer) {
@@ -73,12 +84,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Usage: hnspath <command> [flags] [arguments]")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range commandNames() {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "  help       show this list, or a command's flags: hnspath help <command>")

@@ -33,6 +33,26 @@ func runTrace(args []string, stdout, stderr io.Writer) int {
 		return usageErr(stderr, fs, "give --topology or --scenario")
 	}
 	req := scenarios.TraceRequest{At: *at, Pcap: *pcap, Packet: *packet, Port: *port}
+	if *topo != "" {
+		t, err := scenarios.LoadTopology(*topo)
+		if err != nil {
+			if _, serr := scenarios.Load(*topo); serr == nil {
+				return usageErr(stderr, fs, "%s is a scenario file, not a topology: give it with --scenario (-s)", *topo)
+			}
+			return fail(stderr, "trace", err)
+		}
+		req.Topology = t
+	}
+	if *scen != "" {
+		sc, err := scenarios.Load(*scen)
+		if err != nil {
+			if _, terr := scenarios.LoadTopology(*scen); terr == nil {
+				return usageErr(stderr, fs, "%s is a topology file, not a scenario: give it with --topology (-t)", *scen)
+			}
+			return fail(stderr, "trace", err)
+		}
+		req.Scenario = sc
+	}
 	switch fs.NArg() {
 	case 0:
 	case 1:
@@ -49,20 +69,6 @@ func runTrace(args []string, stdout, stderr io.Writer) int {
 		return usageErr(stderr, fs, "give a packet spec with --at, or --packet N (with --pcap or --scenario)")
 	case req.Spec == "" && req.Pcap == "" && *scen == "":
 		return usageErr(stderr, fs, "--packet without --pcap needs --scenario")
-	}
-	if *topo != "" {
-		t, err := scenarios.LoadTopology(*topo)
-		if err != nil {
-			return fail(stderr, "trace", err)
-		}
-		req.Topology = t
-	}
-	if *scen != "" {
-		sc, err := scenarios.Load(*scen)
-		if err != nil {
-			return fail(stderr, "trace", err)
-		}
-		req.Scenario = sc
 	}
 	p, err := scenarios.Trace(req)
 	if err != nil {

@@ -3,6 +3,7 @@ package modes
 import (
 	"errors"
 	"fmt"
+	"github.com/hnspath/hnspath/internal/suggest"
 	"net/netip"
 	"regexp"
 	"strconv"
@@ -153,7 +154,7 @@ func ParseWorkload(file string, data []byte) (*Workload, error) {
 				p.peer(item, fmt.Sprintf("peers[%d]", j))
 			}
 		default:
-			p.errf(k, k.Value, "unknown key (want profile, endpoints, nodes or peers)")
+			p.errf(k, k.Value, "unknown key%s (want profile, endpoints, nodes or peers)", suggest.Hint(k.Value, []string{"profile", "endpoints", "nodes", "peers"}))
 		}
 	}
 	if len(p.w.Endpoints) == 0 && len(p.errs) == 0 {
