@@ -222,7 +222,7 @@ func (pr *programmer) programLB(li int, update bool) error {
 						Priority: 100 + uint32(mi), Terminating: true,
 						Conditions: vfp.Conditions{DstIP: []netip.Prefix{netip.PrefixFrom(vip, vip.BitLen())},
 							Protocols: []uint8{proto}, DstPort: []vfp.PortRange{vfp.SinglePort(pm.ExternalPort)}},
-						Action: vfp.Action{Type: vfp.ActionBlock, Reason: drop.HostToServiceIP}})
+						Action: vfp.Action{Type: vfp.ActionBlock, Reason: drop.HostToServiceIP}, ModelOnly: modelOnlyHostToVIP})
 				}
 			}
 		}
