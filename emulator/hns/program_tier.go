@@ -39,6 +39,9 @@ type tierRule struct {
 	c     vfp.Conditions
 	act   ActionType // Allow, Block or Pass
 	flags uint32
+	// modelOnly is the ModelOnly of the ACL-layer rule it stands for (the
+	// container defaults), or of the one it is a conjunction with.
+	modelOnly string
 }
 
 // Group names and priority of the flattened tiers.
@@ -116,7 +119,7 @@ func (pr *programmer) tierACLs(ep *vfpEp, l *vfp.Layer, v6 bool, dir vfp.Directi
 		if r.Action.Type == vfp.ActionBlock {
 			act = ActionTypeBlock
 		}
-		last = append(last, tierRule{name: r.Name, c: r.Conditions, act: act, flags: r.ExtraFlags})
+		last = append(last, tierRule{name: r.Name, c: r.Conditions, act: act, flags: r.ExtraFlags, modelOnly: r.ModelOnly})
 	}
 	rules, err := flattenTiers(append(flat, last))
 	if err != nil {
@@ -131,7 +134,7 @@ func (pr *programmer) tierACLs(ep *vfpEp, l *vfp.Layer, v6 bool, dir vfp.Directi
 		}
 		seen[r.name]++
 		vr := &vfp.Rule{Name: name, FriendlyName: r.name, Priority: uint32(i + 1), Terminating: true,
-			ExtraFlags: r.flags, Conditions: r.c}
+			ExtraFlags: r.flags, Conditions: r.c, ModelOnly: r.modelOnly}
 		switch r.act {
 		case ActionTypeBlock:
 			vr.Action = vfp.Action{Type: vfp.ActionBlock, Reason: drop.VFPBlock}
@@ -168,7 +171,7 @@ func flattenTiers(tiers [][]tierRule) ([]tierRule, error) {
 				continue
 			}
 			name := r.name + "+" + x.name
-			out = append(out, tierRule{name: name, c: c, act: x.act, flags: x.flags})
+			out = append(out, tierRule{name: name, c: c, act: x.act, flags: x.flags, modelOnly: x.modelOnly})
 		}
 		if len(out) > maxTierRules {
 			return nil, fmt.Errorf("the tiers flatten to more than %d rules", maxTierRules)
