@@ -122,7 +122,11 @@ func FormatLayers(w io.Writer, layers []*vfp.Layer, o Options) error {
 			if !o.Explain && modelOnlyGroup(g) {
 				continue
 			}
-			writeGroup(ew, g)
+			if g.Name != "" || g.FriendlyName != "" || g.Priority != 0 {
+				// (Rules a paste shows without their group line are
+				// printed without one too.)
+				writeGroup(ew, g)
+			}
 			for _, r := range sortedRules(g) {
 				if o.Explain || r.ModelOnly == "" {
 					writeRule(ew, r, o)
