@@ -226,3 +226,29 @@ func TestVFPNoVFPPort(t *testing.T) {
 		}
 	}
 }
+
+// TestVFPCheckKubeProxyLayout checks kube-proxy's ClusterIP in the
+// Windows Server 2019 era dump of kubernetes/kubernetes#79359 (partial:
+// four "..." elisions, cut inside the lbnat rule, no group lines). The
+// emulator does not program that era's per-backend layout (docs/vfp-check.md,
+// "Known layout differences"): its three rules are only on the host, and
+// what the emulator programs instead is unverified against the partial
+// dump. The golden file pins the whole report.
+func TestVFPCheckKubeProxyLayout(t *testing.T) {
+	code, out, errs := runCmd(t, "vfp", "check", "--topology", "testdata/vfpcheck/kube-proxy-clusterip.yaml",
+		"--dump", "testdata/vfpcheck/vfpctrl-list-rule__kubernetes_kubernetes_79359_SNAT_LB.txt", "--port", "node1/pod-api")
+	if code != exitFail {
+		t.Fatalf("exit %d, want 1\n%s%s", code, out, errs)
+	}
+	for _, want := range []string{
+		"SNAT/Block_LoopBack593C6_10.42.1.2_10.43.0.1_443_6443_6: only on the host",
+		"SNAT/SNAT_TCP_593C6_10.42.1.2_10.43.0.1_443_6443_6: only on the host",
+		"LB/LB_593C6_10.42.1.2_10.43.0.1_443_6443_6: only on the host",
+		"DIFFER: 1 ports, 10 rules checked, 3 differences",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	goldenFile(t, "kube-proxy-check.txt.golden", out)
+}
