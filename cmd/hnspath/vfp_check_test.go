@@ -252,3 +252,47 @@ func TestVFPCheckKubeProxyLayout(t *testing.T) {
 	}
 	goldenFile(t, "kube-proxy-check.txt.golden", out)
 }
+
+// TestVFPCheckOwnOutput checks every library topology with VFP against
+// what `hnspath vfp` prints for it (all ports in one dump, paired by
+// name): the printed form carries every field the check compares, with
+// and without --explain.
+func TestVFPCheckOwnOutput(t *testing.T) {
+	topos, err := filepath.Glob("../../scenarios/library/topologies/*.yaml")
+	if err != nil || len(topos) == 0 {
+		t.Fatalf("no topologies: %v", err)
+	}
+	for _, topo := range topos {
+		for _, explain := range []bool{false, true} {
+			name := filepath.Base(topo)
+			if explain {
+				name += "/explain"
+			}
+			t.Run(name, func(t *testing.T) {
+				args := []string{"vfp", "--topology", topo}
+				if explain {
+					args = append(args, "--explain")
+				}
+				code, out, errs := runCmd(t, args...)
+				if code != exitOK {
+					if strings.Contains(errs, "nat networks do not use VFP") || strings.Contains(errs, "HCN_E_") {
+						return // no VFP, or a topology HNS rejects on purpose
+					}
+					t.Fatalf("vfp: exit %d: %s", code, errs)
+				}
+				path := filepath.Join(t.TempDir(), "dump.txt")
+				if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				check := []string{"vfp", "check", "--topology", topo, "--dump", path}
+				if explain {
+					check = append(check, "--explain")
+				}
+				code, rep, errs := runCmd(t, check...)
+				if code != exitOK || !strings.Contains(rep, "match:") || strings.Contains(rep, "unchecked") {
+					t.Errorf("check of its own output: exit %d\n%s%s", code, rep, errs)
+				}
+			})
+		}
+	}
+}
