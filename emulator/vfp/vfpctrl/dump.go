@@ -1,9 +1,11 @@
 package vfpctrl
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf16"
 )
 
 // A node's VFP dump comes in one of these shapes:
@@ -61,7 +63,7 @@ func (d *Dump) Port(name string) *PortDump {
 // returned with what could be read. Pastes that leave lines out are not
 // errors: they are Listing.Gaps.
 func ParseDump(name string, data []byte) (*Dump, error) {
-	text := strings.ReplaceAll(string(data), "\r\n", "\n")
+	text := strings.ReplaceAll(decodeText(data), "\r\n", "\n")
 	text = strings.TrimPrefix(text, "\ufeff")
 	lines := strings.Split(text, "\n")
 	d := &Dump{}
@@ -255,4 +257,27 @@ func relocate(err error, name string, offset int) error {
 	}
 	walk(err)
 	return errors.Join(out...)
+}
+
+// decodeText returns data as a string, decoding UTF-16 (what Windows
+// PowerShell 5.1's ">" and Out-File write by default, with a byte order
+// mark) and UTF-16LE without a mark when its ASCII text shows as every
+// other byte zero.
+func decodeText(data []byte) string {
+	var order binary.ByteOrder
+	switch {
+	case len(data) >= 2 && data[0] == 0xFF && data[1] == 0xFE:
+		order, data = binary.LittleEndian, data[2:]
+	case len(data) >= 2 && data[0] == 0xFE && data[1] == 0xFF:
+		order, data = binary.BigEndian, data[2:]
+	case len(data) >= 4 && data[0] != 0 && data[1] == 0 && data[2] != 0 && data[3] == 0:
+		order = binary.LittleEndian
+	default:
+		return string(data)
+	}
+	u := make([]uint16, len(data)/2)
+	for i := range u {
+		u[i] = order.Uint16(data[2*i:])
+	}
+	return string(utf16.Decode(u))
 }

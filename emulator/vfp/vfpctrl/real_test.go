@@ -2,6 +2,7 @@ package vfpctrl
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/hnspath/hnspath/emulator/vfp"
 )
@@ -166,5 +168,30 @@ func TestRealCalicoSample(t *testing.T) {
 	}
 	if len(l.Gaps) != 1 || l.Gaps[0].Line != 43 || l.Gaps[0].Field != "(redacted)" {
 		t.Errorf("gaps = %+v, want the (redacted) line 43", l.Gaps)
+	}
+}
+
+// TestParseDumpUTF16 reads a dump as Windows PowerShell 5.1 writes it
+// with ">" (UTF-16LE with a byte order mark, CRLF line ends).
+func TestParseDumpUTF16(t *testing.T) {
+	const name = "vfpctrl-list-rule__mrolmedo_rke2windows_ACL_ENDPOINT_LAYER.txt"
+	text := strings.ReplaceAll(string(readReal(t, name)), "\n", "\r\n")
+	u := utf16.Encode([]rune(text))
+	for _, bom := range []bool{true, false} {
+		b := []byte{}
+		if bom {
+			b = append(b, 0xFF, 0xFE)
+		}
+		for _, c := range u {
+			b = binary.LittleEndian.AppendUint16(b, c)
+		}
+		d, err := ParseDump(name, b)
+		if err != nil {
+			t.Fatalf("bom %v: %v", bom, err)
+		}
+		if len(d.Ports) != 1 || d.Ports[0].Port != "c9385412-bdef-49f5-88b0-c9d484ef6716" || d.Ports[0].Listing == nil ||
+			len(d.Ports[0].Listing.Layers) != 1 || len(d.Ports[0].Listing.Layers[0].Groups[0].Rules) != 2 {
+			t.Errorf("bom %v: got %+v", bom, d.Ports)
+		}
 	}
 }
