@@ -14,7 +14,7 @@ import (
 	"github.com/hnspath/hnspath/internal/input"
 )
 
-const vfpCheckUsage = "check --topology file --dump file [--port HOST/PORT] [--dump-port NAME] [--explain] [--format text|json]"
+const vfpCheckUsage = "check --topology file --dump file [--port HOST/PORT] [--dump-port NAME] [--layer NAME] [--explain] [--format text|json]"
 
 // checkReport is the JSON form of `hnspath vfp check` (stable; covered
 // by a golden test).
@@ -61,6 +61,7 @@ func runVFPCheck(args []string, stdout, stderr io.Writer) int {
 	dump := fs.StringP("dump", "d", "", "vfpctrl dump `file`: /list-rule output of one port, or a collectlogs vfpOutput.txt")
 	port := fs.StringP("port", "p", "", "check only this topology `port` (HOST/ENDPOINT, HOST/NIC, HOST/host)")
 	dumpPort := fs.String("dump-port", "", "compare --port with this port `name` of the dump (when the IDs differ, e.g. a dump from another node)")
+	layer := fs.String("layer", "", "check only this `layer`; the dump is `vfpctrl /port P /layer NAME /list-rule` output (needed when the paste lacks that command line)")
 	explain := fs.Bool("explain", false, "also expect the model's own rules (those vfp leaves out unless --explain) on the host")
 	format := fs.String("format", "text", "output `format`: text or json")
 	if code := parseFlags(fs, args, stderr); code >= 0 {
@@ -127,7 +128,7 @@ func runVFPCheck(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		used[di] = true
-		rep.Ports = append(rep.Ports, checkOne(p, &d.Ports[di], *explain))
+		rep.Ports = append(rep.Ports, checkOne(p, &d.Ports[di], *explain, *layer))
 	}
 	for i, pd := range d.Ports {
 		if !used[i] && *port == "" {
@@ -227,7 +228,7 @@ func normMAC(s string) string {
 }
 
 // checkOne compares one port with its part of the dump.
-func checkOne(p vfpPort, pd *vfpctrl.PortDump, explain bool) checkPort {
+func checkOne(p vfpPort, pd *vfpctrl.PortDump, explain bool, layer string) checkPort {
 	cp := checkPort{Port: p.name, DumpPort: pd.Port, Line: pd.Line}
 	want := p.port.Layers()
 	opts := vfpctrl.CheckOptions{Explain: explain}
@@ -237,6 +238,15 @@ func checkOne(p vfpPort, pd *vfpctrl.PortDump, explain bool) checkPort {
 		cp.Layer, cp.Partial, cp.Gaps = l.Layer, l.Partial(), l.Gaps
 		opts.Partial, opts.Layer, opts.Group = l.Partial(), l.Layer, l.Group
 		got = l.Layers
+		if layer != "" {
+			// A /layer L listing prints no LAYER line: its groups are L's.
+			for _, gl := range got {
+				if gl.Name == "" {
+					gl.Name = layer
+				}
+			}
+			cp.Layer, opts.Layer = layer, layer
+		}
 	} else {
 		// Rule counters name layers, groups and rules but print none of
 		// their fields: check names only.

@@ -296,3 +296,26 @@ func TestVFPCheckOwnOutput(t *testing.T) {
 		}
 	}
 }
+
+// TestVFPCheckLayerFlag checks the Calico dump pasted without its command
+// line: --layer says which layer the groups belong to.
+func TestVFPCheckLayerFlag(t *testing.T) {
+	b, err := os.ReadFile(calicoDump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), "vfpctrl /port c9385412-bdef-49f5-88b0-c9d484ef6716 /layer ACL_ENDPOINT_LAYER /list-rule\n", "", 1)
+	path := filepath.Join(t.TempDir(), "acl.txt")
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"vfp", "check", "--topology", calicoTopo, "--dump", path,
+		"--port", "node1/4a625a2b10a33b0dea96fe8743fb8e13504481ee9f481d179f8e75b8c98611d2_Calico"}
+	if code, out, _ := runCmd(t, args...); code != exitFail {
+		t.Errorf("without --layer: exit %d, want 1 (the groups belong to no layer)\n%s", code, out)
+	}
+	code, out, errs := runCmd(t, append(args, "--layer", "ACL_ENDPOINT_LAYER")...)
+	if code != exitOK || !strings.Contains(out, "(layer ACL_ENDPOINT_LAYER): 3 rules checked, 0 differences") {
+		t.Errorf("with --layer: exit %d\n%s%s", code, out, errs)
+	}
+}
