@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -58,7 +61,7 @@ func runVFPCheck(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	topo := fs.StringP("topology", "t", "", "topology `file` (YAML or JSON), or a scenario file's topology")
-	dump := fs.StringP("dump", "d", "", "vfpctrl dump `file`: /list-rule output of one port, or a collectlogs vfpOutput.txt")
+	dump := fs.StringP("dump", "d", "", "vfpctrl dump `file`: /list-rule output of one port, a collectlogs vfpOutput.txt (or vfprules.txt), or the collectlogs bundle directory holding it")
 	port := fs.StringP("port", "p", "", "check only this topology `port` (HOST/ENDPOINT, HOST/NIC, HOST/host)")
 	dumpPort := fs.String("dump-port", "", "compare --port with this port `name` of the dump (when the IDs differ, e.g. a dump from another node)")
 	layer := fs.String("layer", "", "check only this `layer`; the dump is `vfpctrl /port P /layer NAME /list-rule` output (needed when the paste lacks that command line)")
@@ -84,6 +87,13 @@ func runVFPCheck(args []string, stdout, stderr io.Writer) int {
 	f, err := t.Build(fabric.Options{})
 	if err != nil {
 		return fail(stderr, "vfp check", err)
+	}
+	if st, err := os.Stat(*dump); err == nil && st.IsDir() {
+		f, err := bundleDump(*dump)
+		if err != nil {
+			return fail(stderr, "vfp check", err)
+		}
+		*dump = f
 	}
 	data, err := input.ReadFile(*dump, 0)
 	if err != nil {
@@ -162,6 +172,29 @@ func runVFPCheck(args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// bundleDump returns the VFP dump of a collectlogs.ps1 bundle directory:
+// vfpOutput.txt, or vfprules.txt, which is where dumpVfpPolicies.ps1 itself
+// writes (collectlogs.ps1 only redirects the script's console output to
+// vfpOutput.txt), whichever has "Policy for port" sections.
+func bundleDump(dir string) (string, error) {
+	var tried []string
+	for _, name := range []string{"vfpOutput.txt", "vfprules.txt"} {
+		p := filepath.Join(dir, name)
+		b, err := input.ReadFile(p, 0)
+		if err != nil {
+			continue
+		}
+		tried = append(tried, name)
+		if strings.Contains(string(b), "Policy for port") || strings.Contains(string(bytes.ReplaceAll(b, []byte{0}, nil)), "Policy for port") {
+			return p, nil
+		}
+	}
+	if len(tried) == 0 {
+		return "", fmt.Errorf("%s: a collectlogs bundle directory should hold vfpOutput.txt or vfprules.txt (dumpVfpPolicies.ps1); neither is there", dir)
+	}
+	return "", fmt.Errorf("%s: %s has no \"Policy for port\" section", dir, strings.Join(tried, " and "))
 }
 
 func firstNonEmptyStr(s ...string) string {

@@ -166,6 +166,10 @@ func TestVFPCheckDumpOfManyPorts(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d, want 0\n%s%s", code, out, errs)
 	}
+	// The bundle directory works too (the file is found by name).
+	if code, out2, errs := runCmd(t, "vfp", "check", "--topology", calicoTopo, "--dump", filepath.Dir(path)); code != exitOK || !strings.Contains(out2, "match: 1 ports") {
+		t.Errorf("bundle directory: exit %d\n%s%s", code, out2, errs)
+	}
 	for _, want := range []string{
 		"= dump port C9385412-BDEF-49F5-88B0-C9D484EF6716 (line 7)",
 		"dump port 0B2D1B5B-0000-4000-8000-000000000001: no topology port",
