@@ -95,17 +95,17 @@ func Check(want, got []*vfp.Layer, o CheckOptions) []Diff {
 		if o.Layer != "" && !strings.EqualFold(wl.Name, o.Layer) {
 			continue
 		}
+		// A layer whose rules are all the model's own is still expected:
+		// HNS creates the layer, only its rules are not listed.
 		groups := c.wantGroups(wl)
-		if len(groups) == 0 && len(wl.Groups) > 0 {
-			continue // only the model's own rules
-		}
 		hl, ok := gl[wl.Name]
 		if !ok {
 			c.absent(wl.Name)
 			continue
 		}
 		delete(gl, wl.Name)
-		if o.Group == "" {
+		if o.Layer == "" && o.Group == "" {
+			// (A /layer L listing does not print the layer's own fields.)
 			c.cmp(wl.Name, "priority", u32(wl.Priority), u32(hl.Priority))
 			c.cmp(wl.Name, "flags", layerFlagNames(wl.AllFlags()), layerFlagNames(hl.AllFlags()))
 		}
@@ -183,6 +183,10 @@ func (c *checker) groups(lpath string, want []*vfp.Group, hl *vfp.Layer) {
 		path := lpath + "/" + wg.Name
 		g, ok := hg[wg.Name]
 		if !ok {
+			if len(loose) == 0 {
+				c.absent(path)
+				continue
+			}
 			// A paste that elides the group line may still show its rules.
 			found := false
 			for _, r := range wg.Rules {
@@ -312,4 +316,63 @@ func conditionsString(c vfp.Conditions) string {
 	add("proto", strs(c.Protocols, func(p uint8) string { return strconv.Itoa(int(p)) }))
 	add("vni", strs(c.VNI, func(n uint32) string { return strconv.FormatUint(uint64(n), 10) }))
 	return strings.Join(parts, " ")
+}
+
+// CountRules returns how many rules of want a check with o expects a host
+// to list.
+func CountRules(want []*vfp.Layer, o CheckOptions) int {
+	c := &checker{o: o}
+	n := 0
+	for _, l := range want {
+		if o.Layer != "" && !strings.EqualFold(l.Name, o.Layer) {
+			continue
+		}
+		for _, g := range c.wantGroups(l) {
+			n += len(g.Rules)
+		}
+	}
+	return n
+}
+
+// LayersFromCounters builds layers, groups and rules that carry only the
+// names a /get-rule-counter output gives, for a names-only check against
+// NamesOnly of the model's layers.
+func LayersFromCounters(cs []RuleCounterLine) []*vfp.Layer {
+	var out []*vfp.Layer
+	layers := map[string]*vfp.Layer{}
+	groups := map[[2]string]*vfp.Group{}
+	for _, c := range cs {
+		l := layers[c.Layer]
+		if l == nil {
+			l = &vfp.Layer{Name: c.Layer}
+			layers[c.Layer] = l
+			out = append(out, l)
+		}
+		g := groups[[2]string{c.Layer, c.Group}]
+		if g == nil {
+			g = &vfp.Group{Name: c.Group}
+			groups[[2]string{c.Layer, c.Group}] = g
+			l.Groups = append(l.Groups, g)
+		}
+		g.Rules = append(g.Rules, &vfp.Rule{Name: c.Rule, FriendlyName: c.FriendlyName})
+	}
+	return out
+}
+
+// NamesOnly returns copies of layers with their groups and rules that keep
+// only names (and ModelOnly), for a names-only check.
+func NamesOnly(layers []*vfp.Layer) []*vfp.Layer {
+	var out []*vfp.Layer
+	for _, l := range layers {
+		nl := &vfp.Layer{Name: l.Name}
+		for _, g := range l.Groups {
+			ng := &vfp.Group{Name: g.Name}
+			for _, r := range g.Rules {
+				ng.Rules = append(ng.Rules, &vfp.Rule{Name: r.Name, FriendlyName: r.FriendlyName, ModelOnly: r.ModelOnly})
+			}
+			nl.Groups = append(nl.Groups, ng)
+		}
+		out = append(out, nl)
+	}
+	return out
 }

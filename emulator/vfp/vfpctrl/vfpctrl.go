@@ -122,7 +122,11 @@ func FormatLayers(w io.Writer, layers []*vfp.Layer, o Options) error {
 			if !o.Explain && modelOnlyGroup(g) {
 				continue
 			}
-			writeGroup(ew, g)
+			if g.Name != "" || g.FriendlyName != "" || g.Priority != 0 {
+				// (Rules a paste shows without their group line are
+				// printed without one too.)
+				writeGroup(ew, g)
+			}
 			for _, r := range sortedRules(g) {
 				if o.Explain || r.ModelOnly == "" {
 					writeRule(ew, r, o)
@@ -645,9 +649,9 @@ var ErrPartial = errors.New("partial output")
 
 // Gap is a place where a paste leaves out what vfpctrl printed.
 type Gap struct {
-	Line  int    // 1-based line of the marker, or the last line of a cut paste
-	Field string // the marker as printed ("...", "(redacted)"), or "end of output"
-	What  string // what is missing there
+	Line  int    `json:"line"`   // 1-based line of the marker, or the last line of a cut paste
+	Field string `json:"marker"` // the marker as printed ("...", "(redacted)"), or "end of output"
+	What  string `json:"what"`   // what is missing there
 }
 
 // Listing is one /list-rule (or /list-group, /list-layer) output.
@@ -682,7 +686,31 @@ func ParseListing(name string, r io.Reader) (*Listing, error) {
 	if err := sc.Err(); err != nil {
 		ps.fail("", fmt.Errorf("read: %w", err))
 	}
+	return ps.finish()
+}
+
+// parseLines is ParseListing over lines that start at line first of file
+// name.
+func parseLines(name string, lines []string, first int) (*Listing, error) {
+	ps := &parser{file: name, lineNo: first - 1}
+	for _, l := range lines {
+		ps.lineNo++
+		ps.line(l)
+	}
+	return ps.finish()
+}
+
+func (ps *parser) finish() (*Listing, error) {
 	ps.end()
+	if ps.out.Layer != "" {
+		// `vfpctrl /port P /layer L /list-rule` prints L's groups without
+		// a LAYER line: they belong to L.
+		for _, l := range ps.layers {
+			if l.Name == "" {
+				l.Name = ps.out.Layer
+			}
+		}
+	}
 	ps.out.Layers = ps.layers
 	if len(ps.errs) > 0 {
 		return &ps.out, errors.Join(ps.errs...)
