@@ -346,7 +346,7 @@ func (im *importer) warnf(at, format string, args ...any) {
 
 // v2Housekeeping lists top-level keys of v2 query results that every HCN
 // object may carry (HNS_Schema.md "Base") and that we ignore quietly.
-var v2Housekeeping = map[string]bool{"owner": true, "version": true, "additionalparams": true, "telemetry": true, "state": true}
+var v2Housekeeping = map[string]bool{"activityid": true, "owner": true, "version": true, "additionalparams": true, "telemetry": true, "state": true}
 
 // item classifies and converts one object.
 func (im *importer) item(n int, it RawObject) {

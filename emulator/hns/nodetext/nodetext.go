@@ -19,6 +19,9 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
 	if e.Field == "" {
 		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
 	}
@@ -110,7 +113,11 @@ type Version struct {
 }
 
 func (n *Node) notef(file string, line int, format string, args ...any) {
-	n.Notes = append(n.Notes, fmt.Sprintf("%s:%d: ", file, line)+fmt.Sprintf(format, args...))
+	at := fmt.Sprintf("%s:%d: ", file, line)
+	if line == 0 {
+		at = file + ": " // about a directory, or a whole file
+	}
+	n.Notes = append(n.Notes, at+fmt.Sprintf(format, args...))
 }
 
 // Merge adds what o holds to n.
