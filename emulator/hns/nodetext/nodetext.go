@@ -167,6 +167,8 @@ var promptRE = regexp.MustCompile("^\\s*`?PS(\\s[^>]*)?>\\s*(.*)$")
 // annotations ("# ...") and PowerShell prompts as skipped (with a note).
 func splitLines(file string, data []byte, node *Node) ([]byte, []textLine) {
 	text := hns.DecodeText(data)
+	prompts := &Node{}
+	defer func() { node.Notes = append(node.Notes, prompts.Notes...) }() // after the annotation note
 	var lines []textLine
 	off := 0
 	annotations := 0
@@ -193,7 +195,7 @@ func splitLines(file string, data []byte, node *Node) ([]byte, []textLine) {
 			annotations++
 		case promptRE.MatchString(s):
 			l.skip = true
-			node.notef(file, i, "skipped a PowerShell prompt line (command: %s)", strings.TrimSpace(promptRE.FindStringSubmatch(s)[2]))
+			prompts.notef(file, i, "skipped a PowerShell prompt line (command: %s)", strings.TrimSpace(promptRE.FindStringSubmatch(s)[2]))
 		}
 		lines = append(lines, l)
 		off = next
