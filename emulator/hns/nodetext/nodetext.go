@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/hnspath/hnspath/emulator/hns"
@@ -264,10 +265,12 @@ func clip(s string) string {
 
 // lineAt returns the 1-based line of byte offset off of the text.
 func (r *reader) lineAt(off int) int {
-	if off > len(r.text) {
-		off = len(r.text)
+	// The last line that starts at or before off (lines are in order).
+	i := sort.Search(len(r.lines), func(i int) bool { return r.lines[i].off > off })
+	if i == 0 {
+		return 1
 	}
-	return bytes.Count(r.text[:off], []byte{'\n'}) + 1
+	return r.lines[i-1].n
 }
 
 // skipTo moves past every line that starts before byte offset end.
