@@ -16,7 +16,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "import", summary: "turn what a real node prints (HNS JSON or list output of Get-HnsNetwork/Get-HnsEndpoint/Get-HnsPolicyList, hnsdiag list, Get-NetNat[StaticMapping], a collectlogs.ps1 bundle directory) into a topology",
+	register(&command{name: "import", summary: "turn what a real node prints (HNS JSON or list views, hnsdiag, Get-NetNat*, a collectlogs bundle) into a topology",
 		usage: "[-o topology.yaml] [--nic name=eth0,mac=...,ip=...] file-or-bundle-dir...", run: runImport})
 }
 

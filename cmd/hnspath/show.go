@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "show", summary: "print an emulated host as Windows tools print a real one (HNS JSON, hnsdiag list all, Get-NetNat, Get-NetNatStaticMapping, Get-NetNatSession after --pcap); import reads it back",
+	register(&command{name: "show", summary: "print an emulated host as Windows tools do (HNS JSON, hnsdiag, Get-NetNat*); import reads it back",
 		usage: "--topology file --format " + strings.Join(scenarios.ShowFormats, "|") + " [--host name] [--pcap file [--port port]] [-o file]", run: runShow})
 }
 
@@ -20,7 +20,7 @@ func runShow(args []string, stdout, stderr io.Writer) int {
 	c := commands["show"]
 	fs := newFlags(c, stderr)
 	topo := fs.StringP("topology", "t", "", "topology `file` (YAML or JSON)")
-	format := fs.StringP("format", "f", "", "what to print: `format` "+strings.Join(scenarios.ShowFormats, ", "))
+	format := fs.StringP("format", "f", "", "`format` to print: "+strings.Join(scenarios.ShowFormats, ", "))
 	host := fs.String("host", "", "`name` of the host to show (default: the first)")
 	pcap := fs.StringP("pcap", "p", "", "run this capture `file` (pcap or pcapng) through the topology first, as replay does")
 	port := fs.String("port", "", "`port` of packets from a pcap file or unnamed pcapng interfaces")
