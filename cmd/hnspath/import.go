@@ -25,8 +25,8 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags(c, stderr)
 	out := fs.StringP("output", "o", "", "write the topology to `file` (default: stdout)")
 	host := fs.String("host", "host1", "`name` of the host")
-	profile := fs.String("profile", "", "HNS version `profile` of the host (WS2019, WS2022, WS2025)")
-	nics := fs.StringArray("nic", nil, "a physical NIC of the host, as `name=eth0,mac=00:15:5d:00:00:04,ip=10.0.0.4/24,gateway=10.0.0.1` (repeatable)")
+	profile := fs.String("profile", "", "HNS version `profile` of the host: WS2019, WS2022, WS2025 or an HNS version like 13.3 (default: from the packed Version the objects carry)")
+	nics := fs.StringArray("nic", nil, "a physical NIC of the host, as `name=eth0,mac=00:15:5d:00:00:04,ip=10.0.0.4/24,gateway=10.0.0.1` (repeatable; default: those a collectlogs bundle's ip.txt shows)")
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
 	}
