@@ -188,6 +188,10 @@ func TestWriteReadBack(t *testing.T) {
 	if err := WriteStaticMappings(&b, ms); err != nil {
 		t.Fatal(err)
 	}
+	if err := WriteSessions(&b, []SessionView{{NatName: "NATX", Protocol: 17, InternalSourceAddress: "172.16.0.2", InternalSourcePort: 40000,
+		ExternalSourceAddress: "10.0.0.4", ExternalSourcePort: 40000}}); err != nil {
+		t.Fatal(err)
+	}
 	n, err := Read("x", []byte(b.String()))
 	if err != nil {
 		t.Fatal(err)
@@ -200,5 +204,8 @@ func TestWriteReadBack(t *testing.T) {
 		InternalIPAddress: "172.16.0.2", InternalPort: "53", RemoteExternalIPAddressPrefix: "0.0.0.0/0"}
 	if len(n.Mappings) != 1 || n.Mappings[0] != want {
 		t.Errorf("mappings %+v\nwant %+v", n.Mappings, want)
+	}
+	if len(n.Objects) != 0 || !strings.Contains(strings.Join(n.Notes, "\n"), "x:30: skipped a Get-NetNatSession record") {
+		t.Errorf("session: objects %v, notes %q", n.Objects, n.Notes)
 	}
 }
