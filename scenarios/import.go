@@ -425,17 +425,23 @@ func profileFromVersions(vs []nodetext.Version, warnings *[]string) string {
 // empty one or one with a '/' (port names are HOST/NAME) is replaced by the
 // name plus the start of the object's ID (or a number), and reported.
 func uniqueNames(all *hns.Objects, hs *fabric.HostSpec, warnings *[]string) {
+	// NICs keep their names unless two share one; endpoints give way to
+	// NICs, to the management OS's "host" and to each other.
+	nicCount := map[string]int{}
+	for _, n := range hs.NICs {
+		nicCount[strings.ToLower(n.Name)]++
+	}
 	count := map[string]int{}
 	for _, e := range all.Endpoints {
 		count[strings.ToLower(e.Name)]++
 	}
-	for _, n := range hs.NICs {
-		count[strings.ToLower(n.Name)]++
+	for k, c := range nicCount {
+		count[k] += c
 	}
 	count["host"]++ // HOST/host is the management OS
 	used := map[string]bool{}
 	for k, c := range count {
-		if c == 1 {
+		if c == 1 || nicCount[k] == 1 {
 			used[k] = true
 		}
 	}
@@ -465,17 +471,20 @@ func uniqueNames(all *hns.Objects, hs *fabric.HostSpec, warnings *[]string) {
 		}
 		old := e.Name
 		e.Name = derive(old, e.Id)
-		why := fmt.Sprintf("shared by %d objects", count[strings.ToLower(old)])
-		if old == "" {
-			why = "empty"
-		} else if strings.Contains(old, "/") {
+		why := fmt.Sprintf("is shared by %d objects (endpoints and NICs)", count[strings.ToLower(old)])
+		switch {
+		case old == "":
+			why = "is empty"
+		case strings.Contains(old, "/"):
 			why = "has a '/'"
+		case strings.EqualFold(old, "host"):
+			why = "is the management OS's port name"
 		}
-		*warnings = append(*warnings, fmt.Sprintf("endpoint %s: name %q is %s; port name %s/%s derived from its ID", e.Id, old, why, hs.Name, e.Name))
+		*warnings = append(*warnings, fmt.Sprintf("endpoint %s: name %q %s; port name %s/%s derived from its ID", e.Id, old, why, hs.Name, e.Name))
 	}
 	for i := range hs.NICs {
 		n := &hs.NICs[i]
-		if count[strings.ToLower(n.Name)] == 1 && n.Name != "" && !strings.Contains(n.Name, "/") {
+		if nicCount[strings.ToLower(n.Name)] == 1 && n.Name != "" && !strings.Contains(n.Name, "/") && !strings.EqualFold(n.Name, "host") {
 			continue
 		}
 		old := n.Name

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/hnspath/hnspath/emulator/fabric"
 )
@@ -200,5 +201,120 @@ func TestImportRealSampleFacts(t *testing.T) {
 	}
 	if !strings.Contains(notes, "172.31.0.1/20 overlaps no imported nat network") {
 		t.Errorf("notes:\n%s", notes)
+	}
+}
+
+// utf16File returns s as Windows PowerShell 5.1's "> file" writes it:
+// UTF-16LE with a byte-order mark and CRLF line endings.
+func utf16File(s string) []byte {
+	s = strings.ReplaceAll(s, "\n", "\r\n")
+	b := []byte{0xFF, 0xFE}
+	for _, c := range utf16.Encode([]rune(s)) {
+		b = append(b, byte(c), byte(c>>8))
+	}
+	return b
+}
+
+// TestImportCollectlogsBundle imports a collectlogs.ps1 bundle directory
+// (written from the script and the documented output of the commands it
+// runs; network.txt and endpoint.txt in UTF-16 as PowerShell writes them):
+// HNS objects from the JSON after each table, the NIC with its MAC, address,
+// gateway and MTU from ip.txt/mtu.txt, a route from routes.txt, and
+// unique port names for the two endpoints called "Ethernet".
+func TestImportCollectlogsBundle(t *testing.T) {
+	dir := "testdata/collectlogs-bundle"
+	var files []Dump
+	for _, name := range []string{"network.txt", "endpoint.txt", "ip.txt", "routes.txt", "mtu.txt", "vfpOutput.txt"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "network.txt" || name == "endpoint.txt" {
+			b = utf16File(string(b))
+		}
+		files = append(files, Dump{Name: filepath.Join(dir, name), Data: b})
+	}
+	topo, warns, err := Import([]Dump{{Name: dir, Files: files}}, ImportOptions{})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, strings.Join(warns, "\n"))
+	}
+	notes := strings.Join(warns, "\n")
+	h := topo.Hosts[0]
+	want := fabric.NICSpec{Name: "Ethernet", MAC: "00-15-5D-00-00-04", IP: "10.0.0.4/24", Gateway: "10.0.0.1", MTU: 1500}
+	if len(h.NICs) != 1 || h.NICs[0] != want {
+		t.Errorf("NICs %+v, want [%+v]", h.NICs, want)
+	}
+	if len(h.Routes) != 1 || h.Routes[0] != (fabric.RouteSpec{Prefix: "10.244.2.0/24", NextHop: "10.0.0.6"}) {
+		t.Errorf("routes %+v", h.Routes)
+	}
+	if h.Profile != "WS2022" || len(h.HNS.Networks) != 1 || len(h.HNS.Endpoints) != 3 {
+		t.Errorf("profile %q, %d networks, %d endpoints", h.Profile, len(h.HNS.Networks), len(h.HNS.Endpoints))
+	}
+	for _, s := range []string{"vfpOutput.txt:1: VFP state: not read", `adapter "vEthernet (nat)" (172.16.0.1) has no IPv4 default gateway`,
+		"port name host1/Ethernet-0c7119e3 derived from its ID", "port name host1/Ethernet-5ad857af derived from its ID", "skipped a table of 3 row(s)"} {
+		if !strings.Contains(notes, s) {
+			t.Errorf("notes lack %q:\n%s", s, notes)
+		}
+	}
+	bt := &Topology{Topology: *topo}
+	f, err := bt.Build(fabric.Options{})
+	if err != nil {
+		t.Fatalf("the imported bundle does not build: %v", err)
+	}
+	for _, p := range []string{"host1/Ethernet", "host1/Ethernet-0c7119e3", "host1/Ethernet-5ad857af", "host1/web"} {
+		if _, ok := f.PortByName(p); !ok {
+			t.Errorf("no port %s", p)
+		}
+	}
+	// Not a bundle.
+	if _, _, err := Import([]Dump{{Name: "empty", Files: []Dump{}}}, ImportOptions{}); err == nil || !strings.Contains(err.Error(), "empty: not a collectlogs bundle") {
+		t.Errorf("empty directory: %v", err)
+	}
+}
+
+// TestImportUniqueNames gives endpoints that share a name (and one named
+// like the management OS port, one with a '/') unique port names derived
+// from their IDs, leaves unique names alone, and reports each derivation.
+func TestImportUniqueNames(t *testing.T) {
+	ep := func(id, name, ip string) string {
+		return `{"ID":"` + id + `","Name":"` + name + `","VirtualNetwork":"4EE1C263-FD69-45F9-8F4D-1D7137222B79","IPAddress":"` + ip + `","PrefixLength":20,"MacAddress":"00-15-5D-D2-10-` + ip[len(ip)-2:] + `"}`
+	}
+	js := `[{"ID":"4EE1C263-FD69-45F9-8F4D-1D7137222B79","Name":"nat","Type":"nat","Subnets":[{"AddressPrefix":"172.17.32.0/20","GatewayAddress":"172.17.32.1"}]},` +
+		ep("0c7119e3-3eb4-4c72-a22f-c47450a9340c", "Ethernet", "172.17.32.11") + "," +
+		ep("0c7119e3-9999-4c72-a22f-c47450a9340c", "Ethernet", "172.17.32.12") + "," +
+		ep("5ad857af-355f-4c9f-89e8-4b68ee68cfee", "host", "172.17.32.13") + "," +
+		ep("9610568d-0778-413d-9075-c67709812bfc", "a/b", "172.17.32.14") + "," +
+		ep("41acce28-1b23-4a4e-ba22-698060f9b417", "eth0", "172.17.32.15") + "," +
+		ep("c9b218fb-58f5-4fe7-b9ab-72ccc8ef421f", "web", "172.17.32.16") + "]"
+	nics := []fabric.NICSpec{{Name: "eth0", MAC: "00:15:5d:00:00:04", IP: "10.0.0.4/24", Gateway: "10.0.0.1"}}
+	topo, warns, err := Import([]Dump{{Name: "eps.json", Data: []byte(js)}}, ImportOptions{NICs: nics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range topo.Hosts[0].HNS.Endpoints {
+		names = append(names, e.Name)
+	}
+	// Two share the first 8 hex digits of their IDs: the second gets 12.
+	want := "Ethernet-0c7119e3,Ethernet-0c7119e39999,host-5ad857af,a_b-9610568d,eth0-41acce28,web"
+	if got := strings.Join(names, ","); got != want {
+		t.Errorf("names %s, want %s", got, want)
+	}
+	if topo.Hosts[0].NICs[0].Name != "eth0" {
+		t.Errorf("NIC renamed to %s", topo.Hosts[0].NICs[0].Name)
+	}
+	notes := strings.Join(warns, "\n")
+	for _, s := range []string{`name "Ethernet" is shared by 2 objects (endpoints and NICs); port name host1/Ethernet-0c7119e3 derived`, `name "a/b" has a '/'`,
+		`name "host" is the management OS's port name`, `name "eth0" is shared by 2 objects (endpoints and NICs); port name host1/eth0-41acce28`} {
+		if !strings.Contains(notes, s) {
+			t.Errorf("notes lack %q:\n%s", s, notes)
+		}
+	}
+	if strings.Contains(notes, `"web"`) {
+		t.Errorf("a unique name was reported:\n%s", notes)
+	}
+	bt := &Topology{Topology: *topo}
+	if _, err := bt.Build(fabric.Options{}); err != nil {
+		t.Errorf("does not build: %v", err)
 	}
 }

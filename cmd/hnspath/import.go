@@ -17,7 +17,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "import", summary: "turn what a real node prints (HNS JSON or list output of Get-HnsNetwork/Get-HnsEndpoint/Get-HnsPolicyList, hnsdiag list, Get-NetNat[StaticMapping], a collectlogs.ps1 bundle directory) into a topology",
+	register(&command{name: "import", summary: "turn what a real node prints (HNS JSON or list views, hnsdiag, Get-NetNat*, a collectlogs bundle) into a topology",
 		usage: "[-o topology.yaml] [--nic name=eth0,mac=...,ip=...] file-or-bundle-dir...", run: runImport})
 }
 
@@ -26,8 +26,8 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags(c, stderr)
 	out := fs.StringP("output", "o", "", "write the topology to `file` (default: stdout)")
 	host := fs.String("host", "host1", "`name` of the host")
-	profile := fs.String("profile", "", "HNS version `profile` of the host (WS2019, WS2022, WS2025)")
-	nics := fs.StringArray("nic", nil, "a physical NIC of the host, as `name=eth0,mac=00:15:5d:00:00:04,ip=10.0.0.4/24,gateway=10.0.0.1` (repeatable)")
+	profile := fs.String("profile", "", "HNS version `profile` of the host: WS2019, WS2022, WS2025 or an HNS version like 13.3 (default: from the packed Version the objects carry)")
+	nics := fs.StringArray("nic", nil, "a physical NIC of the host, as `name=eth0,mac=00:15:5d:00:00:04,ip=10.0.0.4/24,gateway=10.0.0.1` (repeatable; default: those a collectlogs bundle's ip.txt shows)")
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
 	}

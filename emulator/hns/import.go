@@ -172,6 +172,19 @@ func syntaxError(text []byte, start int, err error) error {
 func splitItems(text []byte) ([]RawObject, error) {
 	dec := json.NewDecoder(bytes.NewReader(text))
 	var items []RawObject
+	// Offsets only grow: count lines from the last one asked for.
+	lastOff, lastLine := 0, 1
+	lineOf := func(text []byte, off int) int {
+		if off < lastOff {
+			return lineOf(text, off)
+		}
+		if off > len(text) {
+			off = len(text)
+		}
+		lastLine += bytes.Count(text[lastOff:off], []byte{'\n'})
+		lastOff = off
+		return lastLine
+	}
 	for {
 		start := skipSpace(text, int(dec.InputOffset()))
 		if start >= len(text) {
@@ -338,6 +351,30 @@ type importer struct {
 	warnings []string
 	errs     []error
 	count    int
+	// ids indexes the objects added so far by kind and canonical ID (the
+	// index in its list), so that a dump of many objects is not quadratic.
+	ids map[string]int
+}
+
+// idKey returns the key of an object in importer.ids.
+func idKey(kind, id string) string {
+	if g, ok := canonicalGUID(id); ok {
+		return kind + "/" + g
+	}
+	return kind + "/" + strings.ToUpper(strings.TrimSpace(id))
+}
+
+// index returns the index of the object of kind with id, if added.
+func (im *importer) index(kind, id string) (int, bool) {
+	i, ok := im.ids[idKey(kind, id)]
+	return i, ok
+}
+
+func (im *importer) remember(kind, id string, i int) {
+	if im.ids == nil {
+		im.ids = map[string]int{}
+	}
+	im.ids[idKey(kind, id)] = i
 }
 
 func (im *importer) warnf(at, format string, args ...any) {
@@ -346,7 +383,7 @@ func (im *importer) warnf(at, format string, args ...any) {
 
 // v2Housekeeping lists top-level keys of v2 query results that every HCN
 // object may carry (HNS_Schema.md "Base") and that we ignore quietly.
-var v2Housekeeping = map[string]bool{"owner": true, "version": true, "additionalparams": true, "telemetry": true, "state": true}
+var v2Housekeeping = map[string]bool{"activityid": true, "owner": true, "version": true, "additionalparams": true, "telemetry": true, "state": true}
 
 // item classifies and converts one object.
 func (im *importer) item(n int, it RawObject) {
@@ -489,12 +526,11 @@ func isNamespaceType(t string) bool {
 // there already, which is reported as skipped.
 func addUnique[T any](im *importer, at, kind string, list *[]T, v T, id func(*T) string) {
 	if vid := id(&v); vid != "" {
-		for i := range *list {
-			if sameID(id(&(*list)[i]), vid) {
-				im.warnf(at, "skipped: %s %s appears twice", kind, vid)
-				return
-			}
+		if _, dup := im.index(kind, vid); dup {
+			im.warnf(at, "skipped: %s %s appears twice", kind, vid)
+			return
 		}
+		im.remember(kind, vid, len(*list))
 	}
 	*list = append(*list, v)
 	im.count++
@@ -517,8 +553,8 @@ func (im *importer) addRoute(at string, r HostComputeRoute) {
 }
 
 func (im *importer) addNamespace(at string, ns HostComputeNamespace) {
-	for i, x := range im.o.Namespaces {
-		if ns.Id != "" && sameID(x.Id, ns.Id) {
+	if i, ok := im.index(KindNamespace, ns.Id); ok && ns.Id != "" {
+		{
 			// A namespace made up from a v1 endpoint may be dumped too: merge.
 			merged := &im.o.Namespaces[i]
 			merged.Resources = append(merged.Resources, ns.Resources...)
@@ -530,6 +566,9 @@ func (im *importer) addNamespace(at string, ns HostComputeNamespace) {
 			}
 			return
 		}
+	}
+	if ns.Id != "" {
+		im.remember(KindNamespace, ns.Id, len(im.o.Namespaces))
 	}
 	im.o.Namespaces = append(im.o.Namespaces, ns)
 	im.count++

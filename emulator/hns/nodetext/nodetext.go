@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/hnspath/hnspath/emulator/hns"
@@ -19,6 +20,9 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
 	if e.Field == "" {
 		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
 	}
@@ -110,7 +114,11 @@ type Version struct {
 }
 
 func (n *Node) notef(file string, line int, format string, args ...any) {
-	n.Notes = append(n.Notes, fmt.Sprintf("%s:%d: ", file, line)+fmt.Sprintf(format, args...))
+	at := fmt.Sprintf("%s:%d: ", file, line)
+	if line == 0 {
+		at = file + ": " // about a directory, or a whole file
+	}
+	n.Notes = append(n.Notes, at+fmt.Sprintf(format, args...))
 }
 
 // Merge adds what o holds to n.
@@ -160,6 +168,8 @@ var promptRE = regexp.MustCompile("^\\s*`?PS(\\s[^>]*)?>\\s*(.*)$")
 // annotations ("# ...") and PowerShell prompts as skipped (with a note).
 func splitLines(file string, data []byte, node *Node) ([]byte, []textLine) {
 	text := hns.DecodeText(data)
+	prompts := &Node{}
+	defer func() { node.Notes = append(node.Notes, prompts.Notes...) }() // after the annotation note
 	var lines []textLine
 	off := 0
 	annotations := 0
@@ -186,7 +196,7 @@ func splitLines(file string, data []byte, node *Node) ([]byte, []textLine) {
 			annotations++
 		case promptRE.MatchString(s):
 			l.skip = true
-			node.notef(file, i, "skipped a PowerShell prompt line (command: %s)", strings.TrimSpace(promptRE.FindStringSubmatch(s)[2]))
+			prompts.notef(file, i, "skipped a PowerShell prompt line (command: %s)", strings.TrimSpace(promptRE.FindStringSubmatch(s)[2]))
 		}
 		lines = append(lines, l)
 		off = next
@@ -255,10 +265,12 @@ func clip(s string) string {
 
 // lineAt returns the 1-based line of byte offset off of the text.
 func (r *reader) lineAt(off int) int {
-	if off > len(r.text) {
-		off = len(r.text)
+	// The last line that starts at or before off (lines are in order).
+	i := sort.Search(len(r.lines), func(i int) bool { return r.lines[i].off > off })
+	if i == 0 {
+		return 1
 	}
-	return bytes.Count(r.text[:off], []byte{'\n'}) + 1
+	return r.lines[i-1].n
 }
 
 // skipTo moves past every line that starts before byte offset end.

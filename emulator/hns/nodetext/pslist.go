@@ -128,6 +128,8 @@ func (r *reader) listRecord() {
 			InternalIPAddress: get(fs, "InternalIPAddress"), InternalPort: get(fs, "InternalPort"),
 			RemoteExternalIPAddressPrefix: get(fs, "RemoteExternalIPAddressPrefix"),
 		})
+	case has(fs, "InternalSourceAddress", "ExternalSourcePort"):
+		r.node.notef(r.file, start, "skipped a Get-NetNatSession record: NAT sessions are state, not configuration (hnspath show --format get-netnatsession --pcap prints the emulator's)")
 	case has(fs, "InterfaceAlias") || has(fs, "InterfaceIndex") || has(fs, "ifIndex"):
 		r.node.notef(r.file, start, "skipped a Get-NetIPAddress/Get-NetIPInterface/Get-NetRoute record (NICs are read from a collectlogs bundle's ip.txt)")
 	default:
