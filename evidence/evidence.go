@@ -63,8 +63,15 @@ func ModelReason(code int, text string) (drop.Reason, bool) {
 		}
 	}
 	if text = strings.TrimSpace(text); text != "" {
+		// Exact wording first ("invalid packet" is VFP's, "Invalid Packet"
+		// pktmon's), then any case.
 		for _, r := range drop.All() {
-			if strings.EqualFold(r.Text(), text) || r.Slug() == text {
+			if r.Text() == text || r.Slug() == text {
+				return r, true
+			}
+		}
+		for _, r := range drop.All() {
+			if strings.EqualFold(r.Text(), text) {
 				return r, true
 			}
 		}
@@ -127,7 +134,9 @@ func sameReason(real, model *cmp.Drop) (same, comparable bool) {
 		return true, true
 	case real.Code >= 0 && real.Code == model.Code:
 		return true, true
-	case real.Text != "" && strings.EqualFold(real.Text, model.Text):
+	case real.Text != "" && real.Text == model.Text:
+		return true, true
+	case real.Text != "" && real.Code < 0 && model.Code < 0 && strings.EqualFold(real.Text, model.Text):
 		return true, true
 	}
 	return false, real.Slug != "" || (real.Code >= 0 && model.Code >= 0)
