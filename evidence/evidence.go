@@ -269,12 +269,12 @@ func compareGroup(in Input, g *pktmon.Group, inPort string, index int, res *resu
 		}
 		part(cmp.Parting{Kind: cmp.DroppedThereDeliveredHere, Where: gr.Real.Drop.Where,
 			Text: fmt.Sprintf("the real host dropped it at %s (%s); the model %s without a drop", gr.Real.Drop.Where, gr.Real.Drop, what),
-			Real: gr.Real.Drop, Model: &cmp.Drop{Where: "(not dropped)", Code: -1}})
+			Real: gr.Real.Drop})
 	case realDropA == nil && md != nil && !modelDelivered:
 		last := g.Appearances[len(g.Appearances)-1]
 		part(cmp.Parting{Kind: cmp.DeliveredThereDroppedHere, Where: md.Where,
-			Text: fmt.Sprintf("the real host passed it on (last seen at %s, appearance %d); the model dropped it at %s (%s)", c.Where(last), len(g.Appearances), md.Where, md),
-			Real: &cmp.Drop{Where: "(not dropped)", Code: -1}, Model: md})
+			Text:  fmt.Sprintf("the real host passed it on (last seen at %s, appearance %d); the model dropped it at %s (%s)", c.Where(last), len(g.Appearances), md.Where, md),
+			Model: md})
 	case realDropA != nil && md != nil:
 		same, comparable := sameReason(gr.Real.Drop, md)
 		switch {
