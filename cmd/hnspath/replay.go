@@ -97,11 +97,11 @@ func (cf captureFlags) isPktmon(overrides map[string]string) (bool, error) {
 	}
 	defer rd.Close()
 	rd.AllowRawIP()
-	p, err := rd.Next()
+	p, info, err := rd.NextInfo()
 	if err != nil {
 		return false, nil // the replay reports it
 	}
-	return pktmon.IsPktmonPacket(&p), nil
+	return pktmon.IsPktmonPacket(&p, info), nil
 }
 
 func runReplay(args []string, stdout, stderr io.Writer) int {
