@@ -270,3 +270,18 @@ func TestReplayTruncatedOutputs(t *testing.T) {
 		t.Errorf("summary lists complete files after a failure:\n%s", stdout)
 	}
 }
+
+// TestReplayPortOverridesNamedInterface: a pcapng whose interface is named
+// but is no port ("eth0") is refused, and --port eth0=PORT places it.
+func TestReplayPortOverridesNamedInterface(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.pcapng")
+	writeCapture(t, in, "eth0", clientFrames...)
+	if code, _, stderr := runCmd(t, "replay", "-t", natTopology, "-p", in); code != exitFail || !strings.Contains(stderr, `unknown port "eth0"`) {
+		t.Errorf("named interface without --port: exit %d, %s", code, stderr)
+	}
+	code, stdout, stderr := runCmd(t, "replay", "-t", natTopology, "-p", in, "--port", "eth0=client")
+	if code != exitOK || !strings.Contains(stdout, "packets: 3 in") || !strings.Contains(stdout, "delivered 2") || !strings.Contains(stdout, `interface "eth0" -> client: --port`) {
+		t.Errorf("--port eth0=client: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
