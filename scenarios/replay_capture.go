@@ -89,8 +89,12 @@ func ReplayCapture(t *Topology, c *pktmon.Capture, overrides map[string]string, 
 	if err != nil {
 		return cr, err
 	}
-	if len(cr.Injected) == 0 {
+	switch {
+	case len(cr.Injected) > 0:
+	case len(cr.Unmapped) > 0:
 		return cr, fmt.Errorf("no packet group of the capture could be injected: %s", cr.Unmapped[0].Why)
+	default:
+		return cr, fmt.Errorf("the capture has no packets")
 	}
 	return cr, nil
 }
@@ -105,9 +109,6 @@ type groupSource struct {
 	groups  []*pktmon.Group
 	next    int
 	skipped int
-	first   bool
-	t0      int64
-	buf     []byte
 }
 
 func (s *groupSource) Next() (pcapio.Packet, error) {

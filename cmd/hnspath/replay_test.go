@@ -285,3 +285,17 @@ func TestReplayPortOverridesNamedInterface(t *testing.T) {
 		t.Errorf("--port eth0=client: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 }
+
+// TestReplayEmptyCapture: a pktmon capture (a --port map given) without
+// packets is an error, not a crash or an empty success.
+func TestReplayEmptyCapture(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "empty.pcapng")
+	etl2pcapngFile(t, in, []string{"eth:3:0"}, []uint16{1}, nil)
+	for _, args := range [][]string{{"--port", "eth:3:0=host1/eth0"}, {"--port", "3=host1/eth0"}} {
+		code, _, stderr := runCmd(t, append([]string{"replay", "-t", natTopology, "-p", in}, args...)...)
+		if code != exitFail || stderr == "" {
+			t.Errorf("%v: exit %d, %s", args, code, stderr)
+		}
+	}
+}
