@@ -182,10 +182,10 @@ func (s *groupSource) ether(id fabric.PortID, ip []byte) ([]byte, error) {
 	return b, nil
 }
 
-// Output is a file written under a temporary name: Commit renames it to
+// OutputFile is a file written under a temporary name: Commit renames it to
 // its name when the run succeeded, or to NAME.partial.EXT when it did
 // not, so that an output cut short never looks complete.
-type Output struct {
+type OutputFile struct {
 	Path string
 	tmp  string
 	f    *os.File
@@ -193,8 +193,8 @@ type Output struct {
 }
 
 // CreateOutput creates the output file path (as path.tmp until Commit).
-func CreateOutput(path string) (*Output, error) {
-	o := &Output{Path: path, tmp: path + ".tmp"}
+func CreateOutput(path string) (*OutputFile, error) {
+	o := &OutputFile{Path: path, tmp: path + ".tmp"}
 	f, err := os.Create(o.tmp)
 	if err != nil {
 		return nil, err
@@ -204,7 +204,7 @@ func CreateOutput(path string) (*Output, error) {
 }
 
 // Write implements io.Writer, remembering the first error.
-func (o *Output) Write(b []byte) (int, error) {
+func (o *OutputFile) Write(b []byte) (int, error) {
 	n, err := o.f.Write(b)
 	if err != nil && o.err == nil {
 		o.err = err
@@ -225,7 +225,7 @@ func PartialName(path string) string {
 // Commit closes the file and renames it: to Path when ok, else to
 // PartialName(Path). A file whose writing failed is removed. It returns
 // the name the file now has ("" if removed).
-func (o *Output) Commit(ok bool) (string, error) {
+func (o *OutputFile) Commit(ok bool) (string, error) {
 	if err := o.f.Close(); err != nil && o.err == nil {
 		o.err = err
 	}

@@ -140,7 +140,7 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 		return usageErr(stderr, fs, "--port %s: a pktmon capture maps its components and interfaces to ports: give NAME=PORT", def)
 	}
 	opts := scenarios.ReplayOptions{Port: def, OutDir: *out, Trace: *trace}
-	var res *scenarios.Output
+	var res *scenarios.OutputFile
 	if *results != "" {
 		if res, err = scenarios.CreateOutput(*results); err != nil {
 			return fail(stderr, "replay", err)
