@@ -223,6 +223,7 @@ func compareGroup(in Input, g *pktmon.Group, inPort string, index int, res *resu
 	// The model side.
 	gr.Model.Outcome = res.Outcome
 	reached := map[string]bool{}
+	atStage := map[string]string{} // the model's first stage at each port
 	modelFrames := map[string][]byte{}
 	for _, o := range res.Outputs {
 		reached[o.Port] = true
@@ -236,12 +237,17 @@ func compareGroup(in Input, g *pktmon.Group, inPort string, index int, res *resu
 		if s.Host != "" {
 			name = s.Host + "/" + s.Port
 		}
+		if !isPort[name] {
+			name = s.Port
+		}
+		line := stageLine(s)
 		if isPort[name] {
 			reached[name] = true
-		} else if isPort[s.Port] {
-			reached[s.Port] = true
+			if atStage[name] == "" {
+				atStage[name] = fmt.Sprintf("stage %d, %s", len(gr.Model.Stages)+1, line)
+			}
 		}
-		gr.Model.Stages = append(gr.Model.Stages, stageLine(s))
+		gr.Model.Stages = append(gr.Model.Stages, line)
 	}
 	var md *cmp.Drop
 	if len(res.Drops) > 0 {
@@ -253,9 +259,12 @@ func compareGroup(in Input, g *pktmon.Group, inPort string, index int, res *resu
 		if i == 0 || st.Port == "" || st.Port == inPort {
 			continue
 		}
-		if reached[st.Port] {
+		switch {
+		case atStage[st.Port] != "":
+			st.Model = "reached at " + atStage[st.Port]
+		case reached[st.Port]:
 			st.Model = "reached"
-		} else {
+		default:
 			st.Model = "not reached"
 		}
 	}

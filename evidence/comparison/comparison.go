@@ -125,7 +125,8 @@ type Step struct {
 	Direction  string `json:"direction,omitempty"`
 	Edge       int    `json:"edge"`
 	Drop       string `json:"drop,omitempty"`
-	// Model says whether the model reached Port: "reached", "not reached",
+	// Model says whether the model reached Port: "reached at stage N,
+	// <the stage>", "reached" (an output there, no stage), "not reached",
 	// or "" (unmapped or the injection).
 	Model string `json:"model,omitempty"`
 }
