@@ -223,11 +223,17 @@ func PartialName(path string) string {
 }
 
 // Commit closes the file and renames it: to Path when ok, else to
-// PartialName(Path). A file whose writing failed is removed. It returns
-// the name the file now has ("" if removed).
+// PartialName(Path), removing a file of an earlier run at Path. A file
+// whose writing failed is removed. It returns the name the file now has
+// ("" if removed).
 func (o *OutputFile) Commit(ok bool) (string, error) {
 	if err := o.f.Close(); err != nil && o.err == nil {
 		o.err = err
+	}
+	if !ok || o.err != nil {
+		// An earlier run's file under the final name would look like this
+		// run's output.
+		os.Remove(o.Path)
 	}
 	if o.err != nil {
 		os.Remove(o.tmp)

@@ -246,8 +246,14 @@ func TestReplayTruncatedOutputs(t *testing.T) {
 	in := filepath.Join(dir, "in.pcapng")
 	writeCapture(t, in, "client", clientFrames...)
 	data, _ := os.ReadFile(in)
+	os.WriteFile(in+".whole", data, 0o644)
 	os.WriteFile(in, data[:len(data)-10], 0o644)
 	out, res := filepath.Join(dir, "out"), filepath.Join(dir, "res.jsonl")
+	// A complete run's outputs are there first; the failed run must not
+	// leave them looking like its own.
+	if code, stdout, stderr := runCmd(t, "replay", "-t", natTopology, "-p", in+".whole", "-o", out, "--results", res); code != exitOK {
+		t.Fatalf("whole capture: exit %d\n%s\n%s", code, stdout, stderr)
+	}
 	code, stdout, stderr := runCmd(t, "replay", "-t", natTopology, "-p", in, "-o", out, "--results", res)
 	if code != exitFail || !strings.Contains(stderr, "packet 3") {
 		t.Fatalf("exit %d, want 1 naming packet 3\n%s\n%s", code, stdout, stderr)
