@@ -40,8 +40,11 @@ type Input struct {
 	Ports    []string
 	Injected []*pktmon.Group
 	In       []string
-	Results  []*result.Packet
-	Skipped  []Skipped
+	// Origins say, by the same index, why a group was injected elsewhere
+	// than at its first appearance's port ("" when it was not).
+	Origins []string
+	Results []*result.Packet
+	Skipped []Skipped
 }
 
 // Skipped is a packet group that was not injected, with why.
@@ -162,6 +165,9 @@ func Compare(in Input) *cmp.Report {
 			res = in.Results[i]
 		}
 		gr := compareGroup(in, g, in.In[i], i+1, res, isPort, captured)
+		if i < len(in.Origins) && in.Origins[i] != "" {
+			gr.Notes = append(gr.Notes, in.Origins[i])
+		}
 		r.Results = append(r.Results, gr)
 	}
 	for _, s := range in.Skipped {
@@ -281,8 +287,12 @@ func compareGroup(in Input, g *pktmon.Group, inPort string, index int, res *resu
 			Real: gr.Real.Drop})
 	case realDropA == nil && md != nil && !modelDelivered:
 		last := g.Appearances[len(g.Appearances)-1]
+		n := len(g.Appearances)
+		if last.HasMeta {
+			n = last.Meta.Appearance
+		}
 		part(cmp.Parting{Kind: cmp.DeliveredThereDroppedHere, Where: md.Where,
-			Text:  fmt.Sprintf("the real host passed it on (last seen at %s, appearance %d); the model dropped it at %s (%s)", c.Where(last), len(g.Appearances), md.Where, md),
+			Text:  fmt.Sprintf("the real host passed it on (last seen at %s, appearance %d, no drop logged); the model dropped it at %s (%s)", c.Where(last), n, md.Where, md),
 			Model: md})
 	case realDropA != nil && md != nil:
 		same, comparable := sameReason(gr.Real.Drop, md)

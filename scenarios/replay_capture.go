@@ -49,6 +49,11 @@ type CaptureReplay struct {
 	// Unmapped are the groups whose first appearance maps to no port (not
 	// injected), with why.
 	Unmapped []Unmapped
+	// Notes say where a group was injected elsewhere than at its first
+	// appearance's port, and why; Origins is the same note (or "") by the
+	// index of Injected.
+	Notes   []string
+	Origins []string
 }
 
 // Unmapped is a packet group that could not be injected.
@@ -125,6 +130,10 @@ func (s *groupSource) Next() (pcapio.Packet, error) {
 				a.Source, a.Line, g.ID, s.c.Where(a))})
 			continue
 		}
+		note := s.origin(a, &port)
+		if note != "" {
+			s.cr.Notes = append(s.cr.Notes, fmt.Sprintf("%s:%d: PktGroupId %d: %s", a.Source, a.Line, g.ID, note))
+		}
 		id, _ := s.f.PortByName(port)
 		frame := a.Frame
 		if a.RawIP {
@@ -136,9 +145,35 @@ func (s *groupSource) Next() (pcapio.Packet, error) {
 		s.skipped += len(g.Appearances) - 1
 		s.cr.Injected = append(s.cr.Injected, g)
 		s.cr.Ports = append(s.cr.Ports, port)
+		s.cr.Origins = append(s.cr.Origins, note)
 		return pcapio.Packet{Index: len(s.cr.Injected), Port: port, Time: a.Time, Data: frame}, nil
 	}
 	return pcapio.Packet{}, io.EOF
+}
+
+// origin corrects the injection port of a packet first seen leaving a
+// physical NIC (direction Tx at a NIC's component): it did not come from
+// the wire but from inside the host, so it is injected where its source
+// MAC is (a container), or at the host's management OS when the source is
+// the NIC's own MAC. It returns a note saying so, or "".
+func (s *groupSource) origin(a *pktmon.Appearance, port *string) string {
+	if !a.HasMeta || !pktmon.Outbound(a.Meta.Direction) || s.pm.Kinds[*port] != fabric.PortNIC.String() {
+		return ""
+	}
+	from := ""
+	if sp, ok := s.pm.SourcePort(a); ok && sp != *port {
+		from = sp
+	} else if host, _, ok := strings.Cut(*port, "/"); ok {
+		if _, ok := s.f.PortByName(host + "/host"); ok {
+			from = host + "/host"
+		}
+	}
+	if from == "" {
+		return ""
+	}
+	note := fmt.Sprintf("first seen leaving %s (%s): injected at %s, where it came from", *port, a.Meta.Direction, from)
+	*port = from
+	return note
 }
 
 // ether puts an Ethernet header on a raw IP packet injected at port id:

@@ -63,7 +63,7 @@ func runCompare(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "compare", err)
 	}
-	in := evidence.Input{Topology: *topo, Captures: *cf.pcaps, Capture: capt, Map: cr.Map, Injected: cr.Injected, In: cr.Ports, Results: got.Packets}
+	in := evidence.Input{Topology: *topo, Captures: *cf.pcaps, Capture: capt, Map: cr.Map, Injected: cr.Injected, In: cr.Ports, Origins: cr.Origins, Results: got.Packets}
 	for _, p := range ports {
 		in.Ports = append(in.Ports, p.Name)
 	}

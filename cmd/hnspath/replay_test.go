@@ -305,3 +305,19 @@ func TestReplayEmptyCapture(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayFirstSeenLeaving: a packet whose first appearance is leaving
+// the physical NIC (Tx at its component) came from inside the host: it is
+// injected at the management OS (its source MAC is the NIC's), not as if
+// it arrived from the wire.
+func TestReplayFirstSeenLeaving(t *testing.T) {
+	txt := filepath.Join(t.TempDir(), "tx.txt")
+	os.WriteFile(txt, []byte("Component 1, Type Miniport , Name netvsc.sys\n"+
+		"Property: Component 1, PhysAddress  = 0x00155D000004\n"+
+		"PktGroupId 11, PktNumber 1, Appearance 3, Direction Tx , Type Ethernet , Component 1, Edge 1, Filter 1, OriginalSize 46, LoggedSize 46\n"+
+		"\t00-15-5D-00-00-04 > 02-00-00-00-00-01, ethertype IPv4 (0x0800), length 46: 10.0.0.4.50000 > 198.18.0.10.53: UDP, length 4\n"), 0o644)
+	code, stdout, stderr := runCmd(t, "replay", "-t", natTopology, "-p", txt)
+	if code != exitOK || !strings.Contains(stdout, "first seen leaving host1/eth0 (Tx): injected at host1/host") || !strings.Contains(stdout, "server") || !strings.Contains(stdout, "delivered 1") {
+		t.Errorf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
