@@ -40,8 +40,11 @@ type Input struct {
 	Ports    []string
 	Injected []*pktmon.Group
 	In       []string
-	Results  []*result.Packet
-	Skipped  []Skipped
+	// Origins say, by the same index, why a group was injected elsewhere
+	// than at its first appearance's port ("" when it was not).
+	Origins []string
+	Results []*result.Packet
+	Skipped []Skipped
 }
 
 // Skipped is a packet group that was not injected, with why.
@@ -63,8 +66,15 @@ func ModelReason(code int, text string) (drop.Reason, bool) {
 		}
 	}
 	if text = strings.TrimSpace(text); text != "" {
+		// Exact wording first ("invalid packet" is VFP's, "Invalid Packet"
+		// pktmon's), then any case.
 		for _, r := range drop.All() {
-			if strings.EqualFold(r.Text(), text) || r.Slug() == text {
+			if r.Text() == text || r.Slug() == text {
+				return r, true
+			}
+		}
+		for _, r := range drop.All() {
+			if strings.EqualFold(r.Text(), text) {
 				return r, true
 			}
 		}
@@ -127,7 +137,9 @@ func sameReason(real, model *cmp.Drop) (same, comparable bool) {
 		return true, true
 	case real.Code >= 0 && real.Code == model.Code:
 		return true, true
-	case real.Text != "" && strings.EqualFold(real.Text, model.Text):
+	case real.Text != "" && real.Text == model.Text:
+		return true, true
+	case real.Text != "" && real.Code < 0 && model.Code < 0 && strings.EqualFold(real.Text, model.Text):
 		return true, true
 	}
 	return false, real.Slug != "" || (real.Code >= 0 && model.Code >= 0)
@@ -153,6 +165,9 @@ func Compare(in Input) *cmp.Report {
 			res = in.Results[i]
 		}
 		gr := compareGroup(in, g, in.In[i], i+1, res, isPort, captured)
+		if i < len(in.Origins) && in.Origins[i] != "" {
+			gr.Notes = append(gr.Notes, in.Origins[i])
+		}
 		r.Results = append(r.Results, gr)
 	}
 	for _, s := range in.Skipped {
@@ -214,6 +229,7 @@ func compareGroup(in Input, g *pktmon.Group, inPort string, index int, res *resu
 	// The model side.
 	gr.Model.Outcome = res.Outcome
 	reached := map[string]bool{}
+	atStage := map[string]string{} // the model's first stage at each port
 	modelFrames := map[string][]byte{}
 	for _, o := range res.Outputs {
 		reached[o.Port] = true
@@ -227,12 +243,17 @@ func compareGroup(in Input, g *pktmon.Group, inPort string, index int, res *resu
 		if s.Host != "" {
 			name = s.Host + "/" + s.Port
 		}
+		if !isPort[name] {
+			name = s.Port
+		}
+		line := stageLine(s)
 		if isPort[name] {
 			reached[name] = true
-		} else if isPort[s.Port] {
-			reached[s.Port] = true
+			if atStage[name] == "" {
+				atStage[name] = fmt.Sprintf("stage %d, %s", len(gr.Model.Stages)+1, line)
+			}
 		}
-		gr.Model.Stages = append(gr.Model.Stages, stageLine(s))
+		gr.Model.Stages = append(gr.Model.Stages, line)
 	}
 	var md *cmp.Drop
 	if len(res.Drops) > 0 {
@@ -244,9 +265,12 @@ func compareGroup(in Input, g *pktmon.Group, inPort string, index int, res *resu
 		if i == 0 || st.Port == "" || st.Port == inPort {
 			continue
 		}
-		if reached[st.Port] {
+		switch {
+		case atStage[st.Port] != "":
+			st.Model = "reached at " + atStage[st.Port]
+		case reached[st.Port]:
 			st.Model = "reached"
-		} else {
+		default:
 			st.Model = "not reached"
 		}
 	}
@@ -260,12 +284,16 @@ func compareGroup(in Input, g *pktmon.Group, inPort string, index int, res *resu
 		}
 		part(cmp.Parting{Kind: cmp.DroppedThereDeliveredHere, Where: gr.Real.Drop.Where,
 			Text: fmt.Sprintf("the real host dropped it at %s (%s); the model %s without a drop", gr.Real.Drop.Where, gr.Real.Drop, what),
-			Real: gr.Real.Drop, Model: &cmp.Drop{Where: "(not dropped)", Code: -1}})
+			Real: gr.Real.Drop})
 	case realDropA == nil && md != nil && !modelDelivered:
 		last := g.Appearances[len(g.Appearances)-1]
+		n := len(g.Appearances)
+		if last.HasMeta {
+			n = last.Meta.Appearance
+		}
 		part(cmp.Parting{Kind: cmp.DeliveredThereDroppedHere, Where: md.Where,
-			Text: fmt.Sprintf("the real host passed it on (last seen at %s, appearance %d); the model dropped it at %s (%s)", c.Where(last), len(g.Appearances), md.Where, md),
-			Real: &cmp.Drop{Where: "(not dropped)", Code: -1}, Model: md})
+			Text:  fmt.Sprintf("the real host passed it on (last seen at %s, appearance %d, no drop logged); the model dropped it at %s (%s)", c.Where(last), n, md.Where, md),
+			Model: md})
 	case realDropA != nil && md != nil:
 		same, comparable := sameReason(gr.Real.Drop, md)
 		switch {

@@ -68,16 +68,17 @@ type Packet struct {
 	// Verdict is the packet's epb_verdict option, or nil. From a Reader
 	// it is valid until the next call to Next.
 	Verdict *Verdict
-	// LinkType is the link type of the packet's interface (a Reader sets
-	// it; 0 and LinkTypeEthernet both mean Ethernet).
+}
+
+// Info is what a capture says about a packet beyond Packet (Reader.NextInfo).
+type Info struct {
+	// LinkType is the link type of the packet's interface (or the pcap file).
 	LinkType uint16
-	// Interface, IfaceMAC and IfaceDescription are the pcapng
-	// interface's if_name, if_MACaddr and if_description (Reader only).
+	// Interface, IfaceMAC and IfaceDescription are the pcapng interface's
+	// if_name, if_MACaddr (nil if none) and if_description.
 	Interface        string
 	IfaceMAC         []byte
 	IfaceDescription string
-	// Flags is the epb_flags option (bits 0-1: 1 inbound, 2 outbound).
-	Flags uint32
 	// PacketID is the epb_packetid option when HasPacketID (etl2pcapng
 	// writes pktmon's PktGroupId there).
 	PacketID    uint64

@@ -59,7 +59,6 @@ const (
 	optIfMACaddr   = 6
 	optIfTsresol   = 9
 	optIfTsoffset  = 14
-	optEpbFlags    = 2
 	optEpbPacketID = 5
 	optEpbVerdict  = 7
 )
@@ -100,6 +99,15 @@ type Reader struct {
 	last   time.Time
 	verd   Verdict
 	rawIP  bool // AllowRawIP: raw IPv4/IPv6 link types accepted
+	info   Info // of the packet being read, for NextInfo
+}
+
+// NextInfo is Next, also returning what the capture says about the
+// packet's interface and its packet id.
+func (r *Reader) NextInfo() (Packet, Info, error) {
+	r.info = Info{LinkType: LinkTypeEthernet}
+	p, err := r.Next()
+	return p, r.info, err
 }
 
 // AllowRawIP makes the Reader accept pcapng interfaces whose link type is
@@ -525,7 +533,8 @@ func (r *Reader) epb(typ uint32, b []byte) (*Packet, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Packet{Port: r.portOf(ifc), Time: timeOf(ifc, ts), Data: b[20 : 20+capLen], LinkType: ifc.linkType, Interface: ifc.name, IfaceMAC: ifc.mac, IfaceDescription: ifc.desc}
+	p := &Packet{Port: r.portOf(ifc), Time: timeOf(ifc, ts), Data: b[20 : 20+capLen]}
+	r.info = Info{LinkType: ifc.linkType, Interface: ifc.name, IfaceMAC: ifc.mac, IfaceDescription: ifc.desc}
 	if origLen > capLen {
 		p.OrigLen = int(origLen)
 	}
@@ -535,13 +544,9 @@ func (r *Reader) epb(typ uint32, b []byte) (*Packet, error) {
 		switch code {
 		case optComment:
 			comments = append(comments, string(v))
-		case optEpbFlags:
-			if typ == blockEPB && len(v) == 4 {
-				p.Flags = r.order.Uint32(v)
-			}
 		case optEpbPacketID:
 			if typ == blockEPB && len(v) == 8 {
-				p.PacketID, p.HasPacketID = r.order.Uint64(v), true
+				r.info.PacketID, r.info.HasPacketID = r.order.Uint64(v), true
 			}
 		case optEpbVerdict:
 			if typ != blockEPB {
@@ -588,7 +593,8 @@ func (r *Reader) spb(b []byte) (*Packet, error) {
 		capLen = min(capLen, uint64(ifc.snapLen))
 	}
 	capLen = min(capLen, uint64(len(b)-4))
-	p := &Packet{Port: r.portOf(ifc), Time: r.last, Data: b[4 : 4+capLen], LinkType: ifc.linkType, Interface: ifc.name, IfaceMAC: ifc.mac, IfaceDescription: ifc.desc}
+	p := &Packet{Port: r.portOf(ifc), Time: r.last, Data: b[4 : 4+capLen]}
+	r.info = Info{LinkType: ifc.linkType, Interface: ifc.name, IfaceMAC: ifc.mac, IfaceDescription: ifc.desc}
 	if uint64(origLen) > capLen {
 		p.OrigLen = int(origLen)
 	}

@@ -306,16 +306,16 @@ func ReadPcapng(r io.Reader, name string) ([]PacketRecord, error) {
 	rd.AllowRawIP()
 	var out []PacketRecord
 	for {
-		p, err := rd.Next()
+		p, info, err := rd.NextInfo()
 		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
 		if err != nil {
 			return out, err
 		}
-		rec := PacketRecord{Interface: p.Port, Time: p.Time, Frame: bytes.Clone(p.Data), LinkType: p.LinkType}
-		if len(p.IfaceMAC) == 6 {
-			rec.IfaceMAC = NormMAC(fmt.Sprintf("%x", p.IfaceMAC))
+		rec := PacketRecord{Interface: p.Port, Time: p.Time, Frame: bytes.Clone(p.Data), LinkType: info.LinkType}
+		if len(info.IfaceMAC) == 6 {
+			rec.IfaceMAC = NormMAC(fmt.Sprintf("%x", info.IfaceMAC))
 		}
 		for _, line := range strings.Split(p.Comment, "\n") {
 			if m, err := ParseMeta(line); err == nil {
@@ -327,8 +327,8 @@ func ReadPcapng(r io.Reader, name string) ([]PacketRecord, error) {
 		switch {
 		case rec.HasMeta:
 			rec.GroupID, rec.HasGroupID = rec.Meta.PktGroupID, true
-		case p.HasPacketID:
-			rec.GroupID, rec.HasGroupID = p.PacketID, true
+		case info.HasPacketID:
+			rec.GroupID, rec.HasGroupID = info.PacketID, true
 		}
 		out = append(out, rec)
 	}
@@ -386,12 +386,12 @@ var etl2pcapngPrefixes = []string{"vNIC:", "eth:", "wifi:", "mbb:", "Rras:"}
 // IsPktmonPacket reports whether a packet read from a pcapng carries what
 // pktmon or etl2pcapng write: pktmon metadata in its comment, a packet id
 // (PktGroupId), a raw IP link type or an etl2pcapng interface name.
-func IsPktmonPacket(p *pcapio.Packet) bool {
-	if p.HasPacketID || pcapio.IsRawIP(p.LinkType) {
+func IsPktmonPacket(p *pcapio.Packet, info pcapio.Info) bool {
+	if info.HasPacketID || pcapio.IsRawIP(info.LinkType) {
 		return true
 	}
 	for _, pre := range etl2pcapngPrefixes {
-		if strings.HasPrefix(p.Interface, pre) {
+		if strings.HasPrefix(info.Interface, pre) {
 			return true
 		}
 	}

@@ -26,6 +26,8 @@ type PortMap struct {
 	ByInterface map[string]string
 	// ByMAC maps every port's MAC (normalised) to the port.
 	ByMAC map[string]string
+	// Kinds are the ports' kinds, by name.
+	Kinds map[string]string
 	// Notes say how each entry was derived, for the user to check.
 	Notes []string
 }
@@ -37,11 +39,12 @@ type PortMap struct {
 // PORT must be one of ports. A map with no component and no interface is
 // an error naming what the capture has and what the topology offers.
 func NewPortMap(c *Capture, ports []Port, overrides map[string]string) (*PortMap, error) {
-	m := &PortMap{ByComponent: map[int]string{}, ByInterface: map[string]string{}, ByMAC: map[string]string{}}
+	m := &PortMap{ByComponent: map[int]string{}, ByInterface: map[string]string{}, ByMAC: map[string]string{}, Kinds: map[string]string{}}
 	names := map[string]bool{}
 	ambiguous := map[string]bool{}
 	for _, p := range ports {
 		names[p.Name] = true
+		m.Kinds[p.Name] = p.Kind
 		mac := NormMAC(p.MAC)
 		if mac == "" || mac == "00:00:00:00:00:00" {
 			continue
@@ -153,6 +156,13 @@ func (m *PortMap) SourcePort(a *Appearance) (string, bool) {
 	}
 	p, ok := m.ByMAC[NormMAC(fmt.Sprintf("%x", a.Frame[6:12]))]
 	return p, ok
+}
+
+// Outbound reports whether a direction tag means leaving the component
+// towards the wire or the next component: Tx, Out, Egress
+// (PktMon_PacketDirectionTag).
+func Outbound(dir string) bool {
+	return strings.EqualFold(dir, "Tx") || strings.EqualFold(dir, "Out") || strings.EqualFold(dir, "Egress")
 }
 
 // Where describes an appearance's location for messages: "component 6

@@ -193,7 +193,14 @@ func ParseText(name string, data []byte) (*Capture, error) {
 			return
 		}
 		if len(hexBuf) > 0 {
-			cur.Frame, cur.Synthesized, cur.Known = hexBuf, false, FieldAll
+			switch {
+			case len(hexBuf) < 14:
+				fail(cur.Line+1, "hex dump", fmt.Errorf("%d bytes, shorter than an Ethernet header", len(hexBuf)))
+			case cur.Meta.LoggedSize > 0 && len(hexBuf) != cur.Meta.LoggedSize:
+				fail(cur.Line+1, "hex dump", fmt.Errorf("%d bytes, but the packet line says LoggedSize %d (a cut paste?)", len(hexBuf), cur.Meta.LoggedSize))
+			default:
+				cur.Frame, cur.Synthesized, cur.Known = hexBuf, false, FieldAll
+			}
 		}
 		hexBuf = nil
 		c.Appearances = append(c.Appearances, *cur)

@@ -170,8 +170,9 @@ func (f failWriter) Write(b []byte) (int, error) {
 
 // finish flushes and closes every output. When ok, each file is renamed
 // to its final name and listed in Files; otherwise (the replay failed),
-// each is renamed to PORT.partial.pcapng and listed in Partial. A file
-// that could not be written completely is removed in both cases.
+// each is renamed to PORT.partial.pcapng and listed in Partial, and a
+// file of an earlier run under its final name is removed. A file that
+// could not be written completely is removed in both cases.
 func (rp *replayer) finish(ok bool) error {
 	var errs []error
 	for _, o := range rp.outs {
@@ -182,6 +183,11 @@ func (rp *replayer) finish(ok bool) error {
 		}
 		if err := o.w.Close(); err != nil && o.err == nil {
 			o.err = err
+		}
+		if !ok || o.err != nil {
+			// A file of an earlier run under the final name would look like
+			// this run's output (this run would have replaced it).
+			os.Remove(o.path)
 		}
 		if o.err != nil {
 			os.Remove(o.tmp)

@@ -49,6 +49,11 @@ type CaptureReplay struct {
 	// Unmapped are the groups whose first appearance maps to no port (not
 	// injected), with why.
 	Unmapped []Unmapped
+	// Notes say where a group was injected elsewhere than at its first
+	// appearance's port, and why; Origins is the same note (or "") by the
+	// index of Injected.
+	Notes   []string
+	Origins []string
 }
 
 // Unmapped is a packet group that could not be injected.
@@ -89,8 +94,12 @@ func ReplayCapture(t *Topology, c *pktmon.Capture, overrides map[string]string, 
 	if err != nil {
 		return cr, err
 	}
-	if len(cr.Injected) == 0 {
+	switch {
+	case len(cr.Injected) > 0:
+	case len(cr.Unmapped) > 0:
 		return cr, fmt.Errorf("no packet group of the capture could be injected: %s", cr.Unmapped[0].Why)
+	default:
+		return cr, fmt.Errorf("the capture has no packets")
 	}
 	return cr, nil
 }
@@ -105,9 +114,6 @@ type groupSource struct {
 	groups  []*pktmon.Group
 	next    int
 	skipped int
-	first   bool
-	t0      int64
-	buf     []byte
 }
 
 func (s *groupSource) Next() (pcapio.Packet, error) {
@@ -124,6 +130,10 @@ func (s *groupSource) Next() (pcapio.Packet, error) {
 				a.Source, a.Line, g.ID, s.c.Where(a))})
 			continue
 		}
+		note := s.origin(a, &port)
+		if note != "" {
+			s.cr.Notes = append(s.cr.Notes, fmt.Sprintf("%s:%d: PktGroupId %d: %s", a.Source, a.Line, g.ID, note))
+		}
 		id, _ := s.f.PortByName(port)
 		frame := a.Frame
 		if a.RawIP {
@@ -135,9 +145,35 @@ func (s *groupSource) Next() (pcapio.Packet, error) {
 		s.skipped += len(g.Appearances) - 1
 		s.cr.Injected = append(s.cr.Injected, g)
 		s.cr.Ports = append(s.cr.Ports, port)
+		s.cr.Origins = append(s.cr.Origins, note)
 		return pcapio.Packet{Index: len(s.cr.Injected), Port: port, Time: a.Time, Data: frame}, nil
 	}
 	return pcapio.Packet{}, io.EOF
+}
+
+// origin corrects the injection port of a packet first seen leaving a
+// physical NIC (direction Tx at a NIC's component): it did not come from
+// the wire but from inside the host, so it is injected where its source
+// MAC is (a container), or at the host's management OS when the source is
+// the NIC's own MAC. It returns a note saying so, or "".
+func (s *groupSource) origin(a *pktmon.Appearance, port *string) string {
+	if !a.HasMeta || !pktmon.Outbound(a.Meta.Direction) || s.pm.Kinds[*port] != fabric.PortNIC.String() {
+		return ""
+	}
+	from := ""
+	if sp, ok := s.pm.SourcePort(a); ok && sp != *port {
+		from = sp
+	} else if host, _, ok := strings.Cut(*port, "/"); ok {
+		if _, ok := s.f.PortByName(host + "/host"); ok {
+			from = host + "/host"
+		}
+	}
+	if from == "" {
+		return ""
+	}
+	note := fmt.Sprintf("first seen leaving %s (%s): injected at %s, where it came from", *port, a.Meta.Direction, from)
+	*port = from
+	return note
 }
 
 // ether puts an Ethernet header on a raw IP packet injected at port id:
@@ -181,10 +217,10 @@ func (s *groupSource) ether(id fabric.PortID, ip []byte) ([]byte, error) {
 	return b, nil
 }
 
-// Output is a file written under a temporary name: Commit renames it to
+// OutputFile is a file written under a temporary name: Commit renames it to
 // its name when the run succeeded, or to NAME.partial.EXT when it did
 // not, so that an output cut short never looks complete.
-type Output struct {
+type OutputFile struct {
 	Path string
 	tmp  string
 	f    *os.File
@@ -192,8 +228,8 @@ type Output struct {
 }
 
 // CreateOutput creates the output file path (as path.tmp until Commit).
-func CreateOutput(path string) (*Output, error) {
-	o := &Output{Path: path, tmp: path + ".tmp"}
+func CreateOutput(path string) (*OutputFile, error) {
+	o := &OutputFile{Path: path, tmp: path + ".tmp"}
 	f, err := os.Create(o.tmp)
 	if err != nil {
 		return nil, err
@@ -203,7 +239,7 @@ func CreateOutput(path string) (*Output, error) {
 }
 
 // Write implements io.Writer, remembering the first error.
-func (o *Output) Write(b []byte) (int, error) {
+func (o *OutputFile) Write(b []byte) (int, error) {
 	n, err := o.f.Write(b)
 	if err != nil && o.err == nil {
 		o.err = err
@@ -222,11 +258,17 @@ func PartialName(path string) string {
 }
 
 // Commit closes the file and renames it: to Path when ok, else to
-// PartialName(Path). A file whose writing failed is removed. It returns
-// the name the file now has ("" if removed).
-func (o *Output) Commit(ok bool) (string, error) {
+// PartialName(Path), removing a file of an earlier run at Path. A file
+// whose writing failed is removed. It returns the name the file now has
+// ("" if removed).
+func (o *OutputFile) Commit(ok bool) (string, error) {
 	if err := o.f.Close(); err != nil && o.err == nil {
 		o.err = err
+	}
+	if !ok || o.err != nil {
+		// An earlier run's file under the final name would look like this
+		// run's output.
+		os.Remove(o.Path)
 	}
 	if o.err != nil {
 		os.Remove(o.tmp)

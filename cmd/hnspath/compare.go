@@ -23,7 +23,7 @@ func runCompare(args []string, stdout, stderr io.Writer) int {
 	topo := fs.StringP("topology", "t", "", "topology `file` (YAML or JSON) of the node the capture comes from")
 	var cf captureFlags
 	cf.pcaps = fs.StringArrayP("capture", "c", nil, "pktmon capture `file`: pcapng (pktmon etl2pcap, etl2pcapng) or pktmon format text; repeat for pktmon's --drop-only file")
-	cf.ports = fs.StringArray("port", nil, "`NAME=PORT`: map a pktmon component id, a MAC or a capture interface name to a topology port (repeatable)")
+	cf.ports = fs.StringArray("port", nil, "map a pktmon component id, a MAC or a capture interface name to a topology port: `NAME=PORT` (repeatable)")
 	cf.components = fs.String("components", "", "pktmon component list `file` (pktmon list --json) for a capture without its component table")
 	format := fs.StringP("format", "f", "text", "output `format`: "+strings.Join(reports.EvidenceFormats, ", "))
 	all := fs.Bool("all", false, "text: show the groups that agree too")
@@ -63,7 +63,7 @@ func runCompare(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "compare", err)
 	}
-	in := evidence.Input{Topology: *topo, Captures: *cf.pcaps, Capture: capt, Map: cr.Map, Injected: cr.Injected, In: cr.Ports, Results: got.Packets}
+	in := evidence.Input{Topology: *topo, Captures: *cf.pcaps, Capture: capt, Map: cr.Map, Injected: cr.Injected, In: cr.Ports, Origins: cr.Origins, Results: got.Packets}
 	for _, p := range ports {
 		in.Ports = append(in.Ports, p.Name)
 	}

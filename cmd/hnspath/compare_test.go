@@ -296,6 +296,19 @@ func TestCompareEndToEnd(t *testing.T) {
 	png, badPng, list := filepath.Join(dir, "faithful.pcapng"), filepath.Join(dir, "dropped.pcapng"), filepath.Join(dir, "list.json")
 	writePktmonPcapng(t, png, list, apps)
 	writePktmonPcapng(t, badPng, list, dropped)
+	// pktmon etl2pcap leaves drops out unless asked (--drop-only): the
+	// same capture as two files.
+	var flows, dropOnly []appearance
+	for _, a := range dropped {
+		if a.dropReason != "" {
+			dropOnly = append(dropOnly, a)
+		} else {
+			flows = append(flows, a)
+		}
+	}
+	flowPng, dropPng := filepath.Join(dir, "flows.pcapng"), filepath.Join(dir, "drops.pcapng")
+	writePktmonPcapng(t, flowPng, list, flows)
+	writePktmonPcapng(t, dropPng, list, dropOnly)
 
 	for _, tc := range []struct {
 		name string
@@ -306,6 +319,7 @@ func TestCompareEndToEnd(t *testing.T) {
 		{"pcapng faithful", []string{"-c", png, "--components", list}, false},
 		{"text dropped", []string{"-c", bad}, true},
 		{"pcapng dropped", []string{"-c", badPng, "--components", list}, true},
+		{"pcapng and its drop-only file", []string{"-c", flowPng, "-c", dropPng, "--components", list}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"compare", "-t", natTopology, "--all"}, tc.args...)

@@ -97,11 +97,11 @@ func (cf captureFlags) isPktmon(overrides map[string]string) (bool, error) {
 	}
 	defer rd.Close()
 	rd.AllowRawIP()
-	p, err := rd.Next()
+	p, info, err := rd.NextInfo()
 	if err != nil {
 		return false, nil // the replay reports it
 	}
-	return pktmon.IsPktmonPacket(&p), nil
+	return pktmon.IsPktmonPacket(&p, info), nil
 }
 
 func runReplay(args []string, stdout, stderr io.Writer) int {
@@ -140,7 +140,7 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 		return usageErr(stderr, fs, "--port %s: a pktmon capture maps its components and interfaces to ports: give NAME=PORT", def)
 	}
 	opts := scenarios.ReplayOptions{Port: def, OutDir: *out, Trace: *trace}
-	var res *scenarios.Output
+	var res *scenarios.OutputFile
 	if *results != "" {
 		if res, err = scenarios.CreateOutput(*results); err != nil {
 			return fail(stderr, "replay", err)
@@ -157,6 +157,7 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	}
 	var sum *scenarios.ReplaySummary
 	var unmapped []scenarios.Unmapped
+	var notes []string
 	if isPM {
 		var capt *pktmon.Capture
 		capt, err = cf.load()
@@ -164,7 +165,7 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 			var cr *scenarios.CaptureReplay
 			cr, err = scenarios.ReplayCapture(t, capt, overrides, opts)
 			if cr != nil {
-				sum, unmapped = cr.Summary, cr.Unmapped
+				sum, unmapped, notes = cr.Summary, cr.Unmapped, cr.Notes
 			}
 		}
 	} else {
@@ -191,6 +192,13 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stdout, "  %s\n", n)
 			}
 		}
+	}
+	for i, n := range notes {
+		if i == 5 {
+			fmt.Fprintf(stdout, "  ... %d more injected where they came from\n", len(notes)-5)
+			break
+		}
+		fmt.Fprintf(stdout, "note: %s\n", n)
 	}
 	if len(unmapped) > 0 {
 		fmt.Fprintf(stdout, "not injected (no port): %d packet groups\n", len(unmapped))

@@ -125,16 +125,18 @@ type Step struct {
 	Direction  string `json:"direction,omitempty"`
 	Edge       int    `json:"edge"`
 	Drop       string `json:"drop,omitempty"`
-	// Model says whether the model reached Port: "reached", "not reached",
+	// Model says whether the model reached Port: "reached at stage N,
+	// <the stage>", "reached" (an output there, no stage), "not reached",
 	// or "" (unmapped or the injection).
 	Model string `json:"model,omitempty"`
 }
 
 // Parting is one place where the model and the real host part.
 type Parting struct {
-	Kind   string      `json:"kind"`
-	Where  string      `json:"where"`
-	Text   string      `json:"text"`
+	Kind  string `json:"kind"`
+	Where string `json:"where"`
+	Text  string `json:"text"`
+	// Real and Model are each side's drop (nil: that side did not drop it).
 	Real   *Drop       `json:"real_drop,omitempty"`
 	Model  *Drop       `json:"model_drop,omitempty"`
 	Fields []FieldDiff `json:"fields,omitempty"`
@@ -217,11 +219,17 @@ func writeGroup(b *strings.Builder, g *Group) {
 	}
 	for _, p := range g.Partings {
 		fmt.Fprintf(b, "  PARTS (%s) at %s: %s\n", p.Kind, p.Where, p.Text)
-		if p.Real != nil {
+		switch {
+		case p.Real != nil:
 			fmt.Fprintf(b, "    real:  %s at %s\n", p.Real, p.Real.Where)
+		case p.Model != nil:
+			b.WriteString("    real:  not dropped\n")
 		}
-		if p.Model != nil {
+		switch {
+		case p.Model != nil:
 			fmt.Fprintf(b, "    model: %s at %s\n", p.Model, p.Model.Where)
+		case p.Real != nil:
+			fmt.Fprintf(b, "    model: not dropped (%s)\n", g.Model.Outcome)
 		}
 		for _, f := range p.Fields {
 			fmt.Fprintf(b, "    %-9s real %s, model %s\n", f.Field, f.Real, f.Model)
