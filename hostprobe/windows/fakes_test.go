@@ -339,8 +339,8 @@ func (r *fakeRunner) commands() []string {
 
 // fakeSender records what is sent.
 type fakeSender struct {
-	mu   sync.Mutex
-	sent []string
+	mu    sync.Mutex
+	sent  []string
 	onUDP func(comp uint32, n int)
 }
 
