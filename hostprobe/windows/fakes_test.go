@@ -339,9 +339,10 @@ func (r *fakeRunner) commands() []string {
 
 // fakeSender records what is sent.
 type fakeSender struct {
-	mu    sync.Mutex
-	sent  []string
-	onUDP func(comp uint32, n int)
+	mu          sync.Mutex
+	sent        []string
+	onUDP       func(comp uint32, n int)
+	onDatagrams func(ds []Datagram)
 }
 
 func (s *fakeSender) UDP(comp uint32, local, remote netip.AddrPort, payload []byte) error {
@@ -361,6 +362,9 @@ func (s *fakeSender) TCPConnect(comp uint32, local, remote netip.AddrPort, timeo
 func (s *fakeSender) UDPBatch(comp uint32, ds []Datagram) (int, error) {
 	if s.onUDP != nil {
 		s.onUDP(comp, len(ds))
+	}
+	if s.onDatagrams != nil {
+		s.onDatagrams(ds)
 	}
 	return len(ds), nil
 }
