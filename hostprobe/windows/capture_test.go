@@ -16,6 +16,7 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/hnspath/hnspath/emulator/hns"
 	"github.com/hnspath/hnspath/hostprobe"
 	"github.com/hnspath/hnspath/pcapio"
 	"github.com/hnspath/hnspath/pktmon"
@@ -374,5 +375,26 @@ func TestCloseStopsCapture(t *testing.T) {
 	}
 	if cmds := r.commands()[n:]; len(cmds) == 0 || cmds[0] != "pktmon stop" {
 		t.Errorf("close ran %q, want pktmon stop first", cmds)
+	}
+}
+
+// TestPortMapSkipsRemoteEndpoints: a remote endpoint has no vNIC, so no pktmon
+// component; the port map needs only the endpoints in a namespace.
+func TestPortMapSkipsRemoteEndpoints(t *testing.T) {
+	topo := loadTopology(t, "l2bridge")
+	topo.Hosts[0].HNS.Endpoints = append(topo.Hosts[0].HNS.Endpoints, hns.HostComputeEndpoint{Name: "remote-c", HostComputeNetwork: "cbr0",
+		MacAddress: "00-15-5D-02-02-02", Flags: hns.EndpointFlagsRemoteEndpoint})
+	b, _, r, _ := newFakeBackend(t)
+	if err := b.Setup(context.Background(), topo); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	r.handlers["pktmon list"] = func([]string) ([]byte, error) { return []byte(listJSON), nil }
+	pm, ids, err := b.portMap(context.Background(), PktmonModern)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(ids, []int{11, 12}) || len(pm.ByComponent) != 2 {
+		t.Errorf("components %v, map %+v", ids, pm.ByComponent)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -388,5 +387,3 @@ func newFakeBackend(t *testing.T) (*Backend, *fakeHCN, *fakeRunner, *fakeSender)
 	containerRunner(r, h)
 	return NewBackendWith(testOptions(t), h, r, s), h, r, s
 }
-
-var _ = os.Remove

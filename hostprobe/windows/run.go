@@ -53,10 +53,20 @@ func (b *Backend) portMap(ctx context.Context, syn PktmonSyntax) (PortMap, []int
 	if err != nil {
 		return PortMap{}, nil, fmt.Errorf("windows: %w", err)
 	}
+	// Only endpoints in a namespace (a container's vNIC) have a component; remote
+	// endpoints have none.
+	local := map[string]bool{}
 	b.mu.Lock()
+	for _, c := range b.plan.Calls {
+		if c.Op == OpCreateEndpoint && c.Namespace != "" {
+			local[c.Port] = true
+		}
+	}
 	macs := make(map[string]string, len(b.macs))
 	for p, m := range b.macs {
-		macs[p] = m
+		if local[p] {
+			macs[p] = m
+		}
 	}
 	b.mu.Unlock()
 	pm := PortMap{ByComponent: map[int][]PortRole{}}
