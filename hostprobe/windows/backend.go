@@ -146,13 +146,13 @@ func (b *Backend) Setup(ctx context.Context, topo *fabric.Topology) error {
 			return err
 		}
 	}
-	plan, err := NewPlan(topo, b.opts.Host, prefix)
-	if err != nil {
-		return err
-	}
 	feats, err := b.hcn.Features()
 	if err != nil {
 		return fmt.Errorf("windows: HNS features: %w", err)
+	}
+	plan, err := NewPlan(topo, b.opts.Host, prefix)
+	if err != nil {
+		return err
 	}
 	if err := checkFeatures(plan, feats); err != nil {
 		return err
