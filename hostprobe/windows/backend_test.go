@@ -346,3 +346,56 @@ func TestClean(t *testing.T) {
 		t.Errorf("left: %q", left)
 	}
 }
+
+// TestFailureDuringTeardown injects a failure at each delete and detach of a teardown:
+// Close reports it and keeps the journal; the next Close finishes the job.
+func TestFailureDuringTeardown(t *testing.T) {
+	for _, op := range []string{"delete-loadbalancer", "detach", "delete-endpoint", "delete-namespace", "delete-network"} {
+		t.Run(op, func(t *testing.T) {
+			b, h, _, _ := newFakeBackend(t)
+			if err := b.Setup(context.Background(), loadTopology(t, "l2bridge")); err != nil {
+				t.Fatal(err)
+			}
+			h.fail[op] = h.count[op] + 1
+			if err := b.Close(); err == nil {
+				t.Fatalf("close: nil error with %s failing", op)
+			}
+			if _, err := os.Stat(journalPath(b.opts.WorkDir, testPrefix)); err != nil {
+				t.Errorf("journal gone after a failed teardown: %v", err)
+			}
+			if err := b.Close(); err != nil {
+				t.Fatalf("second close: %v", err)
+			}
+			if left := h.left(); len(left) != 0 {
+				t.Errorf("left: %q", left)
+			}
+		})
+	}
+}
+
+// TestNamespaceWithCompartment: a namespace that HNS created with a compartment needs
+// no container.
+func TestNamespaceWithCompartment(t *testing.T) {
+	b, h, r, _ := newFakeBackend(t)
+	b.hcn = compartmentAtCreate{h}
+	if err := b.Setup(context.Background(), loadTopology(t, "l2bridge")); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for _, c := range r.commands() {
+		if strings.HasPrefix(c, "ctr-test") {
+			t.Errorf("started a container: %q", c)
+		}
+	}
+	if len(b.comps) != 2 || b.comps[testPrefix+"ns-pod-a"] != 42 {
+		t.Errorf("compartments: %v", b.comps)
+	}
+}
+
+// compartmentAtCreate is a fake HNS whose namespaces have a compartment from the start.
+type compartmentAtCreate struct{ *fakeHCN }
+
+func (c compartmentAtCreate) CreateNamespace(js []byte) (string, uint32, error) {
+	id, _, err := c.fakeHCN.CreateNamespace(js)
+	return id, 42, err
+}
