@@ -398,3 +398,23 @@ func TestPortMapSkipsRemoteEndpoints(t *testing.T) {
 		t.Errorf("components %v, map %+v", ids, pm.ByComponent)
 	}
 }
+
+// TestParsePktmonTextDropWithoutEdge reads the drop line of Microsoft's packet-loss
+// article (MicrosoftDocs/SupportArticles-docs, support/windows-client/networking/
+// diagnose-packet-loss.md; its elided PktGroupId written as 7 here): no Edge field, a
+// reason with a component prefix, Type IP.
+func TestParsePktmonTextDropWithoutEdge(t *testing.T) {
+	line := "Drop: PktGroupId 7, PktNumber 1, Appearance 0, Direction Rx, Type IP, Component 49, Filter 1, DropReason INET: transport endpoint was not found, DropLocation 0xE000460A, OriginalSize 402, LoggedSize 148"
+	got, err := parsePktmonText("article.txt", line+"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pktmon.Meta{Drop: true, PktGroupID: 7, PktNumber: 1, Direction: "Rx", Type: "IP", Component: 49, Filter: 1,
+		DropReason: "INET: transport endpoint was not found", DropLocation: "0xE000460A", DropCode: -1, OriginalSize: 402, LoggedSize: 148}
+	if len(got.Packets) != 1 || got.Packets[0].Meta != want {
+		t.Errorf("got %+v, want %+v", got.Packets, want)
+	}
+	if m, err := pktmon.ParseMeta(line); err != nil || m.Component != got.Packets[0].Meta.Component || m.DropReason != want.DropReason {
+		t.Errorf("pktmon.ParseMeta (label-keyed) disagrees: %+v, %v", m, err)
+	}
+}
