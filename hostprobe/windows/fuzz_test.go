@@ -15,6 +15,8 @@ func FuzzParsePktmonText(f *testing.F) {
 	f.Add(utf16LE(string(crlf(localised))))
 	f.Add([]byte("Property: Component 6, PhysAddress = 0x00155DC88E16"))
 	f.Add([]byte("1,2,3,x,y,4,5,6,a b,c d,7,8"))
+	f.Add([]byte("Drop: PktGroupId 7, PktNumber 1, Appearance 0, Direction Rx, Type IP, Component 49, Filter 1, DropReason INET: x, DropLocation 0xE000460A, OriginalSize 402, LoggedSize 148"))
+	f.Add([]byte("1,2,3,x,y,4,5,6,7"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		text := decodeOutput(data)
 		got, err := parsePktmonText("fuzz.txt", text)
