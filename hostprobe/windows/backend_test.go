@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -276,7 +277,11 @@ func TestCloseDuringCreate(t *testing.T) {
 			}
 			closeErr := make(chan error, 1)
 			go func() { closeErr <- b.Close() }()
-			// Close cannot finish while the create is in flight; let the create finish.
+			// Close cannot finish while the create is in flight; once it has asked to
+			// close, let the create finish.
+			for !b.closing.Load() {
+				runtime.Gosched()
+			}
 			close(release)
 			if err := <-closeErr; err != nil {
 				t.Errorf("close: %v", err)

@@ -59,9 +59,9 @@ func NewBenchProcessorOn(b *Backend, topo *fabric.Topology, in string, sinks []s
 // benchProcessor starts counting at the sinks' components.
 func (b *Backend) benchProcessor(ctx context.Context, in string, sinks []string) (*BenchProcessor, error) {
 	b.mu.Lock()
-	plan := b.plan
+	plan, closed := b.plan, b.closed
 	b.mu.Unlock()
-	if plan == nil {
+	if plan == nil || closed {
 		return nil, fmt.Errorf("windows: bench: %w", hostprobe.ErrNotSetUp)
 	}
 	ep, ok := plan.Ports[in]

@@ -106,9 +106,9 @@ func (b *Backend) portMap(ctx context.Context, syn PktmonSyntax) (PortMap, []int
 // and text for each appearance's metadata) and reads it back into results.
 func (b *Backend) Run(ctx context.Context, scenario string, inputs []hostprobe.Input, opts hostprobe.RunOptions) ([]*result.Packet, error) {
 	b.mu.Lock()
-	plan := b.plan
+	plan, closed := b.plan, b.closed
 	b.mu.Unlock()
-	if plan == nil {
+	if plan == nil || closed {
 		return nil, fmt.Errorf("windows: run: %w", hostprobe.ErrNotSetUp)
 	}
 	syn, err := b.pktmonSyntax(ctx)
