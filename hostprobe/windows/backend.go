@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -98,6 +99,9 @@ type Backend struct {
 	capturing  bool // a pktmon capture of ours runs
 	closed     bool // Close ran: Setup stops
 	stop       func()
+	// closing is set by Close before it waits for the lock, so that Setup stops at its
+	// next step instead of racing Close for the lock.
+	closing atomic.Bool
 }
 
 var _ hostprobe.Backend = (*Backend)(nil)
@@ -146,13 +150,13 @@ func (b *Backend) Setup(ctx context.Context, topo *fabric.Topology) error {
 			return err
 		}
 	}
-	plan, err := NewPlan(topo, b.opts.Host, prefix)
-	if err != nil {
-		return err
-	}
 	feats, err := b.hcn.Features()
 	if err != nil {
 		return fmt.Errorf("windows: HNS features: %w", err)
+	}
+	plan, err := NewPlan(topo, b.opts.Host, prefix)
+	if err != nil {
+		return err
 	}
 	if err := checkFeatures(plan, feats); err != nil {
 		return err
@@ -211,7 +215,7 @@ func (b *Backend) Setup(ctx context.Context, topo *fabric.Topology) error {
 func (b *Backend) step(ctx context.Context, fn func() error) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.closed {
+	if b.closed || b.closing.Load() {
 		return errClosed
 	}
 	if err := ctx.Err(); err != nil {
@@ -431,6 +435,7 @@ func (b *Backend) NotBuilt() []hostprobe.NotBuilt {
 // object Setup created, newest first; objects already gone count as removed. It waits
 // for an HCN call in flight and may be called more than once, also from a signal.
 func (b *Backend) Close() error {
+	b.closing.Store(true)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.closed = true

@@ -292,3 +292,14 @@ func (socketSender) UDPBatch(comp uint32, ds []Datagram) (int, error) {
 	})
 	return sent, err
 }
+
+// CheckHost checks that this host can run the backend: HNS answers and pktmon exists.
+func CheckHost() error {
+	if _, err := hcn.GetGlobals(); err != nil {
+		return fmt.Errorf("hostprobe/windows: HNS: %w", err)
+	}
+	if _, err := exec.LookPath("pktmon"); err != nil {
+		return fmt.Errorf("hostprobe/windows: pktmon: %w", err)
+	}
+	return nil
+}

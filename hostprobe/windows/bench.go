@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/hnspath/hnspath/emulator/fabric"
@@ -34,7 +35,11 @@ type BenchProcessor struct {
 
 // NewBenchProcessor builds topo's host on this Windows host and returns a processor
 // that sends at port in and counts at the sinks. Close tears it down.
+// Of a topology with several hosts it builds the input port's host.
 func NewBenchProcessor(topo *fabric.Topology, in string, sinks []string, opts Options) (*BenchProcessor, error) {
+	if opts.Host == "" && len(topo.Hosts) > 1 {
+		opts.Host, _, _ = strings.Cut(in, "/")
+	}
 	return NewBenchProcessorOn(NewBackend(opts), topo, in, sinks)
 }
 
@@ -54,9 +59,9 @@ func NewBenchProcessorOn(b *Backend, topo *fabric.Topology, in string, sinks []s
 // benchProcessor starts counting at the sinks' components.
 func (b *Backend) benchProcessor(ctx context.Context, in string, sinks []string) (*BenchProcessor, error) {
 	b.mu.Lock()
-	plan := b.plan
+	plan, closed := b.plan, b.closed
 	b.mu.Unlock()
-	if plan == nil {
+	if plan == nil || closed {
 		return nil, fmt.Errorf("windows: bench: %w", hostprobe.ErrNotSetUp)
 	}
 	ep, ok := plan.Ports[in]

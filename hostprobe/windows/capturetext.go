@@ -33,8 +33,8 @@ type pktmonText struct {
 // Appearance N, Direction Rx , Type Ethernet , Component N, Edge N, Filter N,
 // [DropReason R, DropLocation L,] OriginalSize N, LoggedSize N" (PktMon_FramePayload and
 // PktMon_FrameDropPayload). The labels are localised, so the fields are taken by
-// position: 10 fields, or 12 for a drop, whose numeric fields (1-3, 6-8 and the last
-// two) end in a number; a field's value is its last word (DropReason and DropLocation:
+// position: 10 fields, or 12 for a drop; 9 and 11 without Edge. The numeric fields
+// must end in a number; a field's value is its last word (DropReason and DropLocation:
 // everything after the label). A component property line "Property: Component N,
 // <name> = 0x00155DC88E16" gives a component's MAC: 12 hex digits after 0x. Other lines
 // (decoded packets, tables) are skipped. Errors name the line.
@@ -50,7 +50,20 @@ func parsePktmonText(name, text string) (pktmonText, error) {
 			out.MACs[id] = mac
 			continue
 		}
-		if len(parts) != 10 && len(parts) != 12 {
+		// Field layouts by count: 10 a packet, 12 a drop (with DropReason and
+		// DropLocation after Filter); drops may come without Edge (11, as in Microsoft's
+		// packet-loss article), and so may packets (9).
+		var edge, filter, reason int // positions; -1: absent
+		switch len(parts) {
+		case 9:
+			edge, filter, reason = -1, 6, -1
+		case 10:
+			edge, filter, reason = 6, 7, -1
+		case 11:
+			edge, filter, reason = -1, 6, 7
+		case 12:
+			edge, filter, reason = 6, 7, 8
+		default:
 			continue
 		}
 		last := func(i int) string {
@@ -60,7 +73,10 @@ func parsePktmonText(name, text string) (pktmonText, error) {
 			}
 			return f[len(f)-1]
 		}
-		numeric := []int{0, 1, 2, 5, 6, 7, len(parts) - 2, len(parts) - 1}
+		numeric := []int{0, 1, 2, 5, filter, len(parts) - 2, len(parts) - 1}
+		if edge >= 0 {
+			numeric = append(numeric, edge)
+		}
 		isPacket := true
 		for _, i := range numeric {
 			if _, err := strconv.ParseUint(last(i), 10, 64); err != nil {
@@ -76,11 +92,14 @@ func parsePktmonText(name, text string) (pktmonText, error) {
 			return out, fmt.Errorf("%s:%d: PktGroupId %q: not a number", name, n+1, last(0))
 		}
 		m := pktmon.Meta{PktGroupID: gid, PktNumber: num(1), Appearance: num(2), Direction: last(3), Type: last(4),
-			Component: num(5), Edge: num(6), Filter: num(7), OriginalSize: num(len(parts) - 2), LoggedSize: num(len(parts) - 1), DropCode: -1}
-		if len(parts) == 12 {
+			Component: num(5), Filter: num(filter), OriginalSize: num(len(parts) - 2), LoggedSize: num(len(parts) - 1), DropCode: -1}
+		if edge >= 0 {
+			m.Edge = num(edge)
+		}
+		if reason >= 0 {
 			m.Drop = true
-			m.DropReason = afterLabel(parts[8], "DropReason")
-			m.DropLocation = afterLabel(parts[9], "DropLocation")
+			m.DropReason = afterLabel(parts[reason], "DropReason")
+			m.DropLocation = afterLabel(parts[reason+1], "DropLocation")
 			m.DropCode = pktmon.DropCode(m.DropReason)
 		}
 		out.Packets = append(out.Packets, pktmonTextPacket{Line: n + 1, Meta: m})

@@ -2,7 +2,6 @@ package windows
 
 import (
 	"errors"
-	"fmt"
 )
 
 // HCN is what the backend asks of the Host Compute Network service. The real adapter
@@ -162,15 +161,4 @@ func normID(s string) string {
 		out = append(out, c)
 	}
 	return string(out)
-}
-
-// describeCode names a code for an error message.
-func describeCode(h HCN, err error) string {
-	if code, ok := h.ErrorCode(err); ok {
-		if n, ok := notFoundCodes[code]; ok {
-			return fmt.Sprintf(" (%s 0x%x)", n, code)
-		}
-		return fmt.Sprintf(" (0x%x)", code)
-	}
-	return ""
 }

@@ -97,6 +97,9 @@ func readJournal(path string) ([]journalObject, error) {
 // never touched.
 func Clean(prefix string) ([]string, error) {
 	h, _, _ := hostAdapters()
+	if _, err := h.Features(); err != nil {
+		return nil, fmt.Errorf("hostprobe/windows: clean: HNS: %w", err)
+	}
 	return CleanWith(h, os.TempDir(), prefix)
 }
 

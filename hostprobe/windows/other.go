@@ -43,3 +43,6 @@ func (noHost) TCPConnect(uint32, netip.AddrPort, netip.AddrPort, time.Duration) 
 }
 
 func (noHost) UDPBatch(uint32, []Datagram) (int, error) { return 0, errNotWindows }
+
+// CheckHost returns errors.ErrUnsupported: the Windows backend needs HNS.
+func CheckHost() error { return errNotWindows }

@@ -53,10 +53,20 @@ func (b *Backend) portMap(ctx context.Context, syn PktmonSyntax) (PortMap, []int
 	if err != nil {
 		return PortMap{}, nil, fmt.Errorf("windows: %w", err)
 	}
+	// Only endpoints in a namespace (a container's vNIC) have a component; remote
+	// endpoints have none.
+	local := map[string]bool{}
 	b.mu.Lock()
+	for _, c := range b.plan.Calls {
+		if c.Op == OpCreateEndpoint && c.Namespace != "" {
+			local[c.Port] = true
+		}
+	}
 	macs := make(map[string]string, len(b.macs))
 	for p, m := range b.macs {
-		macs[p] = m
+		if local[p] {
+			macs[p] = m
+		}
 	}
 	b.mu.Unlock()
 	pm := PortMap{ByComponent: map[int][]PortRole{}}
@@ -96,9 +106,9 @@ func (b *Backend) portMap(ctx context.Context, syn PktmonSyntax) (PortMap, []int
 // and text for each appearance's metadata) and reads it back into results.
 func (b *Backend) Run(ctx context.Context, scenario string, inputs []hostprobe.Input, opts hostprobe.RunOptions) ([]*result.Packet, error) {
 	b.mu.Lock()
-	plan := b.plan
+	plan, closed := b.plan, b.closed
 	b.mu.Unlock()
-	if plan == nil {
+	if plan == nil || closed {
 		return nil, fmt.Errorf("windows: run: %w", hostprobe.ErrNotSetUp)
 	}
 	syn, err := b.pktmonSyntax(ctx)
