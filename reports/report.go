@@ -135,6 +135,13 @@ func Load(paths []string, opts Options) (*Report, error) {
 			}
 			n++
 			if err := l.file(path); err != nil {
+				// A file that says its run did not finish, or results that
+				// do not read, fail the report: they are not finished output.
+				var bad *badResults
+				if errors.Is(err, ErrPartial) || errors.As(err, &bad) {
+					errs = append(errs, err)
+					return nil
+				}
 				// Probe directories hold text for people too
 				// (NAME.diff.txt, summary.txt): skip text that is not
 				// Go benchmark output quietly.
@@ -182,6 +189,14 @@ func (f *folder) check(dir string) error {
 	}
 	return nil
 }
+
+// badResults is the error of a results file that does not read (a bad line, an
+// unknown outcome, another format version): in a directory input too, it fails Load
+// instead of becoming a warning.
+type badResults struct{ err error }
+
+func (e *badResults) Error() string { return e.err.Error() }
+func (e *badResults) Unwrap() error { return e.err }
 
 // ErrPartial is wrapped by Load's errors about inputs that an interrupted or killed run
 // left: a summary that says it was interrupted, a folder without its summary.
@@ -265,7 +280,7 @@ func (l *loader) data(path string, data []byte) error {
 	case KindResults:
 		pkts, err := result.ReadAll(bytes.NewReader(data), path)
 		if err != nil {
-			return fmt.Errorf("report: %w", err)
+			return &badResults{fmt.Errorf("report: %w", err)}
 		}
 		if len(pkts) == 0 {
 			return fmt.Errorf("report: %s: %w: no packets", path, ErrInput)

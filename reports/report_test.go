@@ -297,6 +297,7 @@ func TestLoadErrors(t *testing.T) {
 			"but no summary.json: the run that wrote this folder did not finish"},
 		{"folder with an unfinished write", []string{partialCopy(t, "testdata/run", "", ".nat-outbound-udp.results.jsonl.tmp-123")}, Options{},
 			".nat-outbound-udp.results.jsonl.tmp-123 is an unfinished write"},
+		{"unknown outcome in a folder", []string{explodedFolder(t)}, Options{}, `outcome: "exploded" is not one of`},
 		{"interrupted probe", []string{write("summary.json", `{"backend":"linux","interrupted":"terminated after 1 of 3 scenarios","scenarios":[]}`)}, Options{},
 			"the probe run was interrupted (terminated after 1 of 3 scenarios)"},
 		{"interrupted run", []string{write("run.json", `{"passed":1,"failed":0,"interrupted":"interrupt after 1 of 2 scenarios","scenarios":[]}`)}, Options{},
@@ -522,4 +523,21 @@ func partialCopy(t *testing.T, dir, drop string, extra ...string) string {
 		}
 	}
 	return out
+}
+
+// explodedFolder is a finished run folder (testdata/run) one of whose results files
+// has the outcome "exploded".
+func explodedFolder(t *testing.T) string {
+	t.Helper()
+	dir := partialCopy(t, "testdata/run", "")
+	p := filepath.Join(dir, "nat-outbound-udp.results.jsonl")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.Replace(b, []byte(`"outcome":"delivered"`), []byte(`"outcome":"exploded"`), 1)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

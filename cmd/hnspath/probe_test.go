@@ -94,6 +94,8 @@ func TestProbeUnsupported(t *testing.T) {
 		{"probe", "--l2bridge", "vlan"},
 		{"probe", "clean", "extra"},
 		{"probe", "clean", "--backend", "emulator"},
+		{"probe", "clean", "--prefix", "bad"}, // was 1: a bad flag value is a usage error
+		{"probe", "clean", "--backend", "windows", "--prefix", "bad"},
 	} {
 		if code, _, _ := runCmd(t, args...); code != exitUsage {
 			t.Errorf("%q: exit %d, want 2", args, code)

@@ -88,8 +88,9 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	}
 	if *jsonOut != "" {
 		// summary.json is written last: a stale one must not vouch for this run's files.
-		if err := os.Remove(*jsonOut); err != nil && !errors.Is(err, os.ErrNotExist) {
-			if st, serr := os.Stat(*jsonOut); serr != nil || st.Mode().IsRegular() {
+		// Only a regular file: --json /dev/stdout must stay.
+		if st, err := os.Lstat(*jsonOut); err == nil && st.Mode().IsRegular() {
+			if err := os.Remove(*jsonOut); err != nil {
 				return fail(stderr, "run", err)
 			}
 		}
