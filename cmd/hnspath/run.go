@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -117,7 +118,11 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 			break
 		}
 		bar.scenario(i, sc.Name)
-		rep := scenarios.Run(sc, scenarios.Options{OutDir: *out, NoTrace: *noTrace, Progress: bar.packets, Context: intr.Context()})
+		progress := bar.packets
+		if runTestHook != nil {
+			progress = func(n int) { bar.packets(n); runTestHook(intr.Context(), n) }
+		}
+		rep := scenarios.Run(sc, scenarios.Options{OutDir: *out, NoTrace: *noTrace, Progress: progress, Context: intr.Context()})
 		bar.clear()
 		if s := intr.Signal(); s != nil {
 			interrupted = fmt.Sprintf("%v after %d of %d scenarios", s, i, len(scs))
@@ -178,6 +183,10 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	}
 	return exitOK
 }
+
+// runTestHook, when set by a test, is called with the run's interrupt context every
+// 4096 packets (scenarios.Options.Progress). No flag sets it.
+var runTestHook func(ctx context.Context, packets int)
 
 // errWriter passes writes to w and keeps the first error: the caller checks it once
 // at the end instead of at every Fprintf.
