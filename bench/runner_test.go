@@ -431,6 +431,9 @@ func TestRunCancel(t *testing.T) {
 			if got := len(rep.Benchmarks[0].Trials); got != tt.wantTrials {
 				t.Errorf("%d completed trials, want %d", got, tt.wantTrials)
 			}
+			if !rep.Partial || !slices.Contains(rep.Config, KV{Key: PartialKey, Value: "true"}) {
+				t.Errorf("partial report: Partial %v, config %v; want true and partial: true", rep.Partial, rep.Config)
+			}
 		})
 	}
 }

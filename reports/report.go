@@ -323,12 +323,20 @@ func (l *loader) data(path string, data []byte) error {
 		if err != nil {
 			return fmt.Errorf("report: %w", err)
 		}
+		if r.Partial {
+			return fmt.Errorf("report: %s: %w: the bench run stopped before every trial ran (\"partial\": true)", path, ErrPartial)
+		}
 		l.bench = append(l.bench, benchFromReport(path, r))
 		l.reports = append(l.reports, r)
 	case KindGoBench:
 		b, err := benchFromGo(path, data)
 		if err != nil {
 			return fmt.Errorf("report: %w", err)
+		}
+		for _, kv := range b.Config {
+			if kv.Key == "partial" && kv.Value == "true" {
+				return fmt.Errorf("report: %s: %w: the bench run stopped before every trial ran (partial: true)", path, ErrPartial)
+			}
 		}
 		l.bench = append(l.bench, b)
 		l.reports = append(l.reports, nil)
