@@ -212,8 +212,8 @@ func probeScenario(ctx context.Context, intr *interrupt, sc *scenarios.Scenario,
 	defer intr.working("")
 	defer be.Close()
 	err = be.Setup(ctx, &sc.Topology.Topology)
-	if l, ok := be.(interface{ Lab() *linux.Lab }); ok && l.Lab() != nil {
-		intr.working(fmt.Sprintf("scenario %s: lab %s (namespaces %s-*)", sc.Name, l.Lab().Session(), l.Lab().Session()))
+	if l, ok := be.(interface{ Session() string }); ok && l.Session() != "" {
+		intr.working(fmt.Sprintf("scenario %s: lab %s (namespaces %s-*)", sc.Name, l.Session(), l.Session()))
 	}
 	if err != nil {
 		row.err = err

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -67,6 +69,8 @@ func (b *pausingBackend) pause(stage string) {
 }
 
 func (b *pausingBackend) Lab() *linux.Lab { return b.Backend.(*linux.Backend).Lab() }
+
+func (b *pausingBackend) Session() string { return b.Backend.(*linux.Backend).Session() }
 
 func (b *pausingBackend) Setup(ctx context.Context, topo *fabric.Topology) error {
 	if b.scenario == 1 {
