@@ -71,6 +71,20 @@ func runProbe(args []string, stdout, stderr io.Writer) int {
 		return usageErr(stderr, fs, "--backend: want linux, windows or emulator, got %q", *backend)
 	}
 	scs, loadErr := loadScenarios(fs.Args())
+	// Output files are named after scenarios: a second scenario of the same name would
+	// overwrite the first one's.
+	seen := map[string]string{}
+	kept := scs[:0]
+	for _, sc := range scs {
+		if prev, dup := seen[sc.Name]; dup {
+			loadErr = errors.Join(loadErr, scenarios.Errors{{File: sc.File, Field: "name",
+				Err: fmt.Errorf("%q is also the name of %s (output files are named after scenarios)", sc.Name, prev)}})
+			continue
+		}
+		seen[sc.Name] = sc.File
+		kept = append(kept, sc)
+	}
+	scs = kept
 	if loadErr != nil {
 		fmt.Fprintf(stderr, "%v\n", loadErr)
 	}
