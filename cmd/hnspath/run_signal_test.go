@@ -50,22 +50,7 @@ func TestRunSignalChild(t *testing.T) {
 // summary that says it was interrupted (which report refuses), and exit 128+signal.
 func TestRunSignal(t *testing.T) {
 	dir := t.TempDir()
-	for _, name := range []string{"nat-outbound-udp.yaml", "topologies/nat.yaml"} {
-		b, err := fs.ReadFile(library.FS(), name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if name == "nat-outbound-udp.yaml" {
-			b = []byte(strings.Replace(string(b), `raw(load="query 2")`+"\n", `raw(load="query 2")`+"\n    repeat: 20000\n", 1))
-		}
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeLongScenario(t, dir, 20000)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -127,4 +112,57 @@ func TestRunSignal(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRunFullDisk runs `run --out` into a 64 KiB tmpfs (root only): the scenario's
+// results and pcapng do not fit. The run must fail naming the error and leave no
+// results or pcapng file (a full disk used to leave them cut at 4096 or 65536 bytes,
+// looking finished).
+func TestRunFullDisk(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs")
+	}
+	dir := t.TempDir()
+	sc := writeLongScenario(t, dir, 20000)
+	out := filepath.Join(dir, "full")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", out, "tmpfs", 0, "size=64k"); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(out, 0) })
+	code, stdout, stderr := runCmd(t, "run", "--no-trace", "--out", out, sc)
+	if code != exitFail || !strings.Contains(stdout+stderr, "write "+filepath.Join(out, "nat-outbound-udp.results.jsonl")+": no space left on device") {
+		t.Errorf("exit %d, want 1 naming the full disk\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	ents, _ := os.ReadDir(out)
+	for _, e := range ents {
+		if e.Name() != "summary.json" {
+			t.Errorf("left %s on the full disk", e.Name())
+		}
+	}
+}
+
+// writeLongScenario writes nat-outbound-udp with its last packet repeated n times
+// (and its topology) into dir, and returns the scenario's path.
+func writeLongScenario(t *testing.T, dir string, n int) string {
+	t.Helper()
+	for _, name := range []string{"nat-outbound-udp.yaml", "topologies/nat.yaml"} {
+		b, err := fs.ReadFile(library.FS(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "nat-outbound-udp.yaml" {
+			b = []byte(strings.Replace(string(b), `raw(load="query 2")`+"\n", fmt.Sprintf(`raw(load="query 2")`+"\n    repeat: %d\n", n), 1))
+		}
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "nat-outbound-udp.yaml")
 }
