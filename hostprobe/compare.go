@@ -298,11 +298,13 @@ type Comparer struct {
 	timedOut map[flowKey]bool
 }
 
-// bindKey is a bound value of one backend. NAT choices are scoped by the remote end
-// of the flow (address and port, or address for ICMP ids): a NAT's port is unique per
-// remote endpoint, not per scenario, so one value may stand for different flows toward
-// different peers (RFC 4787 §4.1: endpoint-dependent reuse), and a port freed by a
-// timeout may be taken again (staleBinding).
+// bindKey is a bound value of one backend. NAT choices are scoped by the ends of the
+// flow, "local>remote" (the local address, the remote address and port; two addresses
+// for ICMP ids): a NAT's port is unique per remote endpoint, not per scenario, so one
+// value may stand for different flows toward different peers (RFC 4787 §4.1:
+// endpoint-dependent reuse); the local address keeps the NAT's outside ports apart from
+// the inside ones; and a port freed by a timeout may be taken again (staleBinding).
+// scenarios.Diff uses the same rule.
 type bindKey struct {
 	kind  string // "tcp", "udp", "icmp-id", or a load balancer group's kind
 	v     uint64
@@ -612,19 +614,19 @@ func (c *Comparer) flatten(frame []byte) (layers []string, fields []field) {
 			for i := first; i < len(fields); i++ {
 				switch fields[i].name {
 				case "sport":
-					fields[i].scope = ipDst + "|" + dport
+					fields[i].scope = ipSrc + ">" + ipDst + "|" + dport
 				case "dport":
-					fields[i].scope = ipSrc + "|" + sport
+					fields[i].scope = ipDst + ">" + ipSrc + "|" + sport
 				}
 			}
 		case "icmp":
-			remote := ipDst
+			scope := ipSrc + ">" + ipDst
 			if t := valueOf(fields[first:], "type"); t == "0" || t == "14" {
-				remote = ipSrc // a reply: the remote end sent it
+				scope = ipDst + ">" + ipSrc // a reply: the remote end sent it
 			}
 			for i := first; i < len(fields); i++ {
 				if fields[i].name == "id" {
-					fields[i].scope = remote
+					fields[i].scope = scope
 				}
 			}
 		}
@@ -811,16 +813,16 @@ func ipPorts(ip []byte) (ports, bool) {
 		if ip[9] == 17 {
 			p.kind = "udp"
 		}
-		p.sScope = dst + "|" + strconv.FormatUint(p.dport, 10)
-		p.dScope = src + "|" + strconv.FormatUint(p.sport, 10)
+		p.sScope = src + ">" + dst + "|" + strconv.FormatUint(p.dport, 10)
+		p.dScope = dst + ">" + src + "|" + strconv.FormatUint(p.sport, 10)
 		return p, true
 	case 1:
 		id := uint64(binary.BigEndian.Uint16(l4[4:]))
-		remote := dst
+		scope := src + ">" + dst
 		if l4[0] == 0 || l4[0] == 14 {
-			remote = src
+			scope = dst + ">" + src
 		}
-		return ports{kind: "icmp-id", sport: id, dport: id, sScope: remote, dScope: remote}, true
+		return ports{kind: "icmp-id", sport: id, dport: id, sScope: scope, dScope: scope}, true
 	}
 	return ports{}, false
 }

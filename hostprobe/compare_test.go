@@ -198,8 +198,8 @@ func TestCompareBindings(t *testing.T) {
 			t.Errorf("step %d: got agree=%v (%v), want %v", i+1, pc.Agrees(), pc.Diffs, s.agree)
 		}
 	}
-	if got := strings.Join(c.Bindings(), ";"); got != "udp 49152->5000 to 198.18.0.10|53" {
-		t.Errorf("Bindings: got %q, want udp 49152->5000 to 198.18.0.10|53", got)
+	if got := strings.Join(c.Bindings(), ";"); got != "udp 49152->5000 to 10.0.0.4>198.18.0.10|53" {
+		t.Errorf("Bindings: got %q, want udp 49152->5000 to 10.0.0.4>198.18.0.10|53", got)
 	}
 }
 
@@ -232,9 +232,9 @@ func TestTranslate(t *testing.T) {
 	c := NewComparer("s", "emulator", "linux")
 	// Bindings are scoped by the flow's remote end: the server's port 53 for the reply,
 	// its port 33434 for the packet the ICMP error quotes, the server for the echo.
-	c.bindOK("udp", "198.18.0.10|53", 49152, 5000)
-	c.bindOK("udp", "198.18.0.10|33434", 49152, 5000)
-	c.bindOK("icmp-id", "198.18.0.10", 49152, 7)
+	c.bindOK("udp", "10.0.0.4>198.18.0.10|53", 49152, 5000)
+	c.bindOK("udp", "10.0.0.4>198.18.0.10|33434", 49152, 5000)
+	c.bindOK("icmp-id", "10.0.0.4>198.18.0.10", 49152, 7)
 	reply := build(t, pkt{srcMAC: "02:00:00:00:00:02", dstMAC: "02:00:00:00:00:01", src: "198.18.0.10", dst: "10.0.0.4", proto: "udp", sport: 53, dport: 49152, pad: 4})
 	got := c.Translate(Input{Port: "server", Frame: reply})
 	want := build(t, pkt{srcMAC: "02:00:00:00:00:02", dstMAC: "02:00:00:00:00:01", src: "198.18.0.10", dst: "10.0.0.4", proto: "udp", sport: 53, dport: 5000, pad: 4})

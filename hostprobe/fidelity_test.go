@@ -169,7 +169,7 @@ func TestHostICMPErrorOnlyTTLTOSQuote(t *testing.T) {
 // through the icmp-id binding, as ports are.
 func TestQuotedEchoIDTranslated(t *testing.T) {
 	c := NewComparer("s", "emulator", "linux")
-	c.bindOK("icmp-id", "198.18.0.10", 49152, 7)
+	c.bindOK("icmp-id", "10.0.0.4>198.18.0.10", 49152, 7)
 	echo := func(id uint16) []byte {
 		f := build(t, pkt{srcMAC: "02:00:00:00:00:01", dstMAC: "02:00:00:00:00:02", src: "10.0.0.4", dst: "198.18.0.10", proto: "icmp-echo", sport: id})
 		f[34] = 8 // an echo request
