@@ -51,6 +51,20 @@ var Differences = []KnownDifference{
 		WindowsDrops: true,
 	},
 	{
+		ID: "host-ipv6",
+		Windows: "the management OS has IPv6 on every interface by default (link-local) and takes IPv6 multicast " +
+			"(MLD, neighbor and router solicitations) even where it has no IPv6 address configured",
+		Linux: "the analogue turns IPv6 off (disable_ipv6) in hosts without IPv6 addresses, so nothing takes it",
+		Source: "docs/windows-behaviour.md §2 (the host's own IPv6); hostprobe/linux layout (disable_ipv6)",
+		Match: func(a, b *result.Packet, d *Difference) bool {
+			if !isIPv6(a.Frame) {
+				return false
+			}
+			return d.What == "outcome" && deliveredOnlyToHosts(a) ||
+				d.What == "missing" && d.Kind == result.KindDelivered && strings.HasSuffix(d.Port, "/host")
+		},
+	},
+	{
 		ID:      "ipv6-nat",
 		Windows: "WinNAT and nat networks have no IPv6 (overlay neither): IPv6 is dropped",
 		Linux:   "IPv6 forwarding and NAT66 exist, but the Linux analogue runs hosts without IPv6 addresses with IPv6 off, so nothing comes out",
@@ -86,11 +100,22 @@ var Differences = []KnownDifference{
 			}
 			switch d.What {
 			case "field":
-				return icmpErrorField(d.Field)
+				return icmpErrorField(d.Field) || quoteLengthField(d)
 			case "layers":
 				return quoteTailOnly(d.A, d.B)
 			}
 			return false
+		},
+	},
+	{
+		ID: "nat-icmp-error-source",
+		Windows: "the host sends an ICMP error from its address on the interface toward the originator (RFC 1812 " +
+			"§4.3.2.4), also about a packet WinNAT translated [what Windows does here is not documented]",
+		Linux: "conntrack translates an ICMP error related to a NATed connection as it translates the connection, outer " +
+			"header included (nf_nat_icmp_reply_translation): the error seems to come from the address the originator sent to",
+		Source: "docs/windows-behaviour.md §3; RFC 1812 §4.3.2.4; Linux net/netfilter/nf_nat_proto.c nf_nat_icmp_reply_translation",
+		Match: func(a, b *result.Packet, d *Difference) bool {
+			return d.What == "field" && d.Field == "ipv4.src" && outputIsICMPError(a, d) && d.B == quotedDst(a, d)
 		},
 	},
 	{
@@ -196,8 +221,11 @@ var Differences = []KnownDifference{
 		Source: "docs/windows-behaviour.md §1 (VD network drivers: each overlay has its own subnet, VXLAN isolates); " +
 			"hostprobe/linux layout_linux.go (overlay: the host's bridge)",
 		Match: func(a, b *result.Packet, d *Difference) bool {
-			return d.What == "extra" && d.Kind == result.KindDelivered && strings.HasSuffix(d.Port, "/host") &&
-				len(a.Frame) >= 14 && a.Frame[0]&1 == 1
+			if len(a.Frame) < 14 || a.Frame[0]&1 == 0 {
+				return false // not a broadcast or multicast
+			}
+			return d.What == "extra" && d.Kind == result.KindDelivered && strings.HasSuffix(d.Port, "/host") ||
+				d.What == "outcome" && a.Outcome != result.OutcomeDelivered && deliveredOnlyToHosts(b)
 		},
 	},
 	{
@@ -443,6 +471,57 @@ func icmpErrorField(f string) bool {
 	}
 	// The quote's tail: what is past the quoted header and 8 bytes of data.
 	return strings.HasPrefix(f, "raw")
+}
+
+// quoteLengthField reports whether d is a length or checksum inside a quote that one
+// side shows as computed (a whole packet) and the other as a number (a truncated quote
+// cannot be checked): a consequence of the quote's length.
+func quoteLengthField(d *Difference) bool {
+	if !strings.HasSuffix(d.Field, ".len") && !strings.HasSuffix(d.Field, ".chksum") {
+		return false
+	}
+	if d.Field == "ipv4.len" || d.Field == "ipv4.chksum" || d.Field == "icmp.chksum" {
+		return false // the outer ones: icmpErrorField
+	}
+	derived := func(v string) bool { return v == "(computed)" || v == "valid" }
+	return derived(d.A) != derived(d.B)
+}
+
+// quotedDst returns the destination of the packet quoted in a's ICMP error output that
+// d is about.
+func quotedDst(a *result.Packet, d *Difference) string {
+	for _, o := range a.Outputs {
+		if o.Port != d.Port || o.Kind != d.Kind {
+			continue
+		}
+		n := 0
+		for _, l := range spec.Decode(o.Frame, spec.DecodeOptions{}).Layers {
+			if l.Name != "ipv4" {
+				continue
+			}
+			if n++; n == 2 {
+				if v, ok := l.Get("dst"); ok {
+					return v.Addr.String()
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// deliveredOnlyToHosts reports whether every output of a delivered to a management OS.
+func deliveredOnlyToHosts(a *result.Packet) bool {
+	n := 0
+	for _, o := range a.Outputs {
+		if o.Kind != result.KindDelivered {
+			continue
+		}
+		if !strings.HasSuffix(o.Port, "/host") {
+			return false
+		}
+		n++
+	}
+	return n > 0
 }
 
 // quoteTailOnly reports whether two layer stacks ("ether/ipv4/icmp/ipv4/udp/raw") of

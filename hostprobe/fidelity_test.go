@@ -186,3 +186,23 @@ func TestQuotedEchoIDTranslated(t *testing.T) {
 	}
 	checksumsValid(t, "quoted echo", got.Frame)
 }
+
+// TestQuoteLengthConsequences checks that a truncated quote's lengths and checksums,
+// which one side shows as numbers and the other as computed, are host-icmp-error, and
+// that a quoted length both sides show as numbers is not.
+func TestQuoteLengthConsequences(t *testing.T) {
+	for _, tt := range []struct {
+		d    Difference
+		want bool
+	}{
+		{Difference{What: "field", Field: "udp.len", A: "10", B: "(computed)"}, true},
+		{Difference{What: "field", Field: "ipv4#2.len", A: "30", B: "(computed)"}, true},
+		{Difference{What: "field", Field: "udp.chksum", A: "9088", B: "valid"}, true},
+		{Difference{What: "field", Field: "ipv4#2.len", A: "30", B: "40"}, false},
+		{Difference{What: "field", Field: "ipv4#2.src", A: "172.16.0.2", B: "(computed)"}, false},
+	} {
+		if got := quoteLengthField(&tt.d); got != tt.want {
+			t.Errorf("%v: got %v, want %v", tt.d, got, tt.want)
+		}
+	}
+}
