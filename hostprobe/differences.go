@@ -54,7 +54,7 @@ var Differences = []KnownDifference{
 		ID: "host-ipv6",
 		Windows: "the management OS has IPv6 on every interface by default (link-local) and takes IPv6 multicast " +
 			"(MLD, neighbor and router solicitations) even where it has no IPv6 address configured",
-		Linux: "the analogue turns IPv6 off (disable_ipv6) in hosts without IPv6 addresses, so nothing takes it",
+		Linux:  "the analogue turns IPv6 off (disable_ipv6) in hosts without IPv6 addresses, so nothing takes it",
 		Source: "docs/windows-behaviour.md §2 (the host's own IPv6); hostprobe/linux layout (disable_ipv6)",
 		Match: func(a, b *result.Packet, d *Difference) bool {
 			if !isIPv6(a.Frame) {
