@@ -1,7 +1,6 @@
 package hns
 
 import (
-	"crypto/sha1"
 	"fmt"
 	"net/netip"
 
@@ -12,63 +11,6 @@ import (
 // natVNICMTU is the IP MTU of a nat network container's vNIC.
 const natVNICMTU = 1500
 
-// natPool is where HNS picks the default nat network's prefix from, and
-// natDefaultBits its length: every default nat network in the public real
-// samples is a /20 inside 172.16.0.0/12 (172.17.32.0/20, 172.22.16.0/20,
-// 172.30.208.0/20, 172.27.144.0/20, 172.31.0.0/20; docs/windows-behaviour.md §5).
-var natPool = netip.MustParsePrefix("172.16.0.0/12")
-
-const natDefaultBits = 20
-
-// defaultNATPrefix returns the prefix of a nat network created without a
-// subnet. HNS picks a free /20 of 172.16.0.0/12 at random; the model picks
-// one from a hash of the host's and network's names, so that runs repeat,
-// and skips blocks that overlap the host's addresses and routes. When an
-// endpoint of the network has a static address in the pool, the block that
-// holds it is taken.
-func (pr *programmer) defaultNATPrefix(n *HostComputeNetwork) netip.Prefix {
-	for _, e := range pr.endpointsOf(n) {
-		for _, a := range e.Addrs() {
-			if a.Is4() && natPool.Contains(a) {
-				p, _ := a.Prefix(natDefaultBits)
-				return p
-			}
-		}
-	}
-	blocks := 1 << (natDefaultBits - natPool.Bits())
-	sum := sha1.Sum([]byte(pr.h.Name + "/" + n.Name))
-	start := (int(sum[0])<<8 | int(sum[1])) % blocks
-	base := natPool.Addr().As4()
-	for i := 0; i < blocks; i++ {
-		k := (start + i) % blocks
-		a := base
-		v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
-		v += uint32(k) << (32 - natDefaultBits)
-		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), natDefaultBits)
-		if !pr.hostOverlaps(p) {
-			return p
-		}
-	}
-	return netip.PrefixFrom(natPool.Addr(), natDefaultBits)
-}
-
-// hostOverlaps reports whether p overlaps an address or route of the host.
-func (pr *programmer) hostOverlaps(p netip.Prefix) bool {
-	for _, r := range pr.h.Stack.Routes() {
-		if r.Prefix.Bits() > 0 && r.Prefix.Overlaps(p) {
-			return true
-		}
-	}
-	for i := 0; i < pr.h.Stack.Ifaces(); i++ {
-		for _, a := range pr.h.Stack.Iface(i).Addrs {
-			if p.Contains(a.Addr()) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // nat programs a NAT network: an internal vSwitch, the management OS's
 // gateway vNIC "vEthernet (<name>)" with IP forwarding on, WinNAT between
 // the network's prefix and the host's external addresses, and the static
@@ -77,20 +19,15 @@ func (pr *programmer) hostOverlaps(p netip.Prefix) bool {
 func (pr *programmer) nat(n *HostComputeNetwork) error {
 	h := pr.h
 	subnets := n.Subnets()
-	var prefix netip.Prefix
-	var gw netip.Addr
 	if len(subnets) == 0 {
-		// No IPAM: Docker's nat network as HNS creates it, a /20 inside
-		// 172.16.0.0/12 with the gateway at .1 (docs/windows-behaviour.md §5).
-		prefix = pr.defaultNATPrefix(n)
-		gw = prefix.Addr().Next()
-	} else {
-		var err error
-		if prefix, err = subnets[0].Prefix(); err != nil {
-			return err
-		}
-		gw = gateway(subnets[0], prefix)
+		// Normalize gives a nat network without IPAM its default subnet.
+		return fmt.Errorf("a NAT network needs a subnet (HNS IPAM of the nat network)")
 	}
+	prefix, err := subnets[0].Prefix()
+	if err != nil {
+		return err
+	}
+	gw := gateway(subnets[0], prefix)
 	si, err := h.AddSwitch(n.Name, vswitch.Internal, "")
 	if err != nil {
 		return err
