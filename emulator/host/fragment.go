@@ -96,7 +96,9 @@ const (
 // carry no ports and get only the address (RFC 4787 §11 REQ-14, RFC 5508
 // §5: a NAT must translate fragmented datagrams). A later fragment that
 // arrives before its first one, or of a datagram WinNAT did not translate,
-// is not handled (ok false): the caller treats it as before.
+// is not handled (ok false): the caller treats it as before. It allocates
+// only to record a first fragment's translation (a map entry per
+// fragmented datagram; unfragmented traffic never comes here).
 func (s *Stack) natFragment(p *packet.Parsed, outbound bool, ext netip.Addr, now int64, tr *trace.Recorder) (v winnat.Verdict, r drop.Reason, ok bool) {
 	ip := p.IPv4()
 	k := fragKey{src: p.Src.As4(), dst: p.Dst.As4(), id: ip.ID(), proto: p.IPProto, out: outbound}
