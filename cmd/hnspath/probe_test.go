@@ -221,11 +221,16 @@ func TestProbeLibraryLinux(t *testing.T) {
 		}
 	}
 	for _, name := range []string{"nat-static-portmap", "nat-outbound-tcp", "nat-outbound-udp", "nat-outbound-icmp", "nat-hairpin-container",
-		"nat-icmp-error-translation", "overlay-round-trip", "overlay-custom-vxlan-port", "overlay-mtu-1450", "overlay-vni-mismatch",
+		"nat-icmp-error-translation", "overlay-round-trip", "overlay-custom-vxlan-port", "overlay-vni-mismatch",
 		"l2bridge-cross-host", "l2bridge-same-host-bridged", "l2bridge-ipv6-dual-stack", "transparent-own-mac"} {
 		if results[name] != "agrees" {
 			t.Errorf("%s: got %q, want agrees (header rewriting Windows and Linux share)", name, results[name])
 		}
+	}
+	// overlay-mtu-1450's 1451-byte packet is one the kernel refuses to send from the
+	// pod's veth: not compared, so the scenario is partial, not an agreement.
+	if got := results["overlay-mtu-1450"]; !strings.HasPrefix(got, "partial") {
+		t.Errorf("overlay-mtu-1450: got %q, want partial (an input Linux could not inject)", got)
 	}
 }
 

@@ -132,8 +132,10 @@ func hypervMAC(seed string) header.MAC {
 	return header.MAC{0x00, 0x15, 0x5d, s[0], s[1], s[2]}
 }
 
-// endpointMAC returns the endpoint's MacAddress, or one derived from the
-// host and endpoint names.
+// endpointMAC returns the endpoint's MacAddress; without one, an overlay
+// endpoint with an IPv4 address gets 0E-2A-<address in hex>, as win-overlay
+// endpoints show on real nodes (docs/fidelity.md §5), and any other
+// one a MAC from the Hyper-V range derived from the host and endpoint names.
 func (pr *programmer) endpointMAC(e *HostComputeEndpoint) (header.MAC, error) {
 	if e.MacAddress != "" {
 		m, ok := header.ParseMAC(e.MacAddress)
@@ -142,7 +144,21 @@ func (pr *programmer) endpointMAC(e *HostComputeEndpoint) (header.MAC, error) {
 		}
 		return m, nil
 	}
+	if n := pr.o.NetworkByID(e.HostComputeNetwork); n != nil && n.Type == Overlay {
+		for _, a := range e.Addrs() {
+			if a.Is4() {
+				return ipMAC(0x0e, 0x2a, a), nil
+			}
+		}
+	}
 	return hypervMAC(pr.h.Name + "/" + endpointName(e)), nil
+}
+
+// ipMAC returns the MAC b0-b1-<IPv4 address a in hex>: the convention of
+// win-overlay endpoints (0E-2A) and of kube-proxy's remote endpoints (02-11).
+func ipMAC(b0, b1 byte, a netip.Addr) header.MAC {
+	v := a.As4()
+	return header.MAC{b0, b1, v[0], v[1], v[2], v[3]}
 }
 
 // gateway returns a subnet's gateway: the next hop of its default route,
