@@ -948,7 +948,7 @@ func TestFlowTableFullCountsPackets(t *testing.T) {
 		}
 	}
 	c := p.Counters().Out
-	if want := flows - capacity/2; c.FlowsCreated != capacity || c.FlowTableFull != want {
+	if want := uint64(flows - capacity/2); c.FlowsCreated != capacity || c.FlowTableFull != want {
 		t.Errorf("flows created %d, flow table full %d; want %d and %d (one per packet)", c.FlowsCreated, c.FlowTableFull, capacity, want)
 	}
 }
