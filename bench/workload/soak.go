@@ -41,8 +41,9 @@ type SoakResult struct {
 	Packets      uint64 // frames injected
 	Delivered    uint64 // frames delivered at their expected port
 	FlowsCreated uint64 // flows the mode's state made (NAT sessions or unified flows), when it counts them
-	// HeapInUse is runtime.MemStats.HeapInuse after each pass, after a GC.
-	HeapInUse []uint64
+	// HeapInUse is runtime.MemStats.HeapInuse after each pass, after a GC;
+	// HeapAlloc the live objects' bytes among them (HeapAlloc).
+	HeapInUse, HeapAlloc []uint64
 	// Drops counts the frames not delivered, by drop reason ("not
 	// delivered" when nothing dropped them but they did not arrive).
 	Drops map[string]uint64
@@ -80,9 +81,11 @@ func (r *SoakResult) String() string {
 	if len(drops) > 0 {
 		d = strings.Join(drops, ",")
 	}
-	return fmt.Sprintf("%s: %d passes, %d packets, %d delivered, %d flows created, %v virtual; heap in use %.1f MiB after pass 2, %.1f MiB at the end (growth %+.1f MiB, peak %.1f MiB); drops %s",
+	h := r.HeapInUse
+	return fmt.Sprintf("%s: %d passes, %d packets, %d delivered, %d flows created, %v virtual; heap in use %.1f MiB after pass 2, %.1f MiB after pass %d, %.1f MiB at the end (growth %+.1f MiB, peak %.1f MiB; live objects %.1f -> %.1f MiB); drops %s",
 		r.Mode, r.Passes, r.Packets, r.Delivered, r.FlowsCreated, r.VirtualTime,
-		mib(r.HeapInUse[min(1, len(r.HeapInUse)-1)]), mib(r.HeapInUse[len(r.HeapInUse)-1]), float64(r.Growth())/(1<<20), mib(r.Peak()), d)
+		mib(h[min(1, len(h)-1)]), mib(h[len(h)/2]), len(h)/2+1, mib(h[len(h)-1]), float64(r.Growth())/(1<<20), mib(r.Peak()),
+		mib(r.HeapAlloc[min(1, len(h)-1)]), mib(r.HeapAlloc[len(h)-1]), d)
 }
 
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }
@@ -179,6 +182,7 @@ func Soak(ctx context.Context, c SoakConfig) (*SoakResult, error) {
 		runtime.GC()
 		runtime.ReadMemStats(&ms)
 		r.HeapInUse = append(r.HeapInUse, ms.HeapInuse)
+		r.HeapAlloc = append(r.HeapAlloc, ms.HeapAlloc)
 	}
 	if s.counter != nil {
 		r.FlowsCreated = s.counter(f)

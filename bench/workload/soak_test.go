@@ -14,8 +14,8 @@ var soakModes = []string{"nat-outbound", "nat-inbound", "transparent", "l2bridge
 
 // TestSoak replays flows through every mode for a long virtual time (see
 // Soak) and checks that every frame is delivered (no false drop: no full
-// table, no exhausted port range) and that the heap in use stays flat once
-// both flow sets have been made.
+// table, no exhausted port range) and that the heap in use and the live
+// heap stay flat once both flow sets have been made.
 //
 // By default it is short (2,000 flows a pass, 6 passes). The soak proper
 // runs with HNSPATH_SOAK=1 (50,000 flows a pass, 40 passes: 2M flows per
@@ -48,14 +48,22 @@ func TestSoak(t *testing.T) {
 			if r.Delivered != r.Packets || len(r.Drops) != 0 {
 				t.Errorf("%d of %d frames delivered; drops %v: want every frame delivered", r.Delivered, r.Packets, r.Drops)
 			}
-			// Flat: after both sets were made (pass 2), the heap may grow by
-			// noise (a GC's timing, a table's spare capacity), bounded here
-			// by 8 MiB plus 10%, never with the passes. A leak of one
-			// session, flow or port per flow grows it by every pass's flows.
+			// Flat: after both sets were made (pass 2), the heap in use may
+			// grow by the allocator's fragmentation (measured: about 5% over
+			// 38 passes in the VFP modes, the live objects unchanged),
+			// bounded here by 8 MiB plus 10%. The live objects may not grow
+			// by more than 1 MiB plus 1%: a leak of one session, flow or
+			// port per flow grows them by every pass's flows.
+			last := len(r.HeapInUse) - 1
 			base := r.HeapInUse[1]
-			if limit := base + base/10 + 8<<20; r.Peak() > limit && r.HeapInUse[len(r.HeapInUse)-1] > limit {
-				t.Errorf("heap in use grew from %.1f MiB (pass 2) to %.1f MiB (end), peak %.1f MiB: want flat (at most %.1f MiB)",
-					mib(base), mib(r.HeapInUse[len(r.HeapInUse)-1]), mib(r.Peak()), mib(limit))
+			if limit := base + base/10 + 8<<20; r.HeapInUse[last] > limit {
+				t.Errorf("heap in use grew from %.1f MiB (pass 2) to %.1f MiB (end): want flat (at most %.1f MiB)",
+					mib(base), mib(r.HeapInUse[last]), mib(limit))
+			}
+			live := r.HeapAlloc[1]
+			if limit := live + live/100 + 1<<20; r.HeapAlloc[last] > limit {
+				t.Errorf("live heap grew from %.1f MiB (pass 2) to %.1f MiB (end): want flat (at most %.1f MiB)",
+					mib(live), mib(r.HeapAlloc[last]), mib(limit))
 			}
 		})
 	}
