@@ -16,6 +16,7 @@ import (
 
 	benchresult "github.com/hnspath/hnspath/bench/result"
 	"github.com/hnspath/hnspath/internal/atomicfile"
+	"github.com/hnspath/hnspath/internal/input"
 	"github.com/hnspath/hnspath/result"
 )
 
@@ -253,7 +254,7 @@ type runSummary struct {
 
 // file reads one input file.
 func (l *loader) file(path string) error {
-	data, err := os.ReadFile(path)
+	data, err := input.ReadFile(path, 0)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
@@ -450,7 +451,7 @@ func (l *loader) baseline() error {
 	if l.opts.Baseline == "" {
 		return nil
 	}
-	data, err := os.ReadFile(l.opts.Baseline)
+	data, err := input.ReadFile(l.opts.Baseline, 0)
 	if err != nil {
 		return fmt.Errorf("report: baseline: %w", err)
 	}

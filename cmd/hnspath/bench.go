@@ -16,6 +16,7 @@ import (
 	"github.com/hnspath/hnspath/bench/result"
 	"github.com/hnspath/hnspath/bench/workload"
 	"github.com/hnspath/hnspath/internal/atomicfile"
+	"github.com/hnspath/hnspath/internal/input"
 	"github.com/hnspath/hnspath/scenarios"
 )
 
@@ -164,7 +165,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	// The baseline is read before the run, so that a bad one fails fast.
 	var base []byte
 	if *baseline != "" {
-		if base, err = os.ReadFile(*baseline); err != nil {
+		if base, err = input.ReadFile(*baseline, 0); err != nil {
 			return fail(stderr, "bench", fmt.Errorf("read baseline: %w", err))
 		}
 	}
