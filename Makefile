@@ -8,7 +8,7 @@ PGO     := $(CURDIR)/cmd/hnspath/default.pgo
 COMMIT  := $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo +dirty)
 LDFLAGS := -X main.commit=$(COMMIT)
 
-.PHONY: all build run test test-go vet check fuzz bench pgo deps clean
+.PHONY: all build run test test-go vet check fuzz bench soak pgo deps clean
 
 all: build
 
@@ -37,6 +37,11 @@ deps:
 # check = vet + tests + a smoke run of every emulator benchmark (STYLE.md §4).
 check: vet test-go
 	$(GO) test -run='^$$' -bench=. -benchtime=100x ./emulator/...
+
+# The soak: 2M flows per mode over 80 h of virtual time (every timeout crossed),
+# failing on any frame not delivered or on heap growth (docs/reliability-bounds.md).
+soak:
+	HNSPATH_SOAK=1 $(GO) test ./bench/workload -run '^TestSoak$$' -v -count=1 -timeout 3h
 
 # Each fuzz target for FUZZTIME.
 fuzz:
