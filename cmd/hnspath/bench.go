@@ -25,11 +25,6 @@ func init() {
 		usage: "[--workload glob]... [--flows n,...] [--size 64,1500,imix] [--cores 1,2] [--quick] [--baseline file] [--out dir]", run: runBench})
 }
 
-// benchSpin is a test-only slowdown: rounds of busy work per packet added to
-// every workload's processors (workload.Options.Spin). No flag sets it; the
-// regression tests of this command do.
-var benchSpin int
-
 // Output files written by --out.
 const (
 	benchGoFile   = "bench.txt"
@@ -97,7 +92,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	if *against != "" && *against != "linux" && *against != "windows" {
 		return usageErr(stderr, fs, "--against %q: want linux or windows", *against)
 	}
-	mx := workload.Matrix{Patterns: *patterns, Options: workload.Options{Spin: benchSpin}}
+	mx := workload.Matrix{Patterns: *patterns, Options: workload.Options{}}
 	var perr error
 	parse := func(name, s string, fn func(string) error) {
 		if perr != nil {
