@@ -27,7 +27,7 @@ func TestTrace(t *testing.T) {
 			"drop: winnat-no-mapping (no mapping) at host1/tcpip/eth0", "outcome: dropped",
 		}},
 		{"scenario packet", []string{"--scenario", "../../scenarios/library/nat-outbound-udp.yaml", "--packet", "2"}, exitOK, []string{
-			"packet 2 in at server", "delivered at host1/web", `udp(sport=53, dport=40000) / raw(load="answer 1")`,
+			"packet 2 in at server", "delivered at host1/web", `udp(sport=53, dport=40000) / raw(load=0x0001818000010001000000000765`,
 		}},
 		{"scenario too short", []string{"-s", "../../scenarios/library/nat-outbound-udp.yaml", "-n", "9"}, exitFail, nil},
 		{"bad spec", []string{"-t", natTopology, "--at", "client", "ipv4(dst=10.0.0.4) / tcp(dprot=1)"}, exitFail, nil},
