@@ -127,6 +127,9 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, "run", err)
 		}
 	}
+	if *out != "" {
+		fmt.Fprintf(stdout, "results in %s: per scenario NAME.results.jsonl and NAME.pcapng (Wireshark), and summary.json; a report: hnspath report %s\n", *out, *out)
+	}
 	if failed > 0 || loadErr != nil {
 		return exitFail
 	}
