@@ -90,6 +90,12 @@ func TestTraceGolden(t *testing.T) {
 			"2. host2 vswitch eth0: drop Virtual Subnet ID does not match (vsid-mismatch, pktmon DropReason 20)",
 			"drop: vsid-mismatch (Virtual Subnet ID does not match, pktmon DropReason 20) at host2/vswitch/eth0",
 		}},
+		{"arp-proxy", []string{"-t", "../../scenarios/library/topologies/overlay.yaml", "--at", "host1/pod-a", "arp(pdst=10.244.1.1)"}, []string{
+			"0e:2a:0a:f4:01:02 > ff:ff:ff:ff:ff:ff arp 10.244.1.2 > 10.244.1.1 len 42",
+			"1. host1 vfp pod-a: answer-arp 10.244.1.1 is-at 0e:2a:0a:f4:01:01 (VFP ARP proxy)",
+			"2. host1 endpoint pod-a: deliver",
+			"-> delivered at host1/pod-a",
+		}},
 		{"ttl-exceeded", []string{"-s", "../../scenarios/library/nat-ttl-exceeded.yaml", "-n", "1"}, []string{
 			"2. host1 tcpip vEthernet (nat): icmp-error type 11 code 0",
 			"sends: ipv4 172.16.0.1 > 172.16.0.2 ttl 128 icmp len 70",
