@@ -4,13 +4,16 @@ BIN     := bin/hnspath
 OUT     ?= out
 FUZZTIME ?= 30s
 PGO     := $(CURDIR)/cmd/hnspath/default.pgo
+# hnspath version prints the commit; GOFLAGS may turn Go's own VCS stamping off.
+COMMIT  := $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo +dirty)
+LDFLAGS := -X main.commit=$(COMMIT)
 
 .PHONY: all build run test test-go vet check fuzz bench pgo deps clean
 
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/hnspath
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/hnspath
 
 # The main job: the built-in scenario library through the emulator.
 run: build

@@ -30,8 +30,20 @@ import (
 	"time"
 )
 
-// LinkTypeEthernet is LINKTYPE_ETHERNET, the only link type handled.
+// LinkTypeEthernet is LINKTYPE_ETHERNET, the only link type handled
+// unless a Reader is told to AllowRawIP.
 const LinkTypeEthernet = 1
+
+// Raw IP link types (tcpdump.org link-layer header types): the packet
+// starts with an IPv4 or IPv6 header.
+const (
+	LinkTypeRaw  = 101
+	LinkTypeIPv4 = 228
+	LinkTypeIPv6 = 229
+)
+
+// IsRawIP reports whether lt is a raw IP link type.
+func IsRawIP(lt uint16) bool { return lt == LinkTypeRaw || lt == LinkTypeIPv4 || lt == LinkTypeIPv6 }
 
 // Packet is one packet of a capture.
 type Packet struct {
@@ -56,6 +68,21 @@ type Packet struct {
 	// Verdict is the packet's epb_verdict option, or nil. From a Reader
 	// it is valid until the next call to Next.
 	Verdict *Verdict
+}
+
+// Info is what a capture says about a packet beyond Packet (Reader.NextInfo).
+type Info struct {
+	// LinkType is the link type of the packet's interface (or the pcap file).
+	LinkType uint16
+	// Interface, IfaceMAC and IfaceDescription are the pcapng interface's
+	// if_name, if_MACaddr (nil if none) and if_description.
+	Interface        string
+	IfaceMAC         []byte
+	IfaceDescription string
+	// PacketID is the epb_packetid option when HasPacketID (etl2pcapng
+	// writes pktmon's PktGroupId there).
+	PacketID    uint64
+	HasPacketID bool
 }
 
 // VerdictType says how to read a Verdict (pcapng section 4.3.1, epb_verdict).

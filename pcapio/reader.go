@@ -2,6 +2,7 @@ package pcapio
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -51,13 +52,15 @@ const (
 
 // pcapng option codes (sections 3.5, 4.2, 4.3).
 const (
-	optEndOfOpt   = 0
-	optComment    = 1
-	optIfName     = 2
-	optIfDesc     = 3
-	optIfTsresol  = 9
-	optIfTsoffset = 14
-	optEpbVerdict = 7
+	optEndOfOpt    = 0
+	optComment     = 1
+	optIfName      = 2
+	optIfDesc      = 3
+	optIfMACaddr   = 6
+	optIfTsresol   = 9
+	optIfTsoffset  = 14
+	optEpbPacketID = 5
+	optEpbVerdict  = 7
 )
 
 // maxBlock bounds a block or record: larger ones are taken as corrupt.
@@ -72,6 +75,8 @@ type iface struct {
 	linkType uint16
 	snapLen  uint32
 	name     string
+	mac      []byte // if_MACaddr, or nil
+	desc     string // if_description
 	units    uint64 // timestamp units per second (if_tsresol)
 	offset   int64  // seconds added to timestamps (if_tsoffset)
 }
@@ -93,7 +98,23 @@ type Reader struct {
 	ifaces []iface // pcapng: interfaces of the current section
 	last   time.Time
 	verd   Verdict
+	rawIP  bool // AllowRawIP: raw IPv4/IPv6 link types accepted
+	info   Info // of the packet being read, for NextInfo
 }
+
+// NextInfo is Next, also returning what the capture says about the
+// packet's interface and its packet id.
+func (r *Reader) NextInfo() (Packet, Info, error) {
+	r.info = Info{LinkType: LinkTypeEthernet}
+	p, err := r.Next()
+	return p, r.info, err
+}
+
+// AllowRawIP makes the Reader accept pcapng interfaces whose link type is
+// raw IP (LINKTYPE_RAW 101, LINKTYPE_IPV4 228, LINKTYPE_IPV6 229), as
+// etl2pcapng writes for pktmon packets of type IP. Their packets carry the
+// link type in Packet.LinkType and start with the IP header.
+func (r *Reader) AllowRawIP() { r.rawIP = true }
 
 // NewReader returns a Reader for the capture r, whose format it detects
 // from the magic number. name is used in errors. defaultPort is the port
@@ -417,6 +438,12 @@ func (r *Reader) idb(b []byte) error {
 		switch code {
 		case optIfName:
 			ifc.name = string(v)
+		case optIfDesc:
+			ifc.desc = string(v)
+		case optIfMACaddr:
+			if len(v) == 6 {
+				ifc.mac = bytes.Clone(v)
+			}
 		case optIfTsresol:
 			if len(v) != 1 {
 				return fmt.Errorf("if_tsresol of %d bytes, want 1", len(v))
@@ -458,6 +485,9 @@ func (r *Reader) ifaceFor(id uint32) (*iface, error) {
 		return nil, fmt.Errorf("pcapng: packet on interface %d, but the section has %d", id, len(r.ifaces))
 	}
 	ifc := &r.ifaces[id]
+	if r.rawIP && IsRawIP(ifc.linkType) {
+		return ifc, nil
+	}
 	if ifc.linkType != LinkTypeEthernet {
 		return nil, fmt.Errorf("pcapng: interface %d (%q) has link type %d, not Ethernet (%d)", id, ifc.name, ifc.linkType, LinkTypeEthernet)
 	}
@@ -504,6 +534,7 @@ func (r *Reader) epb(typ uint32, b []byte) (*Packet, error) {
 		return nil, err
 	}
 	p := &Packet{Port: r.portOf(ifc), Time: timeOf(ifc, ts), Data: b[20 : 20+capLen]}
+	r.info = Info{LinkType: ifc.linkType, Interface: ifc.name, IfaceMAC: ifc.mac, IfaceDescription: ifc.desc}
 	if origLen > capLen {
 		p.OrigLen = int(origLen)
 	}
@@ -513,6 +544,10 @@ func (r *Reader) epb(typ uint32, b []byte) (*Packet, error) {
 		switch code {
 		case optComment:
 			comments = append(comments, string(v))
+		case optEpbPacketID:
+			if typ == blockEPB && len(v) == 8 {
+				r.info.PacketID, r.info.HasPacketID = r.order.Uint64(v), true
+			}
 		case optEpbVerdict:
 			if typ != blockEPB {
 				return nil
@@ -559,6 +594,7 @@ func (r *Reader) spb(b []byte) (*Packet, error) {
 	}
 	capLen = min(capLen, uint64(len(b)-4))
 	p := &Packet{Port: r.portOf(ifc), Time: r.last, Data: b[4 : 4+capLen]}
+	r.info = Info{LinkType: ifc.linkType, Interface: ifc.name, IfaceMAC: ifc.mac, IfaceDescription: ifc.desc}
 	if uint64(origLen) > capLen {
 		p.OrigLen = int(origLen)
 	}

@@ -23,20 +23,46 @@ type Component struct {
 	Properties map[string]string
 }
 
-// MAC returns the component's MAC address property, normalised to lower case with
-// colons, or "".
+// MAC returns the component's MAC address, normalised to lower case with
+// colons, or "". pktmon names it PhysAddress and prints it as a hex number
+// ("PhysAddress = 0x00155DC88E16" in `pktmon format`'s component table);
+// a "MAC Address" property in dashed form is accepted too.
 func (c Component) MAC() string {
-	for k, v := range c.Properties {
-		if strings.EqualFold(strings.ReplaceAll(k, " ", ""), "MACAddress") {
-			return NormMAC(v)
+	for _, name := range []string{"PhysAddress", "MACAddress"} {
+		for k, v := range c.Properties {
+			if strings.EqualFold(strings.ReplaceAll(k, " ", ""), name) {
+				if m := NormMAC(v); m != "" {
+					return m
+				}
+			}
 		}
 	}
 	return ""
 }
 
-// NormMAC returns a MAC address in lower case with colons.
+// NormMAC returns a MAC address in lower case with colons ("00:15:5d:c8:8e:16"),
+// from the dashed, colon or bare forms and pktmon's PhysAddress hex number
+// ("0x00155DC88E16"), or "" when s is none of them.
 func NormMAC(s string) string {
-	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), "-", ":"))
+	s = strings.TrimSpace(s)
+	if len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X") {
+		s = s[2:]
+	}
+	s = strings.NewReplacer("-", "", ":", "", ".", "").Replace(s)
+	if len(s) != 12 {
+		return ""
+	}
+	var b strings.Builder
+	for i := 0; i < 12; i += 2 {
+		if _, err := strconv.ParseUint(s[i:i+2], 16, 8); err != nil {
+			return ""
+		}
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(strings.ToLower(s[i : i+2]))
+	}
+	return b.String()
 }
 
 // ParseComponents reads `pktmon list --json`: an array of groups
@@ -259,6 +285,14 @@ type PacketRecord struct {
 	HasMeta bool
 	// Dropped is set by a drop verdict or "Drop:" metadata.
 	Dropped bool
+	// LinkType is the interface's link type (pcapio.LinkTypeEthernet or a
+	// raw IP type); IfaceMAC the interface's if_MACaddr ("" if none).
+	LinkType uint16
+	IfaceMAC string
+	// GroupID is the packet's PktGroupId: from the metadata, else from the
+	// epb_packetid option etl2pcapng writes (HasGroupID says either was there).
+	GroupID    uint64
+	HasGroupID bool
 }
 
 // ReadPcapng reads every packet of a pcapng that pktmon (etl2pcap) or etl2pcapng wrote,
@@ -269,16 +303,20 @@ func ReadPcapng(r io.Reader, name string) ([]PacketRecord, error) {
 	if err != nil {
 		return nil, err
 	}
+	rd.AllowRawIP()
 	var out []PacketRecord
 	for {
-		p, err := rd.Next()
+		p, info, err := rd.NextInfo()
 		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
 		if err != nil {
 			return out, err
 		}
-		rec := PacketRecord{Interface: p.Port, Time: p.Time, Frame: bytes.Clone(p.Data)}
+		rec := PacketRecord{Interface: p.Port, Time: p.Time, Frame: bytes.Clone(p.Data), LinkType: info.LinkType}
+		if len(info.IfaceMAC) == 6 {
+			rec.IfaceMAC = NormMAC(fmt.Sprintf("%x", info.IfaceMAC))
+		}
 		for _, line := range strings.Split(p.Comment, "\n") {
 			if m, err := ParseMeta(line); err == nil {
 				rec.Meta, rec.HasMeta = m, true
@@ -286,6 +324,81 @@ func ReadPcapng(r io.Reader, name string) ([]PacketRecord, error) {
 			}
 		}
 		rec.Dropped = rec.Meta.Drop || p.Verdict != nil
+		switch {
+		case rec.HasMeta:
+			rec.GroupID, rec.HasGroupID = rec.Meta.PktGroupID, true
+		case info.HasPacketID:
+			rec.GroupID, rec.HasGroupID = info.PacketID, true
+		}
 		out = append(out, rec)
 	}
+}
+
+// ReadCapture reads a pcapng that pktmon or etl2pcapng wrote as a Capture:
+// one appearance per packet, grouped by PktGroupId (comment metadata or
+// epb_packetid); raw IP packets keep RawIP set.
+func ReadCapture(r io.Reader, name string) (*Capture, error) {
+	recs, err := ReadPcapng(r, name)
+	if err != nil {
+		return nil, err
+	}
+	c := &Capture{Components: map[int]*Component{}}
+	for i, rec := range recs {
+		a := Appearance{Source: name, Line: i + 1, Time: rec.Time, Meta: rec.Meta, HasMeta: rec.HasMeta, Interface: rec.Interface,
+			IfaceMAC: rec.IfaceMAC, Frame: rec.Frame, RawIP: pcapio.IsRawIP(rec.LinkType), Known: FieldAll, Dropped: rec.Dropped}
+		a.Grouped = rec.HasGroupID
+		if !rec.HasMeta {
+			a.Meta = Meta{DropCode: -1, PktGroupID: rec.GroupID, Drop: rec.Dropped}
+		}
+		c.Appearances = append(c.Appearances, a)
+	}
+	return c, nil
+}
+
+// IsPcap reports whether data starts like a pcap or pcapng file.
+func IsPcap(data []byte) bool {
+	if len(data) < 4 {
+		return false
+	}
+	le, be := uint32(data[0])|uint32(data[1])<<8|uint32(data[2])<<16|uint32(data[3])<<24, uint32(data[0])<<24|uint32(data[1])<<16|uint32(data[2])<<8|uint32(data[3])
+	for _, m := range []uint32{0x0a0d0d0a, 0xa1b2c3d4, 0xa1b23c4d} {
+		if le == m || be == m {
+			return true
+		}
+	}
+	return false
+}
+
+// Load reads a pktmon capture of any kind it knows, by content: a pcapng
+// (pktmon etl2pcap, etl2pcapng) or pktmon's text output.
+func Load(name string, data []byte) (*Capture, error) {
+	if IsPcap(data) {
+		return ReadCapture(bytes.NewReader(data), name)
+	}
+	return ParseText(name, data)
+}
+
+// etl2pcapngPrefixes are how etl2pcapng names interfaces that are not
+// pktmon components (src/main.c: "vNIC:%s:%s:%lu:%i", "eth:%lu:%i",
+// "wifi:%lu", "mbb:%lu", "Rras:...").
+var etl2pcapngPrefixes = []string{"vNIC:", "eth:", "wifi:", "mbb:", "Rras:"}
+
+// IsPktmonPacket reports whether a packet read from a pcapng carries what
+// pktmon or etl2pcapng write: pktmon metadata in its comment, a packet id
+// (PktGroupId), a raw IP link type or an etl2pcapng interface name.
+func IsPktmonPacket(p *pcapio.Packet, info pcapio.Info) bool {
+	if info.HasPacketID || pcapio.IsRawIP(info.LinkType) {
+		return true
+	}
+	for _, pre := range etl2pcapngPrefixes {
+		if strings.HasPrefix(info.Interface, pre) {
+			return true
+		}
+	}
+	for _, line := range strings.Split(p.Comment, "\n") {
+		if _, err := ParseMeta(line); err == nil {
+			return true
+		}
+	}
+	return false
 }

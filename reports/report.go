@@ -311,7 +311,13 @@ func Detect(data []byte) (Kind, error) {
 		_, hasScenarios := obj["scenarios"]
 		_, hasPassed := obj["passed"]
 		_, hasBackend := obj["backend"]
+		var format string
+		if f, ok := obj["format"]; ok {
+			_ = json.Unmarshal(f, &format)
+		}
 		switch {
+		case format == result.Format:
+			return KindResults, nil // result.Reader checks the version
 		case schema == benchresult.Schema:
 			return KindBenchJSON, nil
 		case schema == ModesSchema:

@@ -10,6 +10,7 @@ package result
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -149,10 +150,40 @@ func ProtoName(p uint8) string {
 	return fmt.Sprint(p)
 }
 
-// Writer writes Packets as JSON Lines.
+// Format and Version name the results format. A results file starts with the header
+// line {"format":"hnspath-results","version":1}; Reader checks it, so a file written
+// by another version of the format fails with an error that says so instead of being
+// misread. Version changes when a field changes meaning or a reader of the previous
+// version would misread the file (not for a new optional field).
+const (
+	Format  = "hnspath-results"
+	Version = 1
+)
+
+// Header is the first line of a results file.
+type Header struct {
+	Format  string `json:"format"`
+	Version int    `json:"version"`
+}
+
+// Outcomes lists the valid values of Packet.Outcome.
+var Outcomes = []string{OutcomeDelivered, OutcomeDropped, OutcomeConsumed}
+
+// ValidOutcome reports whether s is one of Outcomes.
+func ValidOutcome(s string) bool {
+	for _, o := range Outcomes {
+		if s == o {
+			return true
+		}
+	}
+	return false
+}
+
+// Writer writes Packets as JSON Lines, after the Header line.
 type Writer struct {
-	w   *bufio.Writer
-	enc *json.Encoder
+	w      *bufio.Writer
+	enc    *json.Encoder
+	header bool // written
 }
 
 // NewWriter returns a Writer on w. Call Flush when done.
@@ -163,17 +194,59 @@ func NewWriter(w io.Writer) *Writer {
 	return &Writer{w: bw, enc: enc}
 }
 
-// Write writes one packet result.
-func (w *Writer) Write(p *Packet) error { return w.enc.Encode(p) }
+// Write writes one packet result (the header first, on the first call).
+func (w *Writer) Write(p *Packet) error {
+	if err := w.writeHeader(); err != nil {
+		return err
+	}
+	return w.enc.Encode(p)
+}
 
-// Flush flushes buffered lines.
-func (w *Writer) Flush() error { return w.w.Flush() }
+// Flush flushes buffered lines; a file with no packet still gets its header.
+func (w *Writer) Flush() error {
+	if err := w.writeHeader(); err != nil {
+		return err
+	}
+	return w.w.Flush()
+}
+
+func (w *Writer) writeHeader() error {
+	if w.header {
+		return nil
+	}
+	w.header = true
+	return w.enc.Encode(Header{Format: Format, Version: Version})
+}
+
+// parseHeader reports whether line is a header line (a JSON object with "format"),
+// and checks it.
+func parseHeader(b []byte) (bool, error) {
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(b, &probe) != nil {
+		return false, nil // not an object: the packet decoder says why
+	}
+	if _, ok := probe["format"]; !ok {
+		return false, nil
+	}
+	var h Header
+	if err := json.Unmarshal(b, &h); err != nil {
+		return true, fmt.Errorf("header: %w", err)
+	}
+	if h.Format != Format {
+		return true, fmt.Errorf("header: format %q, want %q", h.Format, Format)
+	}
+	if h.Version != Version {
+		return true, fmt.Errorf("header: results format version %d, this hnspath reads version %d (re-run the scenarios with this version, or use the hnspath that wrote the file)", h.Version, Version)
+	}
+	return true, nil
+}
 
 // Reader reads Packets from JSON Lines, one at a time (streaming).
 type Reader struct {
 	name string
 	sc   *bufio.Scanner
 	line int
+	seen bool // a header or a record was read
 }
 
 // NewReader returns a Reader; name is used in error messages.
@@ -184,6 +257,10 @@ func NewReader(r io.Reader, name string) *Reader {
 }
 
 // Next returns the next packet, or io.EOF. Errors name the file and line.
+//
+// The first line may be the Header; its format and version must be ours. Files without
+// a header, written before the format had a version, are read as version 1. Outcome
+// must be one of Outcomes.
 func (r *Reader) Next() (*Packet, error) {
 	for r.sc.Scan() {
 		r.line++
@@ -191,12 +268,29 @@ func (r *Reader) Next() (*Packet, error) {
 		if len(strings.TrimSpace(string(b))) == 0 {
 			continue
 		}
+		if bytes.Contains(b, []byte(`"format"`)) {
+			isHeader, err := parseHeader(b)
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: %w", r.name, r.line, err)
+			}
+			if isHeader {
+				if r.seen {
+					return nil, fmt.Errorf("%s:%d: header: a results header after the first record (two files joined?)", r.name, r.line)
+				}
+				r.seen = true
+				continue
+			}
+		}
+		r.seen = true
 		var p Packet
 		if err := json.Unmarshal(b, &p); err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", r.name, r.line, err)
 		}
 		if p.Index <= 0 {
 			return nil, fmt.Errorf("%s:%d: packet: want a positive packet index, got %d", r.name, r.line, p.Index)
+		}
+		if !ValidOutcome(p.Outcome) {
+			return nil, fmt.Errorf("%s:%d: outcome: %q is not one of %s", r.name, r.line, p.Outcome, strings.Join(Outcomes, ", "))
 		}
 		return &p, nil
 	}

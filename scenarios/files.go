@@ -7,6 +7,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+
+	"github.com/hnspath/hnspath/internal/input"
 )
 
 // files is where scenario files and the files they name (topologies,
@@ -19,9 +21,11 @@ type files interface {
 	Join(file, rel string) string
 }
 
+// osFiles reads the files a user names. ReadFile is bounded by input.Limit
+// (--max-input): a file over it is refused, naming the file and the limit.
 type osFiles struct{}
 
-func (osFiles) ReadFile(name string) ([]byte, error)    { return os.ReadFile(name) }
+func (osFiles) ReadFile(name string) ([]byte, error)    { return input.ReadFile(name, 0) }
 func (osFiles) Open(name string) (io.ReadCloser, error) { return os.Open(name) }
 func (osFiles) Join(file, rel string) string {
 	if filepath.IsAbs(rel) {

@@ -30,9 +30,35 @@ type node struct {
 	// whose columns do not map to the value's.
 	Multiline bool
 	// Keys and Vals are a mapping's keys (scalars) and values, in order;
-	// Vals alone are a sequence's items.
+	// Vals alone are a sequence's items. Add them with add.
 	Keys []*node
 	Vals []*node
+	// index maps a key to its place in Keys once a mapping has more than
+	// indexMin keys, so that looking a key up (the duplicate-key check of
+	// every key of a file, too) costs the same whatever the mapping's size.
+	index map[string]int
+}
+
+// indexMin is the number of keys above which a mapping keeps an index:
+// below it, a scan of the keys is cheaper than a map.
+const indexMin = 8
+
+// add appends key k with value v to a mapping. The caller has checked that
+// k is not there yet (get).
+func (n *node) add(k, v *node) {
+	n.Keys = append(n.Keys, k)
+	n.Vals = append(n.Vals, v)
+	switch {
+	case n.index != nil:
+		n.index[k.Value] = len(n.Keys) - 1
+	case len(n.Keys) > indexMin:
+		n.index = make(map[string]int, 2*len(n.Keys))
+		for i, kn := range n.Keys {
+			if _, dup := n.index[kn.Value]; !dup {
+				n.index[kn.Value] = i
+			}
+		}
+	}
 }
 
 type nodeKind uint8
@@ -72,6 +98,12 @@ func (n *node) get(key string) *node {
 	if n == nil || n.Kind != mapNode {
 		return nil
 	}
+	if n.index != nil {
+		if i, ok := n.index[key]; ok {
+			return n.Vals[i]
+		}
+		return nil
+	}
 	for i, k := range n.Keys {
 		if k.Value == key {
 			return n.Vals[i]
@@ -86,9 +118,15 @@ func (n *node) getFold(key string) (k, v *node) {
 	if n == nil || n.Kind != mapNode {
 		return nil, nil
 	}
-	for i, kn := range n.Keys {
-		if kn.Value == key {
-			return kn, n.Vals[i]
+	if n.index != nil {
+		if i, ok := n.index[key]; ok {
+			return n.Keys[i], n.Vals[i]
+		}
+	} else {
+		for i, kn := range n.Keys {
+			if kn.Value == key {
+				return kn, n.Vals[i]
+			}
 		}
 	}
 	for i, kn := range n.Keys {
@@ -110,7 +148,7 @@ func (n *node) isNull() bool { return n == nil || n.Kind == scalarNode && n.Tag 
 
 // maxNodes bounds the nodes of one document, counting alias expansions, so
 // that "billion laughs" documents fail instead of exhausting memory.
-const maxNodes = 1 << 17
+const maxNodes = 1 << 20
 
 // maxDepth bounds nesting.
 const maxDepth = 200
@@ -255,8 +293,7 @@ func (c *yamlConv) conv(y *yaml.Node, depth int) (*node, error) {
 			if err != nil {
 				return nil, err
 			}
-			n.Keys = append(n.Keys, &node{Kind: scalarNode, Line: ky.Line, Col: ky.Column, Value: ky.Value, Tag: "!!str"})
-			n.Vals = append(n.Vals, v)
+			n.add(&node{Kind: scalarNode, Line: ky.Line, Col: ky.Column, Value: ky.Value, Tag: "!!str"}, v)
 		}
 		// Merge keys ("<<: *defaults"): keys the mapping does not set itself.
 		for _, m := range merges {
@@ -270,8 +307,7 @@ func (c *yamlConv) conv(y *yaml.Node, depth int) (*node, error) {
 				}
 				for i, k := range s.Keys {
 					if n.get(k.Value) == nil {
-						n.Keys = append(n.Keys, k)
-						n.Vals = append(n.Vals, s.Vals[i])
+						n.add(k, s.Vals[i])
 					}
 				}
 			}
@@ -399,8 +435,7 @@ func (p *jsonParser) valueFrom(t json.Token, off, depth int) (*node, error) {
 				if err != nil {
 					return nil, err
 				}
-				n.Keys = append(n.Keys, &node{Kind: scalarNode, Line: kl, Col: kc, Value: k, Tag: "!!str"})
-				n.Vals = append(n.Vals, val)
+				n.add(&node{Kind: scalarNode, Line: kl, Col: kc, Value: k, Tag: "!!str"}, val)
 			}
 		case '[':
 			n.Kind = seqNode

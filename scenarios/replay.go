@@ -31,6 +31,12 @@ type ReplayOptions struct {
 	// Progress, when set, is called with the packet count every 65536
 	// packets.
 	Progress func(packets int)
+	// OnResult, when set, receives each input packet's result (with its
+	// trace when Trace is set).
+	OnResult func(*result.Packet)
+
+	// create opens an output file (tests replace it with a failing writer).
+	create func(path string) (io.WriteCloser, error)
 }
 
 // ReplaySummary counts what happened to a replayed capture.
@@ -46,8 +52,19 @@ type ReplaySummary struct {
 	Outcomes map[string]int
 	// Elapsed is the wall time of the replay.
 	Elapsed time.Duration
-	// Files are the pcapng files written, by port.
+	// Files are the pcapng files written completely, by port. Nothing is
+	// listed here when the replay failed.
 	Files map[string]string
+	// Partial are the pcapng files of a replay that failed, by port: what
+	// was written before the failure, under a name that says so
+	// (PORT.partial.pcapng). Files that could not be written are removed
+	// and listed nowhere.
+	Partial map[string]string
+	// Mapped notes how capture locations were mapped to ports (pktmon
+	// captures), and Skipped counts packet appearances not injected
+	// because an earlier appearance of their packet group was.
+	Mapped  []string
+	Skipped int
 }
 
 // PacketsPerSecond returns the replay rate.
@@ -66,10 +83,19 @@ func (s *ReplaySummary) Write(w io.Writer) {
 	}
 	printCounts(w, "delivered at", s.Delivered)
 	printCounts(w, "dropped for", s.Dropped)
+	if s.Skipped > 0 {
+		fmt.Fprintf(w, "later appearances of packet groups (not injected): %d\n", s.Skipped)
+	}
 	if len(s.Files) > 0 {
 		fmt.Fprintln(w, "files:")
 		for _, k := range sortedKeys(s.Files) {
 			fmt.Fprintf(w, "  %s: %s\n", k, s.Files[k])
+		}
+	}
+	if len(s.Partial) > 0 {
+		fmt.Fprintln(w, "partial files (the replay failed; they hold only the packets before the failure):")
+		for _, k := range sortedKeys(s.Partial) {
+			fmt.Fprintf(w, "  %s: %s\n", k, s.Partial[k])
 		}
 	}
 }
@@ -112,9 +138,78 @@ type replayer struct {
 	f       *fabric.Fabric
 	opts    ReplayOptions
 	writers []*pcapio.NgWriter // by port id
-	files   []*os.File
+	outs    []*outFile
 	sum     *ReplaySummary
 	deliv   []int // by port id
+}
+
+// outFile is an output written under a temporary name and renamed when
+// complete.
+type outFile struct {
+	port string
+	path string // final name
+	tmp  string // name while being written
+	w    io.WriteCloser
+	ng   *pcapio.NgWriter
+	err  error // first write or close error
+}
+
+// failWriter remembers the first error of w.
+type failWriter struct {
+	w   io.Writer
+	err *error
+}
+
+func (f failWriter) Write(b []byte) (int, error) {
+	n, err := f.w.Write(b)
+	if err != nil && *f.err == nil {
+		*f.err = err
+	}
+	return n, err
+}
+
+// finish flushes and closes every output. When ok, each file is renamed
+// to its final name and listed in Files; otherwise (the replay failed),
+// each is renamed to PORT.partial.pcapng and listed in Partial, and a
+// file of an earlier run under its final name is removed. A file that
+// could not be written completely is removed in both cases.
+func (rp *replayer) finish(ok bool) error {
+	var errs []error
+	for _, o := range rp.outs {
+		if o.ng != nil {
+			if err := o.ng.Flush(); err != nil && o.err == nil {
+				o.err = err
+			}
+		}
+		if err := o.w.Close(); err != nil && o.err == nil {
+			o.err = err
+		}
+		if !ok || o.err != nil {
+			// A file of an earlier run under the final name would look like
+			// this run's output (this run would have replaced it).
+			os.Remove(o.path)
+		}
+		if o.err != nil {
+			os.Remove(o.tmp)
+			errs = append(errs, fmt.Errorf("writing %s: %w (file removed)", o.path, o.err))
+			continue
+		}
+		dst := o.path
+		if !ok {
+			dst = strings.TrimSuffix(o.path, ".pcapng") + ".partial.pcapng"
+		}
+		if err := os.Rename(o.tmp, dst); err != nil {
+			os.Remove(o.tmp)
+			errs = append(errs, err)
+			continue
+		}
+		if ok {
+			rp.sum.Files[o.port] = dst
+		} else {
+			rp.sum.Partial[o.port] = dst
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (rp *replayer) writer(id fabric.PortID) (*pcapio.NgWriter, error) {
@@ -126,17 +221,19 @@ func (rp *replayer) writer(id fabric.PortID) (*pcapio.NgWriter, error) {
 	}
 	p := rp.f.Port(id)
 	path := filepath.Join(rp.opts.OutDir, portFile(p.Name))
-	fh, err := os.Create(path)
+	o := &outFile{port: p.Name, path: path, tmp: path + ".tmp"}
+	fh, err := rp.opts.create(o.tmp)
 	if err != nil {
 		return nil, err
 	}
-	rp.files = append(rp.files, fh)
-	w, err := pcapio.NewNgWriter(fh, pcapio.NgOptions{Application: "hnspath replay", Descriptions: map[string]string{p.Name: portDescriptions[p.Kind]}})
+	o.w = fh
+	rp.outs = append(rp.outs, o)
+	w, err := pcapio.NewNgWriter(failWriter{fh, &o.err}, pcapio.NgOptions{Application: "hnspath replay", Descriptions: map[string]string{p.Name: portDescriptions[p.Kind]}})
 	if err != nil {
 		return nil, err
 	}
+	o.ng = w
 	rp.writers[id] = w
-	rp.sum.Files[p.Name] = path
 	return w, nil
 }
 
@@ -150,7 +247,20 @@ func Replay(t *Topology, r *pcapio.Reader, opts ReplayOptions) (*ReplaySummary, 
 	if err != nil {
 		return nil, err
 	}
-	sum := &ReplaySummary{Delivered: map[string]int{}, Dropped: map[string]int{}, Outcomes: map[string]int{}, Files: map[string]string{}}
+	return replay(f, r, opts)
+}
+
+// source is where replayed packets come from: a capture reader, or the
+// first appearances of a pktmon capture's packet groups.
+type source interface {
+	Next() (pcapio.Packet, error)
+}
+
+func replay(f *fabric.Fabric, src source, opts ReplayOptions) (*ReplaySummary, error) {
+	if opts.create == nil {
+		opts.create = func(path string) (io.WriteCloser, error) { return os.Create(path) }
+	}
+	sum := &ReplaySummary{Delivered: map[string]int{}, Dropped: map[string]int{}, Outcomes: map[string]int{}, Files: map[string]string{}, Partial: map[string]string{}}
 	rp := &replayer{f: f, opts: opts, writers: make([]*pcapio.NgWriter, len(f.Ports())), sum: sum, deliv: make([]int, len(f.Ports()))}
 	if opts.OutDir != "" {
 		if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
@@ -162,30 +272,35 @@ func Replay(t *Topology, r *pcapio.Reader, opts ReplayOptions) (*ReplaySummary, 
 		jw = result.NewWriter(opts.Results)
 	}
 	start := time.Now()
-	err = rp.run(r, jw)
+	err := rp.run(src, jw)
 	sum.Elapsed = time.Since(start)
-	var errs []error
-	errs = append(errs, err)
 	if jw != nil {
-		errs = append(errs, jw.Flush())
-	}
-	for _, w := range rp.writers {
-		if w != nil {
-			errs = append(errs, w.Flush())
+		if ferr := jw.Flush(); err == nil {
+			err = ferr
 		}
 	}
-	for _, fh := range rp.files {
-		errs = append(errs, fh.Close())
+	if ferr := rp.finish(err == nil); ferr != nil {
+		err = errors.Join(err, ferr)
+		if len(sum.Files) > 0 {
+			// A file failed to write: the outputs are not a whole set.
+			for k, v := range sum.Files {
+				partial := strings.TrimSuffix(v, ".pcapng") + ".partial.pcapng"
+				if os.Rename(v, partial) == nil {
+					sum.Partial[k] = partial
+				}
+				delete(sum.Files, k)
+			}
+		}
 	}
 	for id, n := range rp.deliv {
 		if n > 0 {
 			sum.Delivered[f.Port(fabric.PortID(id)).Name] = n
 		}
 	}
-	return sum, errors.Join(errs...)
+	return sum, err
 }
 
-func (rp *replayer) run(r *pcapio.Reader, jw *result.Writer) error {
+func (rp *replayer) run(r source, jw *result.Writer) error {
 	var out fabric.Outcome
 	var first time.Time
 	var now int64
@@ -221,9 +336,15 @@ func (rp *replayer) run(r *pcapio.Reader, jw *result.Writer) error {
 		if err := rp.record(pkt, &out); err != nil {
 			return err
 		}
-		if jw != nil {
-			if err := jw.Write(toResult(rp.f, "replay", rp.sum.Packets, id, now, pkt.Data, &out, rp.opts.Trace)); err != nil {
-				return err
+		if jw != nil || rp.opts.OnResult != nil {
+			res := toResult(rp.f, "replay", rp.sum.Packets, id, now, pkt.Data, &out, rp.opts.Trace)
+			if jw != nil {
+				if err := jw.Write(res); err != nil {
+					return err
+				}
+			}
+			if rp.opts.OnResult != nil {
+				rp.opts.OnResult(res)
 			}
 		}
 		if rp.opts.Progress != nil && rp.sum.Packets%65536 == 0 {

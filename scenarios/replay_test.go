@@ -1,11 +1,15 @@
 package scenarios
 
 import (
+	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -114,4 +118,86 @@ func TestReplayStreams(t *testing.T) {
 		t.Logf("heap %d..%d bytes over %d samples", lo, hi, len(heap))
 	}
 	t.Logf("replayed %d packets in %s: %.0f pkts/s (with two pcapng outputs)", n, sum.Elapsed.Round(time.Millisecond), sum.PacketsPerSecond())
+}
+
+// fullDisk is a file that accepts limit bytes and then fails as a full
+// disk does.
+type fullDisk struct {
+	f     *os.File
+	limit int
+}
+
+func (d *fullDisk) Write(b []byte) (int, error) {
+	if len(b) > d.limit {
+		n, _ := d.f.Write(b[:d.limit])
+		d.limit = 0
+		return n, syscall.ENOSPC
+	}
+	d.limit -= len(b)
+	return d.f.Write(b)
+}
+
+func (d *fullDisk) Close() error { return d.f.Close() }
+
+// TestReplayWriteError: when a port's pcapng cannot be written (disk full),
+// Replay fails, that file is removed and listed nowhere, and the others
+// are marked partial: nothing is listed as written.
+func TestReplayWriteError(t *testing.T) {
+	topo, err := LoadTopology("library/topologies/nat.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.pcapng")
+	f, _ := os.Create(in)
+	w, _ := pcapio.NewNgWriter(f, pcapio.NgOptions{})
+	for i := range 50 {
+		fr, err := spec.Build(spec.MustParse("ether(src=02:00:00:00:00:99, dst=00:15:5d:00:00:04) / ipv4(src=10.0.0.99, dst=10.0.0.4) / tcp(sport=40000, dport=8082, flags=S) / raw(len=1000)"), nil, spec.BuildOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(pcapio.Packet{Port: "client", Time: time.Unix(1, int64(i)), Data: fr[0]})
+	}
+	w.Flush()
+	f.Close()
+	rd, err := pcapio.Open(in, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	out := filepath.Join(dir, "out")
+	opts := ReplayOptions{OutDir: out, create: func(path string) (io.WriteCloser, error) {
+		f, err := os.Create(path)
+		if err != nil {
+			return nil, err
+		}
+		if strings.Contains(path, "host1_web.") {
+			return &fullDisk{f: f, limit: 4096}, nil
+		}
+		return f, nil
+	}}
+	sum, err := Replay(topo, rd, opts)
+	if err == nil || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("got %v, want a no-space error", err)
+	}
+	if len(sum.Files) != 0 {
+		t.Errorf("files listed as written: %v", sum.Files)
+	}
+	if _, ok := sum.Partial["host1/web"]; ok {
+		t.Errorf("the cut file is listed as partial: %v", sum.Partial)
+	}
+	if sum.Partial["host1/eth0"] == "" {
+		t.Errorf("host1/eth0: want a partial file, got %v", sum.Partial)
+	}
+	ents, _ := os.ReadDir(out)
+	for _, e := range ents {
+		if !strings.Contains(e.Name(), ".partial.") {
+			t.Errorf("%s left in the output directory", e.Name())
+		}
+	}
+	var buf strings.Builder
+	sum.Write(&buf)
+	if strings.Contains(buf.String(), "\nfiles:") {
+		t.Errorf("summary lists files:\n%s", buf.String())
+	}
 }

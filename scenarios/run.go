@@ -13,6 +13,7 @@ import (
 
 	"github.com/hnspath/hnspath/emulator/fabric"
 	"github.com/hnspath/hnspath/emulator/header"
+	"github.com/hnspath/hnspath/internal/atomicfile"
 	"github.com/hnspath/hnspath/pcapio"
 	"github.com/hnspath/hnspath/result"
 	"github.com/hnspath/hnspath/spec"
@@ -85,7 +86,7 @@ type runner struct {
 	pending []string
 	jw      *result.Writer
 	pw      *pcapio.NgWriter
-	files   []*os.File
+	files   []*atomicfile.File // outputs under temporary names until closeOutputs commits them
 }
 
 type arpKey struct {
@@ -134,8 +135,12 @@ func Run(sc *Scenario, opts Options) *Report {
 		return rep
 	}
 	err = r.inputs()
-	if cerr := r.closeOutputs(); err == nil {
+	if cerr := r.closeOutputs(err == nil); err == nil {
 		err = cerr
+	}
+	if err != nil {
+		// No output of a run that did not finish may look finished.
+		rep.ResultsFile, rep.PcapngFile = "", ""
 	}
 	rep.Packets = r.index
 	rep.Steps = r.steps
@@ -157,14 +162,15 @@ func (r *runner) openOutputs(rep *Report) error {
 	}
 	rep.ResultsFile = filepath.Join(r.opts.OutDir, r.sc.Name+".results.jsonl")
 	rep.PcapngFile = filepath.Join(r.opts.OutDir, r.sc.Name+".pcapng")
-	jf, err := os.Create(rep.ResultsFile)
+	jf, err := atomicfile.Create(rep.ResultsFile)
 	if err != nil {
 		return err
 	}
 	r.files = append(r.files, jf)
 	r.jw = result.NewWriter(jf)
-	pf, err := os.Create(rep.PcapngFile)
+	pf, err := atomicfile.Create(rep.PcapngFile)
 	if err != nil {
+		r.closeOutputs(false)
 		return err
 	}
 	r.files = append(r.files, pf)
@@ -176,7 +182,11 @@ func (r *runner) openOutputs(rep *Report) error {
 	return err
 }
 
-func (r *runner) closeOutputs() error {
+// closeOutputs flushes the outputs and, with commit and no error, renames them into
+// place; otherwise it removes them (the files are written under temporary names,
+// internal/atomicfile, so a run that fails or is killed half-way leaves no results
+// that look complete).
+func (r *runner) closeOutputs(commit bool) error {
 	var errs []error
 	if r.jw != nil {
 		errs = append(errs, r.jw.Flush())
@@ -184,9 +194,15 @@ func (r *runner) closeOutputs() error {
 	if r.pw != nil {
 		errs = append(errs, r.pw.Flush())
 	}
+	commit = commit && errors.Join(errs...) == nil
 	for _, f := range r.files {
-		errs = append(errs, f.Close())
+		if commit {
+			errs = append(errs, f.Commit())
+		} else {
+			f.Abort()
+		}
 	}
+	r.files = nil
 	return errors.Join(errs...)
 }
 

@@ -224,13 +224,13 @@ func TestStepRun(t *testing.T) {
 	if !reflect.DeepEqual(comments, want) {
 		t.Errorf("input comments %q, want %q", comments, want)
 	}
-	// The results stream has packets only.
+	// The results stream has the format header and packets only.
 	b, err := os.ReadFile(filepath.Join(dir, "steps.results.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(b), "\n"); n != 3 {
-		t.Errorf("results file has %d lines, want 3 (one per packet)", n)
+	if n := strings.Count(string(b), "\n"); n != 4 {
+		t.Errorf("results file has %d lines, want 4 (the header, one per packet)", n)
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+
+	"github.com/hnspath/hnspath/internal/input"
 )
 
 // WriteJSON writes r as indented JSON (the layout is described in the package
@@ -34,9 +36,9 @@ var ErrSchema = errors.New("unsupported bench schema")
 // which give the line of a JSON syntax error. Unknown fields are ignored, so a newer
 // v1 writer can be read.
 func ReadJSON(r io.Reader, name string) (*Report, error) {
-	data, err := io.ReadAll(r)
+	data, err := input.ReadAll(name, r, 0)
 	if err != nil {
-		return nil, fmt.Errorf("read bench json %s: %w", name, err)
+		return nil, fmt.Errorf("read bench json: %w", err)
 	}
 	var rep Report
 	if err := json.Unmarshal(data, &rep); err != nil {

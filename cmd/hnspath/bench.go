@@ -59,7 +59,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	port := fs.String("port", "", "`port` where --pcap packets enter when the capture does not name one")
 	noProgress := fs.Bool("no-progress", false, "do not draw a progress bar on standard error")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed run to `file` (pprof; make pgo merges one into cmd/hnspath/default.pgo)")
-	against := fs.String("against", "", "also run each workload through a real `datapath` (linux: the kernel in network namespaces, as root) and print both and their ratio")
+	against := fs.String("against", "", "also run each workload through a real `datapath` (linux: the kernel in network namespaces, as root; windows: HNS networks on this Windows host) and print both and their ratio")
+	win := addWindowsFlags(fs)
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
 	}
@@ -92,8 +93,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	if *port != "" && *pcap == "" {
 		return usageErr(stderr, fs, "--port needs --pcap")
 	}
-	if *against != "" && *against != "linux" {
-		return usageErr(stderr, fs, "--against %q: only linux is available", *against)
+	if *against != "" && *against != "linux" && *against != "windows" {
+		return usageErr(stderr, fs, "--against %q: want linux or windows", *against)
 	}
 	mx := workload.Matrix{Patterns: *patterns, Options: workload.Options{Spin: benchSpin}}
 	var perr error
@@ -137,7 +138,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		if len(coreList) != 1 || coreList[0] != 1 {
 			return usageErr(stderr, fs, "--against measures one core: use --cores 1")
 		}
-		k, err := kernelDatapath(*against)
+		k, err := kernelDatapath(*against, win)
 		if err != nil {
 			fmt.Fprintf(stderr, "hnspath bench: --against %s: %v\n", *against, err)
 			return exitUnsupported

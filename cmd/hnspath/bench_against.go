@@ -12,17 +12,56 @@ import (
 	"github.com/hnspath/hnspath/bench/workload"
 	"github.com/hnspath/hnspath/emulator/fabric"
 	"github.com/hnspath/hnspath/hostprobe/linux"
+	"github.com/hnspath/hnspath/hostprobe/windows"
+	"github.com/spf13/pflag"
 )
 
-// kernelDatapath returns the real datapath `--against` names, after
+// kernelDatapath returns the real datapath `--against` names (linux or windows), after
 // checking that this host can build it.
-func kernelDatapath(name string) (*workload.Kernel, error) {
-	if err := linux.CheckPrivileges(); err != nil {
-		return nil, err
+func kernelDatapath(name string, win *windowsFlags) (*workload.Kernel, error) {
+	switch name {
+	case "linux":
+		if err := linux.CheckPrivileges(); err != nil {
+			return nil, err
+		}
+		return &workload.Kernel{Datapath: name, Make: func(topo *fabric.Topology, in string, sinks []string) (workload.KernelProcessor, error) {
+			return linux.NewBenchProcessor(topo, in, sinks, linux.BackendOptions{})
+		}}, nil
+	case "windows":
+		if err := windows.CheckHost(); err != nil {
+			return nil, err
+		}
+		return windowsKernel(win.options("")), nil
 	}
-	return &workload.Kernel{Datapath: name, Make: func(topo *fabric.Topology, in string, sinks []string) (workload.KernelProcessor, error) {
-		return linux.NewBenchProcessor(topo, in, sinks, linux.BackendOptions{})
-	}}, nil
+	return nil, fmt.Errorf("no datapath %q: want linux or windows", name)
+}
+
+// windowsKernel runs workloads through real HNS networks built from each workload's
+// topology (hostprobe/windows.BenchProcessor).
+func windowsKernel(opts windows.Options) *workload.Kernel {
+	return &workload.Kernel{Datapath: "windows", Make: func(topo *fabric.Topology, in string, sinks []string) (workload.KernelProcessor, error) {
+		return windows.NewBenchProcessor(topo, in, sinks, opts)
+	}}
+}
+
+// windowsFlags are the Windows backend's flags, shared by probe and bench.
+type windowsFlags struct{ container, stop *string }
+
+// addWindowsFlags defines --windows-container and --windows-container-stop on fs.
+func addWindowsFlags(fs *pflag.FlagSet) *windowsFlags {
+	return &windowsFlags{
+		container: fs.String("windows-container", "", "Windows: `command` that starts a process-isolated container in HNS namespace {namespace} named {name}, so that the namespace gets a network compartment (words split at spaces; docs/windows-probe.md)"),
+		stop:      fs.String("windows-container-stop", "", "Windows: `command` that removes the container {name} at teardown"),
+	}
+}
+
+// options returns the Windows backend's options for topology host host.
+func (w *windowsFlags) options(host string) windows.Options {
+	o := windows.Options{Host: host, CloseOnSignal: true}
+	if w != nil {
+		o.Container, o.ContainerStop = strings.Fields(*w.container), strings.Fields(*w.stop)
+	}
+	return o
 }
 
 // prepareKernels prepares the kernel workloads of ws now, replacing each

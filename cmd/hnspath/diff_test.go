@@ -24,7 +24,7 @@ func TestDiffCommand(t *testing.T) {
 		t.Errorf("different results: exit %d\n%s", code, stdout)
 	}
 	bad := filepath.Join(a, "bad.jsonl")
-	os.WriteFile(bad, []byte("{\"packet\": 1}\nnot json\n"), 0o644)
+	os.WriteFile(bad, []byte("{\"packet\": 1, \"outcome\": \"delivered\"}\nnot json\n"), 0o644)
 	if code, _, stderr := runCmd(t, "diff", bad, bad); code != exitFail || !strings.Contains(stderr, "bad.jsonl:2:") {
 		t.Errorf("bad file: exit %d, stderr %s", code, stderr)
 	}

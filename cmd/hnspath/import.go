@@ -6,16 +6,19 @@ import (
 	"github.com/hnspath/hnspath/internal/suggest"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/hnspath/hnspath/emulator/fabric"
+	"github.com/hnspath/hnspath/emulator/hns/nodetext"
+	"github.com/hnspath/hnspath/internal/input"
 	"github.com/hnspath/hnspath/scenarios"
 )
 
 func init() {
-	register(&command{name: "import", summary: "turn HNS JSON dumps of a real node (Get-HnsNetwork, Get-HnsEndpoint, Get-HnsPolicyList, hnsdiag; v1 or v2) into a topology",
-		usage: "[-o topology.yaml] [--nic name=eth0,mac=...,ip=...] dump.json...", run: runImport})
+	register(&command{name: "import", summary: "turn what a real node prints (HNS JSON or list views, hnsdiag, Get-NetNat*, a collectlogs bundle) into a topology",
+		usage: "[-o topology.yaml] [--nic name=eth0,mac=...,ip=...] file-or-bundle-dir...", run: runImport})
 }
 
 func runImport(args []string, stdout, stderr io.Writer) int {
@@ -23,13 +26,13 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags(c, stderr)
 	out := fs.StringP("output", "o", "", "write the topology to `file` (default: stdout)")
 	host := fs.String("host", "host1", "`name` of the host")
-	profile := fs.String("profile", "", "HNS version `profile` of the host (WS2019, WS2022, WS2025)")
-	nics := fs.StringArray("nic", nil, "a physical NIC of the host, as `name=eth0,mac=00:15:5d:00:00:04,ip=10.0.0.4/24,gateway=10.0.0.1` (repeatable)")
+	profile := fs.String("profile", "", "HNS version `profile` of the host: WS2019, WS2022, WS2025 or an HNS version like 13.3 (default: from the packed Version the objects carry)")
+	nics := fs.StringArray("nic", nil, "a physical NIC of the host, as `name=eth0,mac=00:15:5d:00:00:04,ip=10.0.0.4/24,gateway=10.0.0.1` (repeatable; default: those a collectlogs bundle's ip.txt shows)")
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
 	}
 	if fs.NArg() == 0 {
-		return usageErr(stderr, fs, "give one or more JSON dump files")
+		return usageErr(stderr, fs, "give one or more files a node printed, or collectlogs bundle directories")
 	}
 	opts := scenarios.ImportOptions{Host: *host, Profile: *profile}
 	for _, s := range *nics {
@@ -41,15 +44,15 @@ func runImport(args []string, stdout, stderr io.Writer) int {
 	}
 	var dumps []scenarios.Dump
 	for _, p := range fs.Args() {
-		b, err := os.ReadFile(p)
+		d, err := readDump(p)
 		if err != nil {
 			return fail(stderr, "import", err)
 		}
-		dumps = append(dumps, scenarios.Dump{Name: p, Data: b})
+		dumps = append(dumps, d)
 	}
 	t, warnings, err := scenarios.Import(dumps, opts)
 	for _, w := range warnings {
-		fmt.Fprintf(stderr, "hnspath import: warning: %s\n", w)
+		fmt.Fprintf(stderr, "hnspath import: note: %s\n", w)
 	}
 	if err != nil {
 		return fail(stderr, "import", err)
@@ -120,4 +123,33 @@ func parseNIC(s string) (fabric.NICSpec, error) {
 		return n, errors.New("name and mac are required")
 	}
 	return n, nil
+}
+
+// readDump reads one input: a file, or a collectlogs bundle directory (the
+// files nodetext.BundleFiles names that it has), each with input.ReadFile.
+func readDump(p string) (scenarios.Dump, error) {
+	fi, err := os.Stat(p)
+	if err != nil || !fi.IsDir() {
+		b, err := input.ReadFile(p, 0)
+		return scenarios.Dump{Name: p, Data: b}, err
+	}
+	d := scenarios.Dump{Name: p, Files: []scenarios.Dump{}}
+	ents, err := os.ReadDir(p)
+	if err != nil {
+		return d, err
+	}
+	for _, want := range nodetext.BundleFiles {
+		for _, e := range ents {
+			if !strings.EqualFold(e.Name(), want) || e.IsDir() {
+				continue
+			}
+			name := filepath.Join(p, e.Name())
+			b, err := input.ReadFile(name, 0)
+			if err != nil {
+				return d, err
+			}
+			d.Files = append(d.Files, scenarios.Dump{Name: name, Data: b})
+		}
+	}
+	return d, nil
 }

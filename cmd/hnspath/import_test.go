@@ -75,3 +75,29 @@ func portList(f *fabric.Fabric) []string {
 	}
 	return out
 }
+
+// TestImportNodeText imports what real nodes print, by content: the
+// hnsdiag sample that used to fail with "invalid character '#'" now fails
+// naming the line and what hnsdiag does not list; a list-view endpoint
+// imports; a collectlogs bundle directory imports with its NIC.
+func TestImportNodeText(t *testing.T) {
+	real := "../../emulator/hns/nodetext/testdata/real/"
+	code, _, stderr := runCmd(t, "import", real+"hnsdiag-list-all__gist_shettyg_542f7e7b_l2bridge.txt")
+	if code != exitFail || strings.Contains(stderr, "invalid character") ||
+		!strings.Contains(stderr, `hnsdiag-list-all__gist_shettyg_542f7e7b_l2bridge.txt:14: network "l2bridge" (4B50C87A-4D40-4942-B5C7-AEBACB9B2986): hnsdiag lists only its name and ID; missing: its Type`) {
+		t.Errorf("hnsdiag alone: exit %d\n%s", code, stderr)
+	}
+	code, stdout, stderr := runCmd(t, "import", real+"get-hnsendpoint-fl__mrolmedo_rke2windows_calico-overlay.txt")
+	if code != exitOK || !strings.Contains(stdout, "IpAddress: 10.42.213.221") || !strings.Contains(stdout, "profile: WS2022") ||
+		!strings.Contains(stderr, "Version 55834574851 = HNS 13.3: profile WS2022") {
+		t.Errorf("list view: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	out := filepath.Join(t.TempDir(), "bundle.yaml")
+	code, _, stderr = runCmd(t, "import", "-o", out, "../../scenarios/testdata/collectlogs-bundle")
+	if code != exitOK || strings.Contains(stderr, "does not build") || !strings.Contains(stderr, `NIC "Ethernet" (MAC 00-15-5D-00-00-04, IP 10.0.0.4/24, gateway 10.0.0.1, MTU 1500) taken from the bundle`) {
+		t.Errorf("bundle: exit %d\n%s", code, stderr)
+	}
+	if _, err := scenarios.LoadTopology(out); err != nil {
+		t.Error(err)
+	}
+}

@@ -108,6 +108,9 @@ func newFlags(c *command, stderr io.Writer) *pflag.FlagSet {
 // parseFlags parses args and returns the exit code to use when parsing
 // ended the command (help: 0; bad flags: 2), or -1 to go on.
 func parseFlags(fs *pflag.FlagSet, args []string, stderr io.Writer) int {
+	if fs.Lookup("max-input") == nil {
+		addMaxInput(fs) // every command, after its own flags
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return exitOK
@@ -116,6 +119,7 @@ func parseFlags(fs *pflag.FlagSet, args []string, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
+	applyMaxInput(fs)
 	return -1
 }
 

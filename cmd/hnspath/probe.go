@@ -41,6 +41,7 @@ func runProbe(args []string, stdout, stderr io.Writer) int {
 	quiet := fs.Duration("quiet", 0, "Linux: how long to wait for more frames after each input (default 25ms)")
 	failUndoc := fs.Bool("fail-on-undocumented", false, "exit 1 when a scenario differs in a way no documented Windows/Linux difference explains")
 	verbose := fs.BoolP("verbose", "v", false, "print every difference, not only the summary")
+	win := addWindowsFlags(fs)
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
 	}
@@ -59,7 +60,7 @@ func runProbe(args []string, stdout, stderr io.Writer) int {
 			return linux.NewBackend(linux.BackendOptions{L2Bridge: mode, Quiet: *quiet, CloseOnSignal: true})
 		}
 	case result.BackendWindows:
-		newBackend = func() hostprobe.Backend { return windows.NewBackend(windows.Options{Host: *host, CloseOnSignal: true}) }
+		newBackend = func() hostprobe.Backend { return windows.NewBackend(win.options(*host)) }
 	case result.BackendEmulator:
 		newBackend = func() hostprobe.Backend { return hostprobe.NewEmulator() }
 	default:

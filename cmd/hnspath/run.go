@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hnspath/hnspath/internal/atomicfile"
 	"github.com/hnspath/hnspath/scenarios"
 	"github.com/hnspath/hnspath/scenarios/library"
 )
@@ -136,17 +138,16 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// writeFile creates path and writes it with fn.
+// writeFile writes path with fn, atomically (internal/atomicfile): a failed or
+// interrupted write leaves no file that looks finished.
 func writeFile(path string, fn func(io.Writer) error) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := fn(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return atomicfile.WriteFile(path, func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		if err := fn(bw); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
 }
 
 // progress draws a progress bar on a terminal: scenarios done, the current

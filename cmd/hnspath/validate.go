@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/hnspath/hnspath/emulator/fabric"
+	"github.com/hnspath/hnspath/internal/input"
 	"github.com/hnspath/hnspath/scenarios"
 )
 
@@ -47,7 +47,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 // validateFile checks a topology file (a top-level hosts key) or a
 // scenario file.
 func validateFile(path string) (string, error) {
-	data, err := os.ReadFile(path)
+	data, err := input.ReadFile(path, 0)
 	if err != nil {
 		return "", err
 	}

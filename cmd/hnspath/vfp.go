@@ -5,28 +5,36 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strings"
 
 	"github.com/hnspath/hnspath/emulator/fabric"
 	"github.com/hnspath/hnspath/emulator/vfp"
+	"github.com/hnspath/hnspath/emulator/vfp/vfpctrl"
 	"github.com/hnspath/hnspath/emulator/vswitch"
 	"github.com/hnspath/hnspath/pcapio"
 	"github.com/hnspath/hnspath/scenarios"
 )
 
 func init() {
-	register(&command{name: "vfp", summary: "show a port's VFP layers, groups, rules, unified flows and counters as vfpctrl prints them",
-		usage: "--topology file [--port HOST/PORT]... [--list-rule] [--list-layer] [--list-unified-flow] [--get-rule-counter] [--get-port-counter] [--pcap file [--in port]]",
+	register(&command{name: "vfp", summary: "show a port's VFP layers, groups, rules, unified flows and counters as vfpctrl prints them; check them against a node's vfpctrl dump (vfp check)",
+		usage: "--topology file [--port HOST/PORT]... [--list-rule] [--list-layer] [--list-unified-flow] [--get-rule-counter] [--get-port-counter] [--pcap file [--in port]] [--explain]\n       hnspath vfp " + vfpCheckUsage,
 		run:   runVFP})
 }
+
+// noVFPHint says where to look when a port has no VFP: nat networks
+// translate with WinNAT in the management OS, not with VFP.
+const noVFPHint = "nat networks do not use VFP; their translation is WinNAT's: see it as Windows shows it with `hnspath show --format get-netnat` (Get-NetNat), `--format get-netnatstaticmapping` and, after a run, `--format get-netnatsession`"
 
 // vfpPort is a VFP port of the fabric with the name a user gives it.
 type vfpPort struct {
 	name string
 	port *vfp.Port
+	mac  string // the switch port's MAC, "" when it has none
 }
 
 func runVFP(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "check" {
+		return runVFPCheck(args[1:], stdout, stderr)
+	}
 	c := commands["vfp"]
 	fs := newFlags(c, stderr)
 	topo := fs.StringP("topology", "t", "", "topology `file` (YAML or JSON), or a scenario file's topology")
@@ -38,6 +46,7 @@ func runVFP(args []string, stdout, stderr io.Writer) int {
 	portCounters := fs.Bool("get-port-counter", false, "print per-port counters (vfpctrl /get-port-counter)")
 	pcap := fs.String("pcap", "", "run this capture `file` through the topology first, so flows and counters have something to show")
 	in := fs.String("in", "", "`port` where packets of a pcap (or unnamed pcapng interfaces) enter")
+	explain := fs.Bool("explain", false, "also print the model's own explanations: rules a real host would not list (with a \"Model only\" line saying why), a block rule's drop reason, whether a layer is stateful")
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
 	}
@@ -69,26 +78,20 @@ func runVFP(args []string, stdout, stderr io.Writer) int {
 	if len(*ports) > 0 {
 		sel = nil
 		for _, want := range *ports {
-			found := false
-			for _, p := range all {
-				if p.name == want {
-					sel = append(sel, p)
-					found = true
+			p, err := findVFPPort(all, want)
+			if err != nil {
+				if _, exists := f.PortByName(want); exists {
+					err = fmt.Errorf("--port %s: that port has no VFP policy: %s (ports with VFP: %s)", want, noVFPHint, vfpPortNames(all))
 				}
+				return fail(stderr, "vfp", err)
 			}
-			if !found {
-				var names []string
-				for _, p := range all {
-					names = append(names, p.name)
-				}
-				return fail(stderr, "vfp", fmt.Errorf("--port %s: no VFP policy on that port (ports with VFP: %s)", want, strings.Join(names, ", ")))
-			}
+			sel = append(sel, p)
 		}
 	}
 	if len(sel) == 0 {
-		fmt.Fprintln(stdout, "no port of this topology has VFP policy (nat networks do not use VFP)")
-		return exitOK
+		return fail(stderr, "vfp", fmt.Errorf("no port of this topology has VFP policy: %s", noVFPHint))
 	}
+	fo := vfpctrl.Options{Explain: *explain}
 	for _, p := range sel {
 		show := func(verb string, fn func() error) error {
 			fmt.Fprintf(stdout, "# vfpctrl /port %s %s\n", p.name, verb)
@@ -96,19 +99,19 @@ func runVFP(args []string, stdout, stderr io.Writer) int {
 		}
 		var err error
 		if *listLayer {
-			err = errors.Join(err, show("/list-layer", func() error { return vfp.FormatListLayer(stdout, p.port) }))
+			err = errors.Join(err, show("/list-layer", func() error { return vfpctrl.FormatListLayer(stdout, p.port, fo) }))
 		}
 		if *listRule {
-			err = errors.Join(err, show("/list-rule", func() error { return vfp.FormatListRule(stdout, p.port) }))
+			err = errors.Join(err, show("/list-rule", func() error { return vfpctrl.FormatListRule(stdout, p.port, fo) }))
 		}
 		if *listFlows {
-			err = errors.Join(err, show("/list-unified-flow", func() error { return vfp.FormatListUnifiedFlow(stdout, p.port, now) }))
+			err = errors.Join(err, show("/list-unified-flow", func() error { return vfpctrl.FormatListUnifiedFlow(stdout, p.port, now) }))
 		}
 		if *ruleCounters {
-			err = errors.Join(err, show("/get-rule-counter", func() error { return vfp.FormatRuleCounters(stdout, p.port) }))
+			err = errors.Join(err, show("/get-rule-counter", func() error { return vfpctrl.FormatRuleCounters(stdout, p.port) }))
 		}
 		if *portCounters {
-			err = errors.Join(err, show("/get-port-counter", func() error { return vfp.FormatPortCounters(stdout, p.port) }))
+			err = errors.Join(err, show("/get-port-counter", func() error { return vfpctrl.FormatPortCounters(stdout, p.port) }))
 		}
 		if err != nil {
 			return fail(stderr, "vfp", err)
@@ -154,7 +157,11 @@ func vfpPorts(f *fabric.Fabric) []vfpPort {
 				case vswitch.PortExternal:
 					name = h.Name + "/" + p.Name
 				}
-				out = append(out, vfpPort{name: name, port: v})
+				vp := vfpPort{name: name, port: v}
+				if !p.MAC.IsZero() {
+					vp.mac = p.MAC.String()
+				}
+				out = append(out, vp)
 			}
 		}
 	}

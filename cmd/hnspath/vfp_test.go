@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hnspath/hnspath/emulator/emutest"
-	"github.com/hnspath/hnspath/emulator/vfp"
+	"github.com/hnspath/hnspath/emulator/vfp/vfpctrl"
 	"github.com/hnspath/hnspath/pcapio"
 )
 
@@ -27,7 +27,7 @@ func TestVFPListRuleParses(t *testing.T) {
 		}
 	}
 	body := out[strings.Index(out, "\n")+1:]
-	layers, err := vfp.ParseListRule(strings.NewReader(body))
+	layers, err := vfpctrl.ParseListRule(strings.NewReader(body))
 	if err != nil {
 		t.Fatalf("ParseListRule: %v", err)
 	}

@@ -43,11 +43,43 @@ import (
 // policies without a v2 equivalent, duplicates, normalization problems.
 // The error lists every item that could not be decoded, with its line.
 func ImportDump(data []byte) (*Objects, []string, error) {
-	text := decodeText(data)
-	items, err := splitItems(text)
+	items, err := SplitDump(data)
 	if err != nil {
-		return nil, nil, fmt.Errorf("hns: import: %w", err)
+		return nil, nil, err
 	}
+	return ImportObjects(items)
+}
+
+// RawObject is one JSON object of a dump: an HNS object to convert.
+type RawObject struct {
+	// JSON is the object.
+	JSON json.RawMessage
+	// Line is the 1-based line of the input file where the object starts;
+	// messages about it name this line.
+	Line int
+	// Kind is "network", "endpoint", "loadbalancer", "namespace", "route" or
+	// "policylist" when the caller knows it (e.g. from a bundle key), or ""
+	// to tell it from the object's keys.
+	Kind string
+}
+
+// SplitDump decodes data as text (UTF-8, or UTF-16 with or without a
+// byte-order mark, see DecodeText) and splits it into the HNS objects it
+// holds, with their lines: the values of a stream of JSON values, the
+// elements of an array, the Output of an HNS response envelope, the lists
+// of an Objects bundle.
+func SplitDump(data []byte) ([]RawObject, error) {
+	items, err := splitItems(DecodeText(data))
+	if err != nil {
+		return nil, fmt.Errorf("hns: import: %w", err)
+	}
+	return items, nil
+}
+
+// ImportObjects converts objects (from SplitDump, or from a reader of
+// another format that produced v1 or v2 JSON objects) the way ImportDump
+// does.
+func ImportObjects(items []RawObject) (*Objects, []string, error) {
 	im := &importer{o: &Objects{}}
 	for i, it := range items {
 		im.item(i+1, it)
@@ -69,9 +101,10 @@ func ImportDump(data []byte) (*Objects, []string, error) {
 	return im.o, im.warnings, nil
 }
 
-// decodeText returns data as UTF-8, removing a UTF-8 byte-order mark and
-// converting UTF-16 (with a BOM, or recognisable by NUL bytes).
-func decodeText(data []byte) []byte {
+// DecodeText returns data as UTF-8, removing a UTF-8 byte-order mark and
+// converting UTF-16 (with a BOM, or recognisable by NUL bytes), which is
+// what Windows PowerShell 5.1's "> file" and Out-File write.
+func DecodeText(data []byte) []byte {
 	switch {
 	case bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}):
 		return data[3:]
@@ -97,13 +130,6 @@ func utf16ToUTF8(b []byte, bigEndian bool) []byte {
 		}
 	}
 	return []byte(string(utf16.Decode(u)))
-}
-
-// rawItem is one object of a dump.
-type rawItem struct {
-	raw  json.RawMessage
-	line int
-	hint string // "network", "endpoint", ... from a bundle key; "" when none
 }
 
 // lineOf returns the 1-based line of byte offset off in text.
@@ -143,9 +169,22 @@ func syntaxError(text []byte, start int, err error) error {
 // splitItems splits text into objects: each value of a stream of JSON
 // values; each element of a top-level array; the Output of an HNS response
 // envelope; each element of the lists of a bundle.
-func splitItems(text []byte) ([]rawItem, error) {
+func splitItems(text []byte) ([]RawObject, error) {
 	dec := json.NewDecoder(bytes.NewReader(text))
-	var items []rawItem
+	var items []RawObject
+	// Offsets only grow: count lines from the last one asked for.
+	lastOff, lastLine := 0, 1
+	lineOf := func(text []byte, off int) int {
+		if off < lastOff {
+			return lineOf(text, off)
+		}
+		if off > len(text) {
+			off = len(text)
+		}
+		lastLine += bytes.Count(text[lastOff:off], []byte{'\n'})
+		lastOff = off
+		return lastLine
+	}
 	for {
 		start := skipSpace(text, int(dec.InputOffset()))
 		if start >= len(text) {
@@ -191,7 +230,7 @@ var bundleKeys = map[string]string{
 }
 
 // expandItem unwraps envelopes, bundles and nested arrays.
-func expandItem(r json.RawMessage, line int, hint string) ([]rawItem, error) {
+func expandItem(r json.RawMessage, line int, hint string) ([]RawObject, error) {
 	r = bytes.TrimSpace(r)
 	if len(r) == 0 {
 		return nil, nil
@@ -202,7 +241,7 @@ func expandItem(r json.RawMessage, line int, hint string) ([]rawItem, error) {
 		if err := json.Unmarshal(r, &arr); err != nil {
 			return nil, fmt.Errorf("line %d: %w", line, jsonErrorText(err))
 		}
-		var out []rawItem
+		var out []RawObject
 		for _, el := range arr {
 			more, err := expandItem(el, line, hint)
 			if err != nil {
@@ -246,7 +285,7 @@ func expandItem(r json.RawMessage, line int, hint string) ([]rawItem, error) {
 				keys = append(keys, k)
 			}
 			sort.Slice(keys, func(i, j int) bool { return bundleOrder(keys[i]) < bundleOrder(keys[j]) })
-			var items []rawItem
+			var items []RawObject
 			for _, k := range keys {
 				more, err := expandItem(obj[k], line, bundleKeys[strings.ToLower(k)])
 				if err != nil {
@@ -257,7 +296,7 @@ func expandItem(r json.RawMessage, line int, hint string) ([]rawItem, error) {
 			return items, nil
 		}
 	}
-	return []rawItem{{raw: r, line: line, hint: hint}}, nil
+	return []RawObject{{JSON: r, Line: line, Kind: hint}}, nil
 }
 
 // bundleOrder sorts bundle lists so that networks come before the
@@ -312,6 +351,30 @@ type importer struct {
 	warnings []string
 	errs     []error
 	count    int
+	// ids indexes the objects added so far by kind and canonical ID (the
+	// index in its list), so that a dump of many objects is not quadratic.
+	ids map[string]int
+}
+
+// idKey returns the key of an object in importer.ids.
+func idKey(kind, id string) string {
+	if g, ok := canonicalGUID(id); ok {
+		return kind + "/" + g
+	}
+	return kind + "/" + strings.ToUpper(strings.TrimSpace(id))
+}
+
+// index returns the index of the object of kind with id, if added.
+func (im *importer) index(kind, id string) (int, bool) {
+	i, ok := im.ids[idKey(kind, id)]
+	return i, ok
+}
+
+func (im *importer) remember(kind, id string, i int) {
+	if im.ids == nil {
+		im.ids = map[string]int{}
+	}
+	im.ids[idKey(kind, id)] = i
 }
 
 func (im *importer) warnf(at, format string, args ...any) {
@@ -320,17 +383,17 @@ func (im *importer) warnf(at, format string, args ...any) {
 
 // v2Housekeeping lists top-level keys of v2 query results that every HCN
 // object may carry (HNS_Schema.md "Base") and that we ignore quietly.
-var v2Housekeeping = map[string]bool{"owner": true, "version": true, "additionalparams": true, "telemetry": true, "state": true}
+var v2Housekeeping = map[string]bool{"activityid": true, "owner": true, "version": true, "additionalparams": true, "telemetry": true, "state": true}
 
 // item classifies and converts one object.
-func (im *importer) item(n int, it rawItem) {
-	raw, psWarn := fixPowerShellDepth(it.raw)
+func (im *importer) item(n int, it RawObject) {
+	raw, psWarn := fixPowerShellDepth(it.JSON)
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil {
-		im.errs = append(im.errs, fmt.Errorf("item %d (line %d): %w", n, it.line, jsonErrorText(err)))
+		im.errs = append(im.errs, fmt.Errorf("item %d (line %d): %w", n, it.Line, jsonErrorText(err)))
 		return
 	}
-	kind, v1 := classify(obj, it.hint)
+	kind, v1 := classify(obj, it.Kind)
 	name := stringKey(obj, "Name")
 	if name == "" {
 		name = stringKey(obj, "ID")
@@ -339,7 +402,7 @@ func (im *importer) item(n int, it rawItem) {
 	if v1 {
 		ver = "v1"
 	}
-	at := fmt.Sprintf("item %d (line %d, %s %s %q)", n, it.line, ver, kind, name)
+	at := fmt.Sprintf("item %d (line %d, %s %s %q)", n, it.Line, ver, kind, name)
 	for _, w := range psWarn {
 		im.warnf(at, "%s", w)
 	}
@@ -363,7 +426,7 @@ func (im *importer) item(n int, it rawItem) {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		im.warnf(fmt.Sprintf("item %d (line %d)", n, it.line), "skipped: not a recognisable HNS object (keys: %s)", strings.Join(keys, ", "))
+		im.warnf(fmt.Sprintf("item %d (line %d)", n, it.Line), "skipped: not a recognisable HNS object (keys: %s)", strings.Join(keys, ", "))
 	case kind == KindNetwork && v1:
 		var h HNSNetwork
 		if decode(&h) {
@@ -463,12 +526,11 @@ func isNamespaceType(t string) bool {
 // there already, which is reported as skipped.
 func addUnique[T any](im *importer, at, kind string, list *[]T, v T, id func(*T) string) {
 	if vid := id(&v); vid != "" {
-		for i := range *list {
-			if sameID(id(&(*list)[i]), vid) {
-				im.warnf(at, "skipped: %s %s appears twice", kind, vid)
-				return
-			}
+		if _, dup := im.index(kind, vid); dup {
+			im.warnf(at, "skipped: %s %s appears twice", kind, vid)
+			return
 		}
+		im.remember(kind, vid, len(*list))
 	}
 	*list = append(*list, v)
 	im.count++
@@ -491,8 +553,8 @@ func (im *importer) addRoute(at string, r HostComputeRoute) {
 }
 
 func (im *importer) addNamespace(at string, ns HostComputeNamespace) {
-	for i, x := range im.o.Namespaces {
-		if ns.Id != "" && sameID(x.Id, ns.Id) {
+	if i, ok := im.index(KindNamespace, ns.Id); ok && ns.Id != "" {
+		{
 			// A namespace made up from a v1 endpoint may be dumped too: merge.
 			merged := &im.o.Namespaces[i]
 			merged.Resources = append(merged.Resources, ns.Resources...)
@@ -504,6 +566,9 @@ func (im *importer) addNamespace(at string, ns HostComputeNamespace) {
 			}
 			return
 		}
+	}
+	if ns.Id != "" {
+		im.remember(KindNamespace, ns.Id, len(im.o.Namespaces))
 	}
 	im.o.Namespaces = append(im.o.Namespaces, ns)
 	im.count++
@@ -983,7 +1048,9 @@ func (im *importer) v1PolicyList(at string, h PolicyList) {
 // fixPowerShellDepth replaces strings that ConvertTo-Json wrote instead of
 // objects nested deeper than its -Depth (default 2), "@{Type=VLAN; VLAN=1}",
 // with the object they stand for, and warns about values it cannot recover
-// ("System.Object[]"). raw is returned unchanged when there is nothing to fix.
+// ("System.Object[]", "System.Collections.Hashtable"), which it removes so
+// that the rest of the object is kept. raw is returned unchanged when there
+// is nothing to fix.
 func fixPowerShellDepth(raw json.RawMessage) (json.RawMessage, []string) {
 	if !bytes.Contains(raw, []byte(`"@{`)) && !bytes.Contains(raw, []byte(`"System.`)) {
 		return raw, nil
@@ -996,17 +1063,29 @@ func fixPowerShellDepth(raw json.RawMessage) (json.RawMessage, []string) {
 	}
 	var warns []string
 	changed := false
+	type lostValue struct{}
 	var walk func(x any, path string) any
 	walk = func(x any, path string) any {
 		switch t := x.(type) {
 		case map[string]any:
 			for k, el := range t {
-				t[k] = walk(el, joinPath(path, k))
+				if v := walk(el, joinPath(path, k)); v == (lostValue{}) {
+					delete(t, k) // keep the rest of the object
+					changed = true
+				} else {
+					t[k] = v
+				}
 			}
 		case []any:
+			kept := t[:0]
 			for i, el := range t {
-				t[i] = walk(el, path+"["+strconv.Itoa(i)+"]")
+				if v := walk(el, path+"["+strconv.Itoa(i)+"]"); v != (lostValue{}) {
+					kept = append(kept, v)
+				} else {
+					changed = true
+				}
 			}
+			return kept
 		case string:
 			if strings.HasPrefix(t, "@{") && strings.HasSuffix(t, "}") {
 				m, lossy := parsePSHashtable(t)
@@ -1020,6 +1099,7 @@ func fixPowerShellDepth(raw json.RawMessage) (json.RawMessage, []string) {
 			}
 			if strings.HasPrefix(t, "System.") && (strings.HasSuffix(t, "[]") || strings.Contains(t, "Collections")) {
 				warns = append(warns, fmt.Sprintf("%s: %q is a PowerShell ConvertTo-Json depth cut-off (use -Depth 10); the value is lost", path, t))
+				return lostValue{}
 			}
 		}
 		return x

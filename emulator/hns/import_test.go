@@ -500,7 +500,7 @@ func TestDecodeText(t *testing.T) {
 		{"UTF-16LE without BOM", noBOM},
 	}
 	for _, tt := range tests {
-		if got := string(decodeText(tt.in)); got != s {
+		if got := string(DecodeText(tt.in)); got != s {
 			t.Errorf("%s: got %q, want %q", tt.name, got, s)
 		}
 	}

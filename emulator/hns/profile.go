@@ -286,3 +286,39 @@ func (p Profile) SupportedFeatures() SupportedFeatures {
 		Accelnet:                 p.Supports(FeatureAccelnet),
 	}
 }
+
+// ProfileForVersion returns the profile to model a node whose HNS reports
+// version v (from a dump's packed "Version", see UnpackVersion). It is the
+// named profile of the same major version when that profile's features are
+// exactly v's (e.g. 13.3 gives WS2022, whose 13.2 has every 13.x gate);
+// otherwise a custom profile with v itself, so that the feature gates are
+// v's own (e.g. 15.0 lacks ModifyLoadbalancer, which WS2025's 15.4 has).
+// why says which, for the user.
+func ProfileForVersion(v Version) (p Profile, why string) {
+	custom := Profile{Name: "HNS-" + v.String(), Version: v, Source: "HNS version of an imported node"}
+	for _, named := range Profiles() {
+		if named.Version.Major != v.Major {
+			continue
+		}
+		if named.Version == v {
+			return named, fmt.Sprintf("HNS %s is %s's version", v, named.Name)
+		}
+		if named.SupportedFeatures() == custom.SupportedFeatures() {
+			return named, fmt.Sprintf("HNS %s has the same features as %s (HNS %s)", v, named.Name, named.Version)
+		}
+		return custom, fmt.Sprintf("HNS %s is %s's major version, but its features differ from %s's %s; modelled as HNS %s", v, named.Name, named.Name, named.Version, v)
+	}
+	return custom, fmt.Sprintf("HNS %s matches no named profile (WS2019 %s, WS2022 %s, WS2025 %s); modelled as HNS %s", v, WS2019.Version, WS2022.Version, WS2025.Version, v)
+}
+
+// Spec returns the name a topology's profile field takes for p: the named
+// profile's name, or the HNS version ("13.3") of a custom one, which
+// ProfileByName reads back.
+func (p Profile) Spec() string {
+	for _, named := range Profiles() {
+		if named == p {
+			return p.Name
+		}
+	}
+	return p.Version.String()
+}

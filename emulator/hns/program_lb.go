@@ -12,6 +12,12 @@ import (
 
 func vswitchPortID(i int) vswitch.PortID { return vswitch.PortID(i) }
 
+// groupLBHost is the group of the management OS vNIC's load balancer
+// rules: networkhealth.ps1 (microsoft/SDN Kubernetes/windows/debug/
+// networkmonitor) expects "LB_HOST_<id>_<VIP>_<port>_<internal>_<proto>"
+// rules in group "LB_OUT" of layer "LB" on the host vNIC's port.
+const groupLBHost = "LB_OUT"
+
 // lbBackend is a DIP of a load balancer with the endpoint behind it.
 type lbBackend struct {
 	ep    *vfpEp // local endpoint, or nil for a remote one
@@ -216,13 +222,13 @@ func (pr *programmer) programLB(li int, update bool) error {
 			}
 			for _, vip := range vips {
 				if localRouted {
-					place(hv, "LB_HOST_OUT_V4", vip.Is6(), mk("LB_HOST_", vip, backends, false, netip.Addr{}))
+					place(hv, groupLBHost, vip.Is6(), mk("LB_HOST_", vip, backends, false, netip.Addr{}))
 				} else if !update {
-					place(hv, "LB_HOST_OUT_V4", vip.Is6(), &vfp.Rule{Name: fmt.Sprintf("BLOCK_HOST_TO_%s_%s_%d", name, vip, pm.ExternalPort),
+					place(hv, groupLBHost, vip.Is6(), &vfp.Rule{Name: fmt.Sprintf("BLOCK_HOST_TO_%s_%s_%d", name, vip, pm.ExternalPort),
 						Priority: 100 + uint32(mi), Terminating: true,
 						Conditions: vfp.Conditions{DstIP: []netip.Prefix{netip.PrefixFrom(vip, vip.BitLen())},
 							Protocols: []uint8{proto}, DstPort: []vfp.PortRange{vfp.SinglePort(pm.ExternalPort)}},
-						Action: vfp.Action{Type: vfp.ActionBlock, Reason: drop.HostToServiceIP}})
+						Action: vfp.Action{Type: vfp.ActionBlock, Reason: drop.HostToServiceIP}, ModelOnly: modelOnlyHostToVIP})
 				}
 			}
 		}

@@ -1,14 +1,63 @@
 package hns
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/hnspath/hnspath/emulator/drop"
 	"github.com/hnspath/hnspath/emulator/header"
 	"github.com/hnspath/hnspath/emulator/vfp"
+)
+
+// Rule priorities within the programmer's groups (smaller first). Where a
+// real host shows one it is cited; the others only order the model's rules.
+const (
+	rulePrioL2BridgeLocal = 100
+	rulePrioL2Rewrite     = 1000
+	// rulePrioPARoute is PA_ROUTE's priority as vfpctrl shows it in
+	// microsoft/SDN VFP.psm1 ("Priority : 45535").
+	rulePrioPARoute      = 45535
+	rulePrioPARouteLocal = 100
+	// rulePrioRemoteSubnet + the policy's index orders RemoteSubnetRoute
+	// encap rules; remote endpoints' /32 encap rules come first.
+	rulePrioRemoteSubnet   = 1000
+	rulePrioRemoteEndpoint = 500
+	rulePrioDecap          = 100
+	// ACL defaults come after every ACL an HNS policy can give (Priority
+	// is a uint16 in practice below 65000).
+	rulePrioACLDefaultAllow = 65000
+	rulePrioACLDefaultBlock = 65500
+	// OutBoundNAT: exceptions first (+ index), then ICMP, TCP, UDP.
+	rulePrioSNATException    = 10
+	rulePrioSNATICMP         = 90
+	rulePrioSNATTCP          = 100
+	rulePrioSNATUDP          = 101
+	rulePrioSNATTrackInbound = 65000
+
+	// Group priorities: VNET_GROUP_PA_ROUTE_IPV4_OUT is 200 in VFP.psm1;
+	// the ACL group is 1 [OBS rke2windows]; the others are the model's.
+	grpPrioPARoute = 200
+	grpPrioVNET    = 100
+	grpPrioDefault = 1
+)
+
+// aclRuleFlags is the flag bit real ACL rules carry beyond terminating and
+// stateful: "Flags : 8195 terminating stateful" = 0x2003 [OBS rke2windows
+// vfpctrl /layer ACL_ENDPOINT_LAYER /list-rule]; its name is not printed.
+const aclRuleFlags = 0x2000
+
+// Why the model's own rules are its own (vfp.Rule.ModelOnly): behaviour a
+// real host has without listing a rule that a dump would show.
+const (
+	modelOnlyACLDefault = "the Windows container ACL defaults (outbound allowed; inbound TCP, UDP, ICMP, IGMP allowed, other protocols denied; MicrosoftDocs network-isolation-security.md) as rules"
+	modelOnlyTrack      = "tracks inbound connections so that their replies are not source-translated (VFP keeps per-connection state; Firestone, NSDI 2017)"
+	modelOnlyICMP       = "ICMP is not source-translated by VFP (no ICMP transposition, Kubernetes Windows networking limitations), modelled as a block"
+	modelOnlyLocal      = "frames to another vNIC of the switch are bridged, not rewritten (the vSwitch forwards them locally)"
+	modelOnlyHostToVIP  = "the host cannot reach a service VIP without LocalRoutedVIP (Kubernetes Windows networking limitations), modelled as a block"
 )
 
 // layer returns the layer named name of port vp, creating it with the given
@@ -26,7 +75,9 @@ func (pr *programmer) layer(vp *vfp.Port, name string, prio uint32, stateful boo
 	l := m[name]
 	if l == nil {
 		l = &vfp.Layer{Name: name, FriendlyName: name, Priority: prio, Stateful: stateful, DefaultAllow: true}
-		if stateful {
+		if name == LayerSNAT {
+			// "Flags : 0x9 Default Allow , Update flows on address change"
+			// on SNAT, "0x1, Default Allow" on LB [OBS kubernetes#79359].
 			l.Flags = vfp.LayerFlagUpdateFlowsOnAddressChange
 		}
 		m[name] = l
@@ -135,14 +186,14 @@ func (pr *programmer) l2Rewrite(vn *vfpNet, ep *vfpEp, local []header.MAC) {
 		}
 	}
 	for _, v6 := range []bool{false, true} {
-		g := group(l, groupName("INTERNAL_L2_REWRITE_GROUP", v6, vfp.Out), 1, vfp.Out, v6)
+		g := group(l, groupName("INTERNAL_L2_REWRITE_GROUP", v6, vfp.Out), grpPrioDefault, vfp.Out, v6)
 		if vn.n.Type == L2Bridge {
-			g.Rules = append(g.Rules, &vfp.Rule{Name: "L2_BRIDGE_LOCAL", Priority: 100, Terminating: true,
-				Conditions: vfp.Conditions{DstMAC: local}, Action: vfp.Action{Type: vfp.ActionAllow}})
+			g.Rules = append(g.Rules, &vfp.Rule{Name: "L2_BRIDGE_LOCAL", Priority: rulePrioL2BridgeLocal, Terminating: true,
+				Conditions: vfp.Conditions{DstMAC: local}, Action: vfp.Action{Type: vfp.ActionAllow}, ModelOnly: modelOnlyLocal})
 		}
-		g.Rules = append(g.Rules, &vfp.Rule{Name: "L2_REWRITE_OUT", Priority: 1000, Terminating: true, Action: out})
-		gi := group(l, groupName("INTERNAL_L2_REWRITE_GROUP", v6, vfp.In), 1, vfp.In, v6)
-		gi.Rules = append(gi.Rules, &vfp.Rule{Name: "L2_REWRITE_IN", Priority: 1000, Terminating: true,
+		g.Rules = append(g.Rules, &vfp.Rule{Name: "L2_REWRITE_OUT", Priority: rulePrioL2Rewrite, Terminating: true, Action: out})
+		gi := group(l, groupName("INTERNAL_L2_REWRITE_GROUP", v6, vfp.In), grpPrioDefault, vfp.In, v6)
+		gi.Rules = append(gi.Rules, &vfp.Rule{Name: "L2_REWRITE_IN", Priority: rulePrioL2Rewrite, Terminating: true,
 			Conditions: vfp.Conditions{DstMAC: []header.MAC{vn.hostMAC}},
 			Action:     vfp.Action{Type: vfp.ActionMACRewrite, MAC: vfp.MACParams{DstMAC: ep.mac}}})
 	}
@@ -177,18 +228,18 @@ func (pr *programmer) nextHopMAC(dst netip.Addr) (header.MAC, bool) {
 // (windows-behaviour.md §3.5; microsoft/SDN VFP.psm1 PA_ROUTE rule).
 func (pr *programmer) overlayVNET(vn *vfpNet, ep *vfpEp, local []header.MAC) error {
 	pa := pr.layer(ep.vp, LayerPARoute, prioPARoute, false)
-	g := group(pa, "VNET_GROUP_PA_ROUTE_IPV4_OUT", 200, vfp.Out, false)
+	g := group(pa, "VNET_GROUP_PA_ROUTE_IPV4_OUT", grpPrioPARoute, vfp.Out, false)
 	g.Rules = append(g.Rules,
-		&vfp.Rule{Name: "PA_ROUTE_LOCAL", Priority: 100, Terminating: true, Conditions: vfp.Conditions{DstMAC: local},
-			Action: vfp.Action{Type: vfp.ActionAllow}},
-		&vfp.Rule{Name: "PA_ROUTE", Priority: 45535, Terminating: true,
+		&vfp.Rule{Name: "PA_ROUTE_LOCAL", Priority: rulePrioPARouteLocal, Terminating: true, Conditions: vfp.Conditions{DstMAC: local},
+			Action: vfp.Action{Type: vfp.ActionAllow}, ModelOnly: modelOnlyLocal},
+		&vfp.Rule{Name: "PA_ROUTE", Priority: rulePrioPARoute, Terminating: true,
 			Action: vfp.Action{Type: vfp.ActionMACRewrite, MAC: vfp.MACParams{DstMAC: vn.hostMAC}}})
-	gi := group(pa, "VNET_GROUP_PA_ROUTE_IPV4_IN", 200, vfp.In, false)
-	gi.Rules = append(gi.Rules, &vfp.Rule{Name: "PA_ROUTE_IN", Priority: 45535, Terminating: true,
+	gi := group(pa, "VNET_GROUP_PA_ROUTE_IPV4_IN", grpPrioPARoute, vfp.In, false)
+	gi.Rules = append(gi.Rules, &vfp.Rule{Name: "PA_ROUTE_IN", Priority: rulePrioPARoute, Terminating: true,
 		Action: vfp.Action{Type: vfp.ActionMACRewrite, MAC: vfp.MACParams{DstMAC: ep.mac}}})
 
 	enc := pr.layer(ep.vp, LayerVNETEncap, prioVNETEncap, false)
-	ge := group(enc, "VNET_GROUP_ENCAP_IPV4_OUT", 100, vfp.Out, false)
+	ge := group(enc, "VNET_GROUP_ENCAP_IPV4_OUT", grpPrioVNET, vfp.Out, false)
 	clamp := false
 	for _, p := range ep.e.Policies {
 		if p.Type == EncapOverhead {
@@ -226,7 +277,7 @@ func (pr *programmer) overlayVNET(vn *vfpNet, ep *vfpEp, local []header.MAC) err
 		if vni == 0 {
 			vni = vn.vni
 		}
-		if err := encap(fmt.Sprintf("ENCAP_%s", prefix), 1000+uint32(i), prefix.Masked(), vni, r.ProviderAddress, dr); err != nil {
+		if err := encap(fmt.Sprintf("ENCAP_%s", prefix), rulePrioRemoteSubnet+uint32(i), prefix.Masked(), vni, r.ProviderAddress, dr); err != nil {
 			return fmt.Errorf("Policies[%d] (RemoteSubnetRoute): %w", i, err)
 		}
 	}
@@ -252,13 +303,13 @@ func (pr *programmer) overlayVNET(vn *vfpNet, ep *vfpEp, local []header.MAC) err
 		}
 		mac, _ := header.ParseMAC(re.MacAddress)
 		for _, a := range re.Addrs() {
-			if err := encap("ENCAP_EP_"+endpointName(re), 500, netip.PrefixFrom(a, a.BitLen()), vn.vni, pa, mac); err != nil {
+			if err := encap("ENCAP_EP_"+endpointName(re), rulePrioRemoteEndpoint, netip.PrefixFrom(a, a.BitLen()), vn.vni, pa, mac); err != nil {
 				return fmt.Errorf("endpoint %q: %w", endpointName(re), err)
 			}
 		}
 	}
-	gd := group(enc, "VNET_GROUP_DECAP_IPV4_IN", 100, vfp.In, false)
-	gd.Rules = append(gd.Rules, &vfp.Rule{Name: "DECAP", Priority: 100, Terminating: true,
+	gd := group(enc, "VNET_GROUP_DECAP_IPV4_IN", grpPrioVNET, vfp.In, false)
+	gd.Rules = append(gd.Rules, &vfp.Rule{Name: "DECAP", Priority: rulePrioDecap, Terminating: true,
 		Conditions: vfp.Conditions{VNI: []uint32{vn.vni}},
 		Action:     vfp.Action{Type: vfp.ActionDecap, Decap: vfp.DecapParams{VNI: []uint32{vn.vni}, UDPPort: vn.vxPort}}})
 	return nil
@@ -323,8 +374,8 @@ func (pr *programmer) acls(ep *vfpEp, netACLs []aclRule) error {
 	}
 	l := pr.layer(ep.vp, LayerACL, prioACL, true)
 	for _, v6 := range []bool{false, true} {
-		gin := group(l, groupName("ACL_ENDPOINT_GROUP", v6, vfp.In), 1, vfp.In, v6)
-		gout := group(l, groupName("ACL_ENDPOINT_GROUP", v6, vfp.Out), 1, vfp.Out, v6)
+		gin := group(l, groupName("ACL_ENDPOINT_GROUP", v6, vfp.In), grpPrioDefault, vfp.In, v6)
+		gout := group(l, groupName("ACL_ENDPOINT_GROUP", v6, vfp.Out), grpPrioDefault, vfp.Out, v6)
 		for _, r := range rules {
 			c, ok, err := aclConditions(r, v6)
 			if err != nil {
@@ -338,7 +389,7 @@ func (pr *programmer) acls(ep *vfpEp, netACLs []aclRule) error {
 				act = vfp.Action{Type: vfp.ActionBlock, Reason: drop.VFPBlock}
 			}
 			vr := &vfp.Rule{Name: r.id, FriendlyName: r.id, Priority: uint32(r.priority), Terminating: true, Stateful: r.allow,
-				Conditions: c, Action: act}
+				ExtraFlags: aclRuleFlags, Conditions: c, Action: act}
 			if r.in {
 				gin.Rules = append(gin.Rules, vr)
 			} else {
@@ -347,12 +398,19 @@ func (pr *programmer) acls(ep *vfpEp, netACLs []aclRule) error {
 		}
 		basic := []uint8{header.ProtoTCP, header.ProtoUDP, header.ProtoICMPv4, 2 /* IGMP */, header.ProtoICMPv6}
 		gin.Rules = append(gin.Rules,
-			&vfp.Rule{Name: "DEFAULT_ALLOW_IN", FriendlyName: "default-allow-tcp-udp-icmp-igmp", Priority: 65000, Terminating: true, Stateful: true,
-				Conditions: vfp.Conditions{Protocols: basic}, Action: vfp.Action{Type: vfp.ActionAllow}},
-			&vfp.Rule{Name: "DEFAULT_BLOCK_IN", FriendlyName: "default-block-other-protocols", Priority: 65500, Terminating: true,
-				Action: vfp.Action{Type: vfp.ActionBlock, Reason: drop.VFPBlock}})
-		gout.Rules = append(gout.Rules, &vfp.Rule{Name: "DEFAULT_ALLOW_OUT", FriendlyName: "default-allow-out", Priority: 65000,
-			Terminating: true, Stateful: true, Action: vfp.Action{Type: vfp.ActionAllow}})
+			&vfp.Rule{Name: "DEFAULT_ALLOW_IN", FriendlyName: "default-allow-tcp-udp-icmp-igmp", Priority: rulePrioACLDefaultAllow, Terminating: true, Stateful: true,
+				Conditions: vfp.Conditions{Protocols: basic}, Action: vfp.Action{Type: vfp.ActionAllow}, ModelOnly: modelOnlyACLDefault},
+			&vfp.Rule{Name: "DEFAULT_BLOCK_IN", FriendlyName: "default-block-other-protocols", Priority: rulePrioACLDefaultBlock, Terminating: true,
+				Action: vfp.Action{Type: vfp.ActionBlock, Reason: drop.VFPBlock}, ModelOnly: modelOnlyACLDefault})
+		gout.Rules = append(gout.Rules, &vfp.Rule{Name: "DEFAULT_ALLOW_OUT", FriendlyName: "default-allow-out", Priority: rulePrioACLDefaultAllow,
+			Terminating: true, Stateful: true, Action: vfp.Action{Type: vfp.ActionAllow}, ModelOnly: modelOnlyACLDefault})
+		for _, g := range []*vfp.Group{gin, gout} {
+			post := slices.Clone(g.Rules)
+			slices.SortStableFunc(post, func(a, b *vfp.Rule) int { return cmp.Compare(a.Priority, b.Priority) })
+			if err := pr.tierACLs(ep, l, v6, g.Direction, post); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -514,18 +572,18 @@ func (pr *programmer) outboundNAT(vn *vfpNet, ep *vfpEp) error {
 		// Connections that start inbound are tracked too, so their replies
 		// match the flow and are not translated (VFP policy is per
 		// connection, not per packet: Firestone, NSDI 2017).
-		gin := group(l, "SNAT_GROUP_IPV4_IN", 1, vfp.In, false)
+		gin := group(l, "SNAT_GROUP_IPV4_IN", grpPrioDefault, vfp.In, false)
 		if len(gin.Rules) == 0 {
-			gin.Rules = append(gin.Rules, &vfp.Rule{Name: "SNAT_TRACK_INBOUND", Priority: 65000, Terminating: true, Stateful: true,
-				Action: vfp.Action{Type: vfp.ActionAllow}})
+			gin.Rules = append(gin.Rules, &vfp.Rule{Name: "SNAT_TRACK_INBOUND", Priority: rulePrioSNATTrackInbound, Terminating: true, Stateful: true,
+				Action: vfp.Action{Type: vfp.ActionAllow}, ModelOnly: modelOnlyTrack})
 		}
-		g := group(l, "SNAT_GROUP_IPV4_OUT", 1, vfp.Out, false)
+		g := group(l, "SNAT_GROUP_IPV4_OUT", grpPrioDefault, vfp.Out, false)
 		for j, e := range s.Exceptions {
 			p, err := parseOnePrefix(e)
 			if err != nil {
 				return fmt.Errorf("endpoint %q: Policies[%d] (OutBoundNAT): Settings.Exceptions[%d]: %w", endpointName(ep.e), i, j, err)
 			}
-			g.Rules = append(g.Rules, &vfp.Rule{Name: fmt.Sprintf("SNAT_EXCEPTION_%d", j), Priority: 10 + uint32(j), Terminating: true,
+			g.Rules = append(g.Rules, &vfp.Rule{Name: fmt.Sprintf("SNAT_EXCEPTION_%d", j), Priority: rulePrioSNATException + uint32(j), Terminating: true,
 				Stateful: true, Conditions: vfp.Conditions{DstIP: []netip.Prefix{p}}, Action: vfp.Action{Type: vfp.ActionAllow}})
 		}
 		var dsts []netip.Prefix
@@ -542,13 +600,13 @@ func (pr *programmer) outboundNAT(vn *vfpNet, ep *vfpEp) error {
 			mss = [2]uint16{header.VXLANOverhead, 0} // "MSS delta: 50,0" [OBS #79359]
 		}
 		g.Rules = append(g.Rules,
-			&vfp.Rule{Name: "SNAT_ICMP_OUTBOUNDNAT", Priority: 90, Terminating: true,
+			&vfp.Rule{Name: "SNAT_ICMP_OUTBOUNDNAT", Priority: rulePrioSNATICMP, Terminating: true,
 				Conditions: vfp.Conditions{DstIP: dsts, Protocols: []uint8{header.ProtoICMPv4}},
-				Action:     vfp.Action{Type: vfp.ActionBlock, Reason: drop.NoICMPTransposition}},
-			&vfp.Rule{Name: "SNAT_TCP_OUTBOUNDNAT_" + endpointName(ep.e), Priority: 100, Terminating: true, Stateful: true,
+				Action:     vfp.Action{Type: vfp.ActionBlock, Reason: drop.NoICMPTransposition}, ModelOnly: modelOnlyICMP},
+			&vfp.Rule{Name: "SNAT_TCP_OUTBOUNDNAT_" + endpointName(ep.e), Priority: rulePrioSNATTCP, Terminating: true, Stateful: true,
 				Conditions: vfp.Conditions{DstIP: dsts, Protocols: []uint8{header.ProtoTCP}},
 				Action:     vfp.Action{Type: vfp.ActionDynNAT, Pool: pool, MSSDelta: mss}},
-			&vfp.Rule{Name: "SNAT_UDP_OUTBOUNDNAT_" + endpointName(ep.e), Priority: 101, Terminating: true, Stateful: true,
+			&vfp.Rule{Name: "SNAT_UDP_OUTBOUNDNAT_" + endpointName(ep.e), Priority: rulePrioSNATUDP, Terminating: true, Stateful: true,
 				Conditions: vfp.Conditions{DstIP: dsts, Protocols: []uint8{header.ProtoUDP}},
 				Action:     vfp.Action{Type: vfp.ActionDynNAT, Pool: pool}})
 	}

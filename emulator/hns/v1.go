@@ -1,6 +1,11 @@
 package hns
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
 
 // HNS v1 JSON: what the v1 API (vmcompute HNSCall "/networks", "/endpoints",
 // "/policylists") and the PowerShell cmdlets Get-HnsNetwork, Get-HnsEndpoint
@@ -299,4 +304,436 @@ type ELBPolicy struct {
 	DSR             bool     `json:"IsDSR,omitempty"`
 	LocalRoutedVip  bool     `json:",omitempty"`
 	IsVipExternalIp bool     `json:",omitempty"`
+}
+
+/// Writing v1: what Get-HnsNetwork, Get-HnsEndpoint and Get-HnsPolicyList
+/// return for the objects, so that an emulated node can be put beside a real
+/// one. ImportDump reads it back to the same objects.
+
+// V1Dump returns the objects as the v1 API returns them (and the HNS
+// cmdlets print them with ConvertTo-Json): networks, then endpoints, then
+// load balancers as policy lists, as JSON objects whose keys sort as HNS
+// returns them. version is the HNS version they carry (packed, as real
+// nodes print it). A value v1 cannot carry is written in its v2 form
+// ({"Type":..., "Settings":...}, which HNS v1 output also shows for newer
+// policies); an object that v1 cannot carry at all (a load balancer with
+// several port mappings, a route, a namespace without endpoints) is written
+// as its v2 object. ImportDump reads every one of them back; each is checked
+// here by importing it again, and notes say what was written in v2 form.
+func (o *Objects) V1Dump(version Version) ([]any, []string) {
+	var out []any
+	var notes []string
+	netName := map[string]string{}
+	for _, n := range o.Networks {
+		netName[strings.ToUpper(n.Id)] = n.Name
+	}
+	for _, n := range o.Networks {
+		v := v1Network(n, version)
+		if !roundTrips(v, KindNetwork, n) {
+			notes = append(notes, fmt.Sprintf("network %q: written as a v2 HostComputeNetwork (v1 cannot carry all of it)", n.Name))
+			out = append(out, n)
+			continue
+		}
+		out = append(out, v)
+	}
+	nsOf := map[string]HostComputeNamespace{}
+	for _, ns := range o.Namespaces {
+		nsOf[strings.ToUpper(ns.Id)] = ns
+	}
+	usedNS := map[string]bool{}
+	for _, e := range o.Endpoints {
+		v := v1EndpointMap(e, netName[strings.ToUpper(e.HostComputeNetwork)], version, nsOf)
+		if !roundTrips(v, KindEndpoint, e) {
+			notes = append(notes, fmt.Sprintf("endpoint %q: written as a v2 HostComputeEndpoint (v1 cannot carry all of it)", e.Name))
+			out = append(out, e)
+			continue
+		}
+		if _, ok := v["Namespace"]; ok {
+			usedNS[strings.ToUpper(e.HostComputeNamespace)] = true
+		}
+		out = append(out, v)
+	}
+	for _, lb := range o.LoadBalancers {
+		v := v1PolicyListMap(lb, version)
+		if v == nil || !roundTrips(v, KindLoadBalancer, lb) {
+			notes = append(notes, fmt.Sprintf("load balancer %s: written as a v2 HostComputeLoadBalancer (v1's policy list cannot carry all of it)", lb.Id))
+			out = append(out, lb)
+			continue
+		}
+		out = append(out, v)
+	}
+	for _, r := range o.Routes {
+		notes = append(notes, fmt.Sprintf("route %s: written as a v2 HostComputeRoute", r.ID))
+		out = append(out, r)
+	}
+	for _, ns := range o.Namespaces {
+		if !usedNS[strings.ToUpper(ns.Id)] || ns.Type != NamespaceTypeHost && ns.Type != NamespaceTypeHostDefault {
+			out = append(out, ns)
+		}
+	}
+	return out, notes
+}
+
+func v1NetworkType(t NetworkType) string {
+	if t == NAT {
+		return "nat" // as Get-HnsNetwork prints it
+	}
+	return string(t)
+}
+
+func v2Policy(t string, settings json.RawMessage) map[string]any {
+	m := map[string]any{"Type": t}
+	if len(settings) > 0 {
+		m["Settings"] = settings
+	}
+	return m
+}
+
+func v1Network(n HostComputeNetwork, version Version) map[string]any {
+	m := map[string]any{"ID": n.Id, "Name": n.Name, "Type": v1NetworkType(n.Type), "State": 1, "Version": version.Pack()}
+	if n.Flags != 0 {
+		m["Flags"] = n.Flags
+	}
+	var pols []any
+	var exts []any
+	for _, p := range n.Policies {
+		switch p.Type {
+		case ProviderAddress:
+			var s ProviderAddressNetworkPolicySetting
+			if json.Unmarshal(p.Settings, &s) == nil && m["ManagementIP"] == nil {
+				m["ManagementIP"] = s.ProviderAddress
+				continue
+			}
+		case DrMacAddress:
+			var s DrMacAddressNetworkPolicySetting
+			if json.Unmarshal(p.Settings, &s) == nil && m["DrMacAddress"] == nil {
+				m["DrMacAddress"] = s.Address
+				continue
+			}
+		case NetAdapterName:
+			var s NetAdapterNameNetworkPolicySetting
+			if json.Unmarshal(p.Settings, &s) == nil && m["NetworkAdapterName"] == nil {
+				m["NetworkAdapterName"] = s.NetworkAdapterName
+				continue
+			}
+		case SourceMacAddress:
+			var s SourceMacAddressNetworkPolicySetting
+			if json.Unmarshal(p.Settings, &s) == nil && m["SourceMac"] == nil {
+				m["SourceMac"] = s.SourceMacAddress
+				continue
+			}
+		case VSwitchExtension:
+			var s VSwitchExtensionNetworkPolicySetting
+			if json.Unmarshal(p.Settings, &s) == nil {
+				exts = append(exts, map[string]any{"Id": s.ExtensionID, "IsEnabled": s.Enable})
+				continue
+			}
+		}
+		pols = append(pols, v2Policy(string(p.Type), p.Settings))
+	}
+	if pols == nil {
+		pols = []any{}
+	}
+	m["Policies"] = pols
+	if exts != nil {
+		m["Extensions"] = exts
+	}
+	var pools []any
+	for _, r := range n.MacPool.Ranges {
+		pools = append(pools, map[string]any{"StartMacAddress": r.StartMacAddress, "EndMacAddress": r.EndMacAddress})
+	}
+	if pools != nil {
+		m["MacPools"] = pools
+	}
+	if n.Dns.Domain != "" {
+		m["DNSSuffix"] = n.Dns.Domain
+	}
+	if len(n.Dns.ServerList) > 0 {
+		m["DNSServerList"] = strings.Join(n.Dns.ServerList, ",")
+	}
+	var subs []any
+	for _, ipam := range n.Ipams {
+		for _, s := range ipam.Subnets {
+			sm := map[string]any{"AddressPrefix": s.IpAddressPrefix, "Policies": s.Policies}
+			if s.Policies == nil {
+				sm["Policies"] = []any{}
+			}
+			for _, r := range s.Routes {
+				if r.DestinationPrefix == "0.0.0.0/0" || r.DestinationPrefix == "::/0" {
+					sm["GatewayAddress"] = r.NextHop
+					break
+				}
+			}
+			if len(s.IpSubnets) > 0 {
+				sm["IpSubnets"] = s.IpSubnets
+			}
+			subs = append(subs, sm)
+		}
+	}
+	if subs == nil {
+		subs = []any{} // a v1 network always has the key
+	}
+	m["Subnets"] = subs
+	if len(n.Health.Extra.Resources) > 0 {
+		m["Resources"] = n.Health.Extra.Resources
+	}
+	if n.Health.Extra.LayeredOn != "" {
+		m["LayeredOn"] = n.Health.Extra.LayeredOn
+	}
+	if n.Health.Extra.SwitchGuid != "" {
+		m["SwitchGuid"] = n.Health.Extra.SwitchGuid
+	}
+	return m
+}
+
+// v1EndpointPolicyMap returns the v1 form of an endpoint policy when the
+// importer turns it back into the same policy, else its v2 form.
+func v1EndpointPolicyMap(p EndpointPolicy) any {
+	var m map[string]any
+	switch p.Type {
+	case PortMapping:
+		var s PortMappingPolicySetting
+		if json.Unmarshal(p.Settings, &s) == nil && s.VIP == "" && s.Flags&^NatFlagsExternalPortReserved == 0 {
+			m = map[string]any{"Type": "NAT", "Protocol": s.Protocol, "InternalPort": s.InternalPort, "ExternalPort": s.ExternalPort}
+			if s.Flags&NatFlagsExternalPortReserved != 0 {
+				m["ExternalPortReserved"] = true
+			}
+		}
+	case OutBoundNAT:
+		var s OutboundNatPolicySetting
+		if json.Unmarshal(p.Settings, &s) == nil && s.Flags == 0 {
+			m = map[string]any{"Type": "OutBoundNAT"}
+			if s.VirtualIP != "" {
+				m["VIP"] = s.VirtualIP
+			}
+			if len(s.Exceptions) > 0 {
+				m["ExceptionList"] = s.Exceptions
+			}
+			if len(s.Destinations) > 0 {
+				m["Destinations"] = s.Destinations
+			}
+			if s.MaxPortPoolUsage != 0 {
+				m["MaxPortPoolUsage"] = s.MaxPortPoolUsage
+			}
+		}
+	case SDNRoute:
+		var s SDNRoutePolicySetting
+		if json.Unmarshal(p.Settings, &s) == nil && !s.AutomaticEndpointMonitor {
+			m = map[string]any{"Type": "ROUTE", "DestinationPrefix": s.DestinationPrefix}
+			if s.NextHop != "" {
+				m["NextHop"] = s.NextHop
+			}
+			if s.NeedEncap {
+				m["NeedEncap"] = true
+			}
+		}
+	case NetworkProviderAddress:
+		var s ProviderAddressEndpointPolicySetting
+		if json.Unmarshal(p.Settings, &s) == nil {
+			m = map[string]any{"Type": "PA", "PA": s.ProviderAddress}
+		}
+	}
+	if m != nil {
+		raw, _ := json.Marshal(m)
+		im := &importer{o: &Objects{}}
+		if back, ok := im.v1EndpointPolicy("", "", raw); ok && len(im.warnings) == 0 && back.Type == p.Type && sameJSON(back.Settings, p.Settings) {
+			return m
+		}
+	}
+	return v2Policy(string(p.Type), p.Settings)
+}
+
+func v1EndpointMap(e HostComputeEndpoint, network string, version Version, nsOf map[string]HostComputeNamespace) map[string]any {
+	m := map[string]any{"ID": e.Id, "Name": e.Name, "VirtualNetwork": e.HostComputeNetwork, "State": 1, "Version": version.Pack()}
+	if network != "" {
+		m["VirtualNetworkName"] = network
+	}
+	if e.MacAddress != "" {
+		m["MacAddress"] = e.MacAddress
+	}
+	v4, v6 := false, false
+	for _, c := range e.IpConfigurations {
+		a, err := c.Addr()
+		switch {
+		case err == nil && a.Is4() && !v4:
+			v4 = true
+			m["IPAddress"], m["PrefixLength"] = c.IpAddress, c.PrefixLength
+			if c.IpSubnetId != "" {
+				m["IPSubnetId"] = c.IpSubnetId
+			}
+		case err == nil && a.Is6() && !v6:
+			v6 = true
+			m["IPv6Address"], m["IPv6PrefixLength"] = c.IpAddress, c.PrefixLength
+		}
+	}
+	for _, r := range e.Routes {
+		switch r.DestinationPrefix {
+		case "0.0.0.0/0":
+			m["GatewayAddress"] = r.NextHop
+		case "::/0":
+			m["GatewayAddressV6"] = r.NextHop
+		}
+	}
+	if e.Dns.Domain != "" {
+		m["DNSDomain"] = e.Dns.Domain
+	}
+	if len(e.Dns.Search) > 0 {
+		m["DNSSuffix"] = strings.Join(e.Dns.Search, ",")
+	}
+	if len(e.Dns.ServerList) > 0 {
+		m["DNSServerList"] = strings.Join(e.Dns.ServerList, ",")
+	}
+	for f, k := range map[EndpointFlags]string{EndpointFlagsRemoteEndpoint: "IsRemoteEndpoint", EndpointFlagsDisableICC: "DisableICC",
+		EndpointFlagsEnableLowInterfaceMetric: "EnableLowMetric", EndpointFlagsOverrideDNSServerOrder: "EnableInternalDNS"} {
+		if e.Flags&f != 0 {
+			m[k] = true
+		}
+	}
+	pols := []any{}
+	for _, p := range e.Policies {
+		if p.Type == EncapOverhead {
+			var s EncapOverheadEndpointPolicySetting
+			if json.Unmarshal(p.Settings, &s) == nil && s.Overhead != 0 && m["EncapOverhead"] == nil {
+				m["EncapOverhead"] = s.Overhead
+				continue
+			}
+		}
+		pols = append(pols, v1EndpointPolicyMap(p))
+	}
+	m["Policies"] = pols
+	if ns, ok := nsOf[strings.ToUpper(e.HostComputeNamespace)]; ok && (ns.Type == NamespaceTypeHost || ns.Type == NamespaceTypeHostDefault) {
+		nm := map[string]any{"ID": ns.Id, "IsDefault": ns.Type == NamespaceTypeHostDefault}
+		if ns.NamespaceId != 0 {
+			nm["CompartmentId"] = ns.NamespaceId
+		}
+		m["Namespace"] = nm
+	}
+	if len(e.Health.Extra.Resources) > 0 {
+		m["Resources"] = e.Health.Extra.Resources
+	}
+	if len(e.Health.Extra.SharedContainers) > 0 {
+		m["SharedContainers"] = e.Health.Extra.SharedContainers
+	}
+	return m
+}
+
+// v1PolicyListMap returns the policy list of a load balancer with one port
+// mapping, or nil.
+func v1PolicyListMap(lb HostComputeLoadBalancer, version Version) map[string]any {
+	if len(lb.PortMappings) != 1 || lb.Name != "" {
+		return nil
+	}
+	pm := lb.PortMappings[0]
+	elb := map[string]any{"Type": "ELB", "Protocol": pm.Protocol, "InternalPort": pm.InternalPort, "ExternalPort": pm.ExternalPort}
+	if lb.SourceVIP != "" {
+		elb["SourceVIP"] = lb.SourceVIP
+	}
+	if len(lb.FrontendVIPs) > 0 {
+		elb["VIPs"] = lb.FrontendVIPs
+	}
+	if pm.Flags&LoadBalancerPortMappingFlagsILB != 0 {
+		elb["ILB"] = true
+	}
+	if pm.Flags&LoadBalancerPortMappingFlagsLocalRoutedVIP != 0 {
+		elb["LocalRoutedVip"] = true
+	}
+	if pm.Flags&LoadBalancerPortMappingFlagsVipExternalIP != 0 {
+		elb["IsVipExternalIp"] = true
+	}
+	if lb.Flags&LoadBalancerFlagsDSR != 0 {
+		elb["IsDSR"] = true
+	}
+	refs := []string{}
+	for _, id := range lb.HostComputeEndpoints {
+		refs = append(refs, "/endpoints/"+strings.ToLower(id))
+	}
+	return map[string]any{"ID": lb.Id, "Policies": []any{elb}, "References": refs, "State": 1, "Version": version.Pack()}
+}
+
+// roundTrips reports whether importing v gives back want (its first object
+// of the kind), compared as normalized JSON with policies in any order and
+// without the Health bookkeeping.
+func roundTrips(v map[string]any, kind string, want any) bool {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return false
+	}
+	im := &importer{o: &Objects{}}
+	im.item(1, RawObject{JSON: raw, Line: 1})
+	if len(im.errs) > 0 {
+		return false
+	}
+	var got any
+	switch kind {
+	case KindNetwork:
+		if len(im.o.Networks) != 1 {
+			return false
+		}
+		got = im.o.Networks[0]
+	case KindEndpoint:
+		if len(im.o.Endpoints) != 1 {
+			return false
+		}
+		got = im.o.Endpoints[0]
+	case KindLoadBalancer:
+		if len(im.o.LoadBalancers) != 1 {
+			return false
+		}
+		got = im.o.LoadBalancers[0]
+	}
+	return CanonicalJSON(got) == CanonicalJSON(want)
+}
+
+// CanonicalJSON returns v (an HNS object) as JSON for comparisons: GUIDs in
+// upper case, policies sorted, the Health bookkeeping and the schema version
+// left out.
+func CanonicalJSON(v any) string {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return ""
+	}
+	var x any
+	if json.Unmarshal(raw, &x) != nil {
+		return ""
+	}
+	var walk func(x any) any
+	walk = func(x any) any {
+		switch t := x.(type) {
+		case map[string]any:
+			delete(t, "Health")
+			delete(t, "SchemaVersion")
+			for k, el := range t {
+				t[k] = walk(el)
+			}
+			if p, ok := t["Policies"].([]any); ok {
+				sort.Slice(p, func(i, j int) bool {
+					a, _ := json.Marshal(p[i])
+					b, _ := json.Marshal(p[j])
+					return string(a) < string(b)
+				})
+			}
+		case []any:
+			for i, el := range t {
+				t[i] = walk(el)
+			}
+		case string:
+			if g, ok := canonicalGUID(t); ok {
+				return g
+			}
+		}
+		return x
+	}
+	out, _ := json.Marshal(walk(x))
+	return string(out)
+}
+
+// sameJSON reports whether two JSON documents hold the same value.
+func sameJSON(a, b json.RawMessage) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return len(a) == 0 && len(b) == 0
+	}
+	xa, _ := json.Marshal(x)
+	ya, _ := json.Marshal(y)
+	return string(xa) == string(ya)
 }

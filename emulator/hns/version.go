@@ -115,3 +115,20 @@ const (
 	RequestTypeUpdate  RequestType = "Update"
 	RequestTypeRefresh RequestType = "Refresh"
 )
+
+// UnpackVersion returns the HNS version packed into one integer, as the v1
+// objects' "Version" field carries it (Get-HnsNetwork, Get-HnsEndpoint,
+// Get-HnsPolicyList): the major version in the high 32 bits and the minor
+// in the low 32, e.g. 55834574851 = 13<<32 | 3 = HNS 13.3 (Windows Server
+// 2022). ok is false for 0 and for a major version above 1000, which no
+// HNS has (a value that is not a packed version).
+func UnpackVersion(n uint64) (v Version, ok bool) {
+	v = Version{Major: int(n >> 32), Minor: int(n & 0xFFFFFFFF)}
+	if n == 0 || v.Major == 0 || v.Major > 1000 {
+		return Version{}, false
+	}
+	return v, true
+}
+
+// Pack returns v packed the way v1 objects carry it (see UnpackVersion).
+func (v Version) Pack() uint64 { return uint64(v.Major)<<32 | uint64(uint32(v.Minor)) }

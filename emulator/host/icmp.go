@@ -1,6 +1,8 @@
 package host
 
 import (
+	"net/netip"
+
 	"github.com/hnspath/hnspath/emulator/header"
 	"github.com/hnspath/hnspath/emulator/packet"
 	"github.com/hnspath/hnspath/emulator/trace"
@@ -10,38 +12,81 @@ const (
 	icmpTimeExceeded = header.ICMPv4TimeExceeded
 )
 
-// icmpError sends an ICMPv4 error about packet p, received on ifi, back to
-// its source: the IP header and the first 8 bytes of its payload (RFC 792),
-// from the receiving interface's address, with Windows' default TTL. No
-// error is sent about an ICMP error, a non-first fragment, a multicast or
-// broadcast, or an IPv6 packet (the model sends IPv6 errors only for MTU).
-func (s *Stack) icmpError(ifi int, p *packet.Parsed, typ, code uint8, out *Outbox) {
-	s.icmpError4(ifi, p, typ, code, 0, out)
+// maxQuote is the most an ICMPv4 error quotes here: the IP header with
+// options and the first 64 bits of the data (RFC 792).
+const maxQuote = 60 + 8
+
+// origin is a forwarded IPv4 packet as the host received it, before WinNAT
+// translated it: what an ICMP error about the packet quotes, and (its
+// source) where the error goes. RFC 5508 §4 (REQ-2): the originator gets
+// the error with the packet as it sent it; RFC 1812 §4.3.2.4: the error
+// goes back to the packet's source.
+type origin struct {
+	src netip.Addr
+	n   int
+	b   [maxQuote]byte
+}
+
+// save records p's IPv4 header and the first 8 bytes of its data. It does
+// not allocate.
+func (o *origin) save(p *packet.Parsed) {
+	o.src = p.Src
+	l3 := p.Bytes()[p.L3:p.End]
+	n := header.IPv4(l3).HeaderLength() + 8
+	if n > len(l3) {
+		n = len(l3)
+	}
+	o.n = copy(o.b[:], l3[:n])
+}
+
+// icmpError sends an ICMPv4 error about packet p back to its source: the
+// IP header and the first 8 bytes of its payload (RFC 792), with Windows'
+// default TTL. o, when not nil, is p as the host received it (before
+// WinNAT): the error then goes to o's source and quotes o. No error is
+// sent about an ICMP error, a non-first fragment, a multicast or broadcast,
+// or an IPv6 packet (the model sends IPv6 errors only for MTU).
+func (s *Stack) icmpError(ifi int, p *packet.Parsed, o *origin, typ, code uint8, out *Outbox) {
+	s.icmpError4(ifi, p, o, typ, code, 0, out)
 }
 
 // icmpErrorMTU sends "fragmentation needed" (RFC 1191) with the next-hop MTU.
-func (s *Stack) icmpErrorMTU(ifi int, p *packet.Parsed, mtu uint16, out *Outbox) {
+func (s *Stack) icmpErrorMTU(p *packet.Parsed, o *origin, mtu uint16, out *Outbox) {
 	if p.Kind != packet.KindIPv4 {
 		return
 	}
-	s.icmpError4(ifi, p, header.ICMPv4DstUnreachable, header.ICMPv4FragNeeded, uint32(mtu), out)
+	s.icmpError4(-1, p, o, header.ICMPv4DstUnreachable, header.ICMPv4FragNeeded, uint32(mtu), out)
 }
 
-func (s *Stack) icmpError4(ifi int, p *packet.Parsed, typ, code uint8, rest uint32, out *Outbox) {
-	if p.Kind != packet.KindIPv4 || p.ICMPError || (p.Fragment && !p.FirstFrag) || p.Dst.IsMulticast() || !p.Src.IsGlobalUnicast() {
+// icmpError4 builds and routes the error. Its source is the address of
+// the interface it leaves by, the one toward the originator (RFC 1812
+// §4.3.2.4), or of ifi (the receiving interface) when that has none.
+func (s *Stack) icmpError4(ifi int, p *packet.Parsed, o *origin, typ, code uint8, rest uint32, out *Outbox) {
+	dst := p.Src
+	var quote []byte
+	if o != nil {
+		dst, quote = o.src, o.b[:o.n]
+	} else {
+		orig := p.Bytes()[p.L3:p.End]
+		n := min(header.IPv4(orig).HeaderLength()+8, len(orig))
+		quote = orig[:n]
+	}
+	if p.Kind != packet.KindIPv4 || p.ICMPError || (p.Fragment && !p.FirstFrag) || p.Dst.IsMulticast() || s.isBroadcast4(p.Dst) ||
+		!dst.Is4() || !dst.IsGlobalUnicast() || s.IsLocal(dst) {
 		return
 	}
-	src, ok := s.PrimaryAddr(ifi, false)
+	r, ok := s.Lookup(dst)
 	if !ok {
 		return
 	}
-	orig := p.Bytes()[p.L3:p.End]
-	n := header.IPv4(orig).HeaderLength() + 8
-	if n > len(orig) {
-		n = len(orig)
+	src, ok := s.PrimaryAddr(r.Iface, false)
+	if !ok && ifi >= 0 {
+		src, ok = s.PrimaryAddr(ifi, false)
+	}
+	if !ok {
+		return
 	}
 	b := out.Pool.Get()
-	total := header.IPv4MinimumSize + header.ICMPv4MinimumSize + n
+	total := header.IPv4MinimumSize + header.ICMPv4MinimumSize + len(quote)
 	if !b.SetLen(header.EthernetMinimumSize + total) {
 		out.Pool.Put(b)
 		return
@@ -49,27 +94,23 @@ func (s *Stack) icmpError4(ifi int, p *packet.Parsed, typ, code uint8, rest uint
 	f := b.Bytes()
 	header.Ethernet(f).Encode(header.MAC{}, header.MAC{}, header.EtherTypeIPv4)
 	ip := header.IPv4(f[header.EthernetMinimumSize:])
-	ip.Encode(&header.IPv4Fields{TotalLength: uint16(total), TTL: DefaultTTL, Protocol: header.ProtoICMPv4, Src: src.As4(), Dst: p.Src.As4()})
+	ip.Encode(&header.IPv4Fields{TotalLength: uint16(total), TTL: DefaultTTL, Protocol: header.ProtoICMPv4, Src: src.As4(), Dst: dst.As4()})
 	m := header.ICMPv4(f[header.EthernetMinimumSize+header.IPv4MinimumSize:])
 	m.Encode(typ, code, rest)
-	copy(m.Payload(), orig[:n])
+	copy(m.Payload(), quote)
 	m.SetChecksum(m.CalculateChecksum())
 	var q packet.Parsed
 	q.Decode(f)
 	if out.Trace.Enabled() {
-		out.Trace.Add(trace.Event{Host: s.h.Name, Component: CompTCPIP, Port: s.ifaces[ifi].Name, Action: "icmp-error",
+		port := s.ifaces[r.Iface].Name
+		out.Trace.Add(trace.Event{Host: s.h.Name, Component: CompTCPIP, Port: port, Action: "icmp-error",
 			Detail: "type " + itoa(int(typ)) + " code " + itoa(int(code)), After: trace.Snap(&q, 0)})
-	}
-	r, ok := s.Lookup(q.Dst)
-	if !ok {
-		out.Pool.Put(b)
-		return
 	}
 	nh := r.NextHop
 	if !nh.IsValid() {
 		nh = q.Dst
 	}
-	s.output(r.Iface, nh, b, &q, out)
+	s.output(r.Iface, nh, b, &q, out, nil)
 }
 
 func itoa(n int) string {

@@ -359,17 +359,35 @@ func (s *Stack) deliverHost(ifi int, buf *packet.Buffer, p *packet.Parsed, out *
 func (s *Stack) ipInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
 	v6 := p.Kind == packet.KindIPv6
 	if v6 && !s.hasFamily(true) {
-		// No IPv6 anywhere on the host: IPv6 is not configured for this
-		// network (nat and overlay have none: windows-behaviour.md §2.4, §3.5).
-		r := drop.IPv6Unsupported
-		if s.nat != nil && ifi == s.natIface {
-			r = drop.NATIPv6
+		switch {
+		case s.nat != nil && ifi == s.natIface:
+			// A container of the nat network: WinNAT is IPv4 only
+			// (docs/fidelity.md §2).
+			s.dropf(out, ifi, buf, drop.NATIPv6, CompTCPIP)
+		case p.Dst.IsMulticast():
+			// The management OS's own IPv6 (link-local, on by default on
+			// every interface) takes its multicast: MLD, neighbor and
+			// router solicitations. It routes none of it.
+			s.deliverHost(ifi, buf, p, out)
+		default:
+			// No IPv6 address or route here: the host is the destination
+			// of none and routes none (not a container's limit).
+			s.dropf(out, ifi, buf, drop.NoRoute, CompTCPIP)
 		}
-		s.dropf(out, ifi, buf, r, CompTCPIP)
+		return
+	}
+	if !v6 && (p.Dst.IsMulticast() || s.isBroadcast4(p.Dst)) {
+		s.broadcastInput(ifi, buf, p, out)
 		return
 	}
 	local := s.IsLocal(p.Dst)
 	if s.nat != nil && !v6 {
+		// What an ICMP error about this packet quotes, and to whom it goes:
+		// the packet as it arrived, before WinNAT translates it.
+		var o origin
+		if local {
+			o.save(p)
+		}
 		if ifi == s.natIface {
 			if local {
 				// Hairpin handles both directions of a container-to-
@@ -381,7 +399,7 @@ func (s *Stack) ipInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 					s.dropf(out, ifi, buf, r, CompWinNAT)
 					return
 				case winnat.Translated:
-					s.forward(ifi, buf, p, out, true)
+					s.forward(ifi, buf, p, out, true, &o)
 					return
 				}
 			}
@@ -395,7 +413,7 @@ func (s *Stack) ipInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 				if out.rec.on {
 					out.rec.nat, out.rec.dir = s.nat.LastInbound(), pathIn
 				}
-				s.forward(ifi, buf, p, out, true)
+				s.forward(ifi, buf, p, out, true, &o)
 				return
 			}
 		}
@@ -404,7 +422,52 @@ func (s *Stack) ipInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 		s.localInput(ifi, buf, p, out)
 		return
 	}
-	s.forward(ifi, buf, p, out, false)
+	s.forward(ifi, buf, p, out, false, nil)
+}
+
+// isBroadcast4 reports whether a is the limited broadcast 255.255.255.255
+// or the directed broadcast address of one of the host's IPv4 subnets
+// (prefixes of /30 or shorter: /31 and /32 have none, RFC 3021).
+func (s *Stack) isBroadcast4(a netip.Addr) bool {
+	if !a.Is4() {
+		return false
+	}
+	k := v4key(a)
+	if k == 0xffffffff {
+		return true
+	}
+	for i := range s.local {
+		l := &s.local[i]
+		if !l.addr.Is4() {
+			continue
+		}
+		for _, pr := range s.ifaces[l.iface].Addrs {
+			if pr.Addr() != l.addr || pr.Bits() > 30 {
+				continue
+			}
+			host := ^uint32(0) >> pr.Bits()
+			if k == v4key(pr.Addr())|host {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// broadcastInput takes an IPv4 broadcast or multicast packet the host
+// received: the management OS consumes it (a socket listening on its UDP
+// port gets it) and never forwards it. RFC 1812 §5.3.5.1: a router never
+// forwards a limited broadcast; RFC 2644 (BCP 34): by default a router does
+// not forward directed broadcasts either; without multicast routing a host
+// forwards no multicast (RFC 1112 §4).
+func (s *Stack) broadcastInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
+	if (p.IPProto == header.ProtoTCP || p.IPProto == header.ProtoUDP) && p.HasL4Ports {
+		if _, ok := s.listeners[listenKey{p.IPProto, p.DstPort}]; !ok || p.IPProto == header.ProtoTCP {
+			s.dropf(out, ifi, buf, drop.NoListener, CompTCPIP)
+			return
+		}
+	}
+	s.deliverHost(ifi, buf, p, out)
 }
 
 // natPublished reports whether dst:port is a published port of WinNAT: a
@@ -443,8 +506,12 @@ func (s *Stack) localInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *O
 }
 
 // forward routes a packet received on ifi that is not for the host.
-// natted says WinNAT already translated it inbound (no outbound NAT then).
-func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outbox, natted bool) {
+// natted says WinNAT already translated it inbound (no outbound NAT then),
+// and o is then the packet as it arrived. ICMP errors about the packet go
+// to its originator and quote what it sent (RFC 1812 §4.3.2.4, §5.3.1;
+// RFC 5508 §4): the TTL and the MTU are checked against the packet as
+// received, before WinNAT translates it outbound.
+func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outbox, natted bool, o *origin) {
 	if !s.ifaces[ifi].Forwarding && !natted {
 		s.dropf(out, ifi, buf, drop.NoRoute, CompTCPIP)
 		return
@@ -459,9 +526,14 @@ func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 		out.rec.out = r.Iface
 	}
 	if p.TTL <= 1 {
-		s.icmpError(ifi, p, icmpTimeExceeded, 0, out)
+		s.icmpError(ifi, p, o, icmpTimeExceeded, 0, out)
 		s.dropf(out, ifi, buf, drop.TTLExceeded, CompTCPIP)
 		return
+	}
+	var own origin
+	if o == nil && p.Kind == packet.KindIPv4 {
+		own.save(p)
+		o = &own
 	}
 	if s.nat != nil && !natted && p.Kind == packet.KindIPv4 && r.Iface != s.natIface && s.nat.Internal(p.Src) {
 		ext := s.ifaces[r.Iface].primary4
@@ -487,16 +559,17 @@ func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 		out.Trace.Add(trace.Event{Host: s.h.Name, Component: CompTCPIP, Port: s.ifaces[r.Iface].Name, Action: "route",
 			Detail: r.Prefix.String() + " via " + nh.String() + " dev " + s.ifaces[r.Iface].Name, After: trace.Snap(p, 0)})
 	}
-	s.output(r.Iface, nh, buf, p, out)
+	s.output(r.Iface, nh, buf, p, out, o)
 }
 
 // output sends an IP packet to next hop nh on interface ifi, filling in the
-// Ethernet addresses.
-func (s *Stack) output(ifi int, nh netip.Addr, buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
+// Ethernet addresses. o, when not nil, is the packet before WinNAT
+// translated it: an ICMP error goes to its source and quotes it.
+func (s *Stack) output(ifi int, nh netip.Addr, buf *packet.Buffer, p *packet.Parsed, out *Outbox, o *origin) {
 	ifc := &s.ifaces[ifi]
 	if p.L3Len() > ifc.MTU {
 		if p.Kind == packet.KindIPv6 || p.IPv4().Flags()&header.IPv4FlagDontFragment != 0 {
-			s.icmpErrorMTU(ifi, p, uint16(ifc.MTU), out)
+			s.icmpErrorMTU(p, o, uint16(ifc.MTU), out)
 		}
 		// The model does not fragment: a packet over the MTU is dropped.
 		s.dropf(out, ifi, buf, drop.MTUMismatch, CompTCPIP)
@@ -581,5 +654,5 @@ func (s *Stack) send(buf *packet.Buffer, p *packet.Parsed, out *Outbox) {
 	if !nh.IsValid() {
 		nh = p.Dst
 	}
-	s.output(r.Iface, nh, buf, p, out)
+	s.output(r.Iface, nh, buf, p, out, nil)
 }

@@ -100,10 +100,9 @@
 //
 // # vfpctrl
 //
-// FormatListRule, FormatListLayer, FormatListGroup, FormatRuleCounters,
-// FormatPortCounters and FormatListUnifiedFlow print the model the way
-// vfpctrl does, and ParseListRule reads real vfpctrl output and ours (see
-// vfpctrl.go for which lines are observed and which are this package's).
+// The vfpctrl text format (printing the model as vfpctrl does, reading
+// real hosts' output, and checking one against the other) lives in the
+// subpackage vfpctrl.
 //
 // Ports are not safe for concurrent use.
 package vfp

@@ -1,6 +1,7 @@
 package vfp
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand"
 	"net/netip"
@@ -70,7 +71,7 @@ func oracleMatch(c *Conditions, pk *testPkt) bool {
 // oracleGroup returns the rule that decides in g for pk, by scanning.
 func oracleGroup(g *Group, pk *testPkt) *Rule {
 	rules := slices.Clone(g.Rules)
-	slices.SortStableFunc(rules, func(a, b *Rule) int { return cmpU32(a.Priority, b.Priority) })
+	slices.SortStableFunc(rules, func(a, b *Rule) int { return cmp.Compare(a.Priority, b.Priority) })
 	var best *Rule
 	bestLen := -1
 	for _, r := range rules {
@@ -289,7 +290,7 @@ func TestDecideGroupsAndTerminating(t *testing.T) {
 		p := newPort(t, PortOptions{}, l)
 		p.compile()
 		groups := slices.Clone(l.Groups)
-		slices.SortStableFunc(groups, func(a, b *Group) int { return cmpU32(a.Priority, b.Priority) })
+		slices.SortStableFunc(groups, func(a, b *Group) int { return cmp.Compare(a.Priority, b.Priority) })
 		for i := 0; i < 200; i++ {
 			pk := g.packet()
 			var want *Rule

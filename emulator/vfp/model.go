@@ -235,6 +235,11 @@ type Rule struct {
 	// Details are the lines of vfpctrl output under the rule that the
 	// parser does not model (e.g. a paroute rule's "Rule Data").
 	Details []string
+	// ModelOnly, when not empty, says why the rule is the model's own: a
+	// rule that stands for behaviour a real host has without listing a
+	// rule for it. vfpctrl output leaves such rules out unless asked to
+	// explain, and the rule check does not expect them on a host.
+	ModelOnly string
 
 	group   *Group
 	gen     uint64 // port generation when attached

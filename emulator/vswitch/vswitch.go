@@ -19,7 +19,12 @@
 //     in that VNI;
 //   - on l2tunnel every frame from a vNIC goes to the external port, even to
 //     a container on the same host (Azure: policy applies in the physical
-//     host's switch).
+//     host's switch);
+//   - an overlay vNIC belongs to its virtual subnet (VSID): floods stay
+//     within it, the underlay (external port, host vNICs) is not in it, so
+//     nothing crosses between the two except what VFP encapsulated or
+//     translated (each overlay has its own subnet and VXLAN provides the
+//     isolation; docs/fidelity.md §1).
 //
 // Nothing here allocates per frame.
 package vswitch
@@ -86,6 +91,9 @@ type Port struct {
 	// Disabled marks a vNIC that is gone (its container was deleted):
 	// frames to it are dropped ("Destination NIC is disabled").
 	Disabled bool
+	// VSID is the virtual subnet of an overlay vNIC (set by MapVNI); 0 for
+	// the external port, host vNICs and vNICs of other network types.
+	VSID uint32
 }
 
 // Switch is a virtual switch.
@@ -327,10 +335,13 @@ func (s *Switch) UnmapVNI(vni uint32, inner netip.Addr) {
 }
 
 // MapVNI maps an inner destination address in a VNI to a port (overlay ingress).
+// The port joins virtual subnet vni: it is isolated from the underlay and
+// from other virtual subnets.
 func (s *Switch) MapVNI(vni uint32, inner netip.Addr, id PortID) {
 	s.gen++
 	s.vniPorts[vniKey{vni, inner}] = id
 	s.vniOwner[inner] = vni
+	s.ports[id].VSID = vni
 }
 
 // Decision is where the switch sends a frame.
@@ -363,6 +374,12 @@ func (s *Switch) Forward(in PortID, p *packet.Parsed) Decision {
 	}
 	if p.DstMAC.IsMulticast() {
 		return Decision{Port: None, Flood: true}
+	}
+	if ip.VSID != 0 && p.Kind == packet.KindIPv6 {
+		// Overlay containers have no IPv6 (docs/fidelity.md §1):
+		// nothing maps or encapsulates it, and it must not reach the
+		// underlay as it is.
+		return Decision{Port: None, Reason: drop.IPv6Unsupported}
 	}
 	if s.l2tunnel && ip.Kind == PortVM {
 		if s.external == None {
@@ -403,6 +420,13 @@ func (s *Switch) Forward(in PortID, p *packet.Parsed) Decision {
 		if s.ports[id].Disabled {
 			return Decision{Port: None, Reason: drop.DestNICDisabled}
 		}
+		if q := &s.ports[id]; q.VSID != ip.VSID && q.Kind != PortHostVNIC && ip.Kind != PortHostVNIC {
+			// Another virtual subnet, or the underlay addressing an overlay
+			// vNIC without VXLAN: the subnets are isolated. The management
+			// OS reaches local overlay vNICs through its own vNIC (the
+			// HostRoute policy routes the pod subnet there).
+			return Decision{Port: None, Reason: drop.VSIDMismatch}
+		}
 		if q := &s.ports[id]; q.Kind != PortExternal {
 			vlan := ip.VLAN
 			if ip.Kind == PortExternal {
@@ -415,6 +439,12 @@ func (s *Switch) Forward(in PortID, p *packet.Parsed) Decision {
 		return Decision{Port: id}
 	}
 	if ip.Kind != PortExternal && s.external != None {
+		if ip.VSID != 0 && p.SrcMAC != s.rewriteMAC {
+			// An overlay vNIC's frame that VFP neither encapsulated nor
+			// translated (it still has the container's MAC) has no way
+			// onto the underlay.
+			return Decision{Port: None, Reason: drop.VSIDMismatch}
+		}
 		return Decision{Port: s.external}
 	}
 	return Decision{Port: None, Reason: drop.NoDestUnicast}
@@ -491,9 +521,12 @@ func owns(ips []netip.Addr, a netip.Addr) bool {
 }
 
 // FloodTargets appends to dst the ports a flooded frame from in reaches:
-// every port in the same VLAN (the external trunk included) except in.
+// every port in the same VLAN (the external trunk included) and the same
+// virtual subnet except in. An overlay vNIC's floods stay in its VSID; the
+// underlay's (external port, host vNICs: VSID 0) never reach overlay vNICs.
 func (s *Switch) FloodTargets(in PortID, dst []PortID) []PortID {
 	vlan := s.ports[in].VLAN
+	vsid := s.ports[in].VSID
 	fromExt := s.ports[in].Kind == PortExternal
 	for i := range s.ports {
 		id := PortID(i)
@@ -501,6 +534,9 @@ func (s *Switch) FloodTargets(in PortID, dst []PortID) []PortID {
 			continue
 		}
 		q := &s.ports[i]
+		if q.VSID != vsid {
+			continue
+		}
 		if !fromExt && q.Kind != PortExternal && q.VLAN != vlan {
 			continue
 		}

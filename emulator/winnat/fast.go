@@ -56,7 +56,7 @@ func (n *NAT) TranslateOutbound(r Ref, p *packet.Parsed, now int64) {
 	n.clock(now)
 	s := n.sess(uint32(r))
 	n.snat(p, s)
-	n.touch(s, p.TCPFlags, true, now)
+	n.touch(uint32(r), s, p.TCPFlags, true, now)
 	n.lastSess, n.note, n.lastRef, n.lastDir = uint32(r), noteSession, uint32(r), dirOut
 	inc(&n.st.out)
 }
@@ -92,7 +92,7 @@ func (n *NAT) TranslateInbound(r Ref, p *packet.Parsed, now int64) {
 	n.clock(now)
 	s := n.sess(uint32(r))
 	n.dnat(p, s)
-	n.touch(s, p.TCPFlags, false, now)
+	n.touch(uint32(r), s, p.TCPFlags, false, now)
 	n.lastSess, n.note, n.lastRef, n.lastDir = uint32(r), noteSession, uint32(r), dirIn
 	inc(&n.st.in)
 }

@@ -35,33 +35,9 @@ type mapKey struct {
 // port range: owner[port-lo] is the mapping holding the port, 0 if free.
 // It is allocated on first use.
 type portTable struct {
-	owner   []uint32
-	used    int
-	next    int // allocation cursor (next fit)
-	reclaim int // reclaim cursor
-}
-
-// reclaimBudget bounds the ports a full table examines per failed
-// allocation, looking for mappings whose sessions have all expired but were
-// not reaped yet.
-const reclaimBudget = 1024
-
-// reclaim examines up to budget ports of a full table from where it last
-// stopped and reports whether it freed one (a dynamic mapping whose
-// sessions were all idle past their timeouts).
-func (n *NAT) reclaim(t *portTable, budget int, now int64) bool {
-	size := len(t.owner)
-	for k := 0; k < budget && k < size; k++ {
-		if t.reclaim >= size {
-			t.reclaim = 0
-		}
-		mi := t.owner[t.reclaim]
-		t.reclaim++
-		if mi != 0 && !n.maps[mi].static && !n.mappingAlive(mi, now) {
-			return true
-		}
-	}
-	return false
+	owner []uint32
+	used  int
+	next  int // allocation cursor (next fit)
 }
 
 func (n *NAT) portTable(pi, ext int) *portTable {
@@ -149,8 +125,14 @@ func (n *NAT) dynamicMapping(proto uint8, intAddr [4]byte, intPort uint16, ext i
 		return mi, true
 	}
 	t := n.portTable(protoIndex(proto), ext)
-	if t.used >= len(t.owner) && !n.reclaim(t, reclaimBudget, now) {
-		return 0, false
+	if t.used >= len(t.owner) {
+		// Every port is held. Remove every session idle past its timeout
+		// (oldest first, see expiry.go), which frees the ports of the
+		// mappings left without a session, before declaring exhaustion.
+		n.reap(now, -1)
+		if t.used >= len(t.owner) {
+			return 0, false
+		}
 	}
 	mi := n.newMappingIndex()
 	port, ok := n.allocPort(t, mi, intPort, n.cfg.PortPreservation, now)

@@ -166,7 +166,11 @@ type NAT struct {
 	free   []uint32    // free session indexes
 	next   uint32      // next never-used session index
 	nsess  int
-	cursor uint32 // Expire position
+
+	// heap orders the live sessions by expiry (see expiry.go); hpos[i-1]
+	// is session i's place in it.
+	heap []expiryEntry
+	hpos []uint32
 
 	maps     []mapping // index 0 unused
 	mfree    []uint32
@@ -318,13 +322,13 @@ func timeoutClass(proto uint8, st State) uint8 {
 	return tcICMP
 }
 
-// room makes room for k more sessions, reaping a few idle ones if the table
-// is full, and reports whether there is room.
+// room makes room for k more sessions, removing every session idle past
+// its timeout if the table is full, and reports whether there is room.
 func (n *NAT) room(k int, now int64) bool {
 	if n.nsess+k <= n.cfg.MaxSessions {
 		return true
 	}
-	n.Expire(now, 64)
+	n.reap(now, -1)
 	return n.nsess+k <= n.cfg.MaxSessions
 }
 
@@ -340,6 +344,7 @@ func (n *NAT) addSession(mi uint32, s session, now int64) uint32 {
 		n.next++
 		if int(i-1)>>chunkBits >= len(n.chunks) {
 			n.chunks = append(n.chunks, make([]session, chunkSize))
+			n.hpos = append(n.hpos, make([]uint32, chunkSize)...)
 		}
 	}
 	s.m = mi
@@ -360,6 +365,7 @@ func (n *NAT) addSession(mi uint32, s session, now int64) uint32 {
 	*n.sess(i) = s
 	n.idx.put(s.outKey(), i)
 	n.idx.put(s.inKey(), i)
+	n.expAdd(i, n.expiryAt(&s))
 	n.nsess++
 	inc(&n.st.created)
 	add(&n.st.sessions, 1)
@@ -377,6 +383,7 @@ func (n *NAT) removeSession(i uint32, idle bool) {
 	}
 	n.idx.del(s.outKey(), i)
 	n.idx.del(s.inKey(), i)
+	n.expDel(i)
 	m := &n.maps[s.m]
 	if s.prev != 0 {
 		n.sess(s.prev).next = s.next
@@ -402,29 +409,18 @@ func (n *NAT) removeSession(i uint32, idle bool) {
 	}
 }
 
-// Expire examines up to budget session slots from where the last call
-// stopped and removes the idle ones, returning how many it removed. Call it
-// with a small budget per packet (or per batch) to keep tables bounded. It
-// does not allocate.
+// Expire removes sessions idle past their timeouts at now, oldest first,
+// examining at most budget of them (a session refreshed since it was last
+// examined counts too), and returns how many it removed. Call it with a
+// small budget per packet (or per batch) to keep tables bounded: a full
+// session or port table removes every idle session itself before it
+// refuses a new one. It does not allocate.
 func (n *NAT) Expire(now int64, budget int) int {
 	n.clock(now)
-	used := n.next - 1
-	if used == 0 {
+	if budget <= 0 {
 		return 0
 	}
-	removed := 0
-	for k := 0; k < budget && k < int(used); k++ {
-		if n.cursor < 1 || n.cursor > used {
-			n.cursor = 1
-		}
-		i := n.cursor
-		n.cursor++
-		if s := n.sess(i); s.flags&flagLive != 0 && n.expired(s, now) {
-			n.removeSession(i, true)
-			removed++
-		}
-	}
-	return removed
+	return n.reap(now, budget)
 }
 
 // SessionInfo describes a session, like an MSFT_NetNatSession object

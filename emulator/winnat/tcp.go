@@ -28,7 +28,8 @@ func initialState(proto uint8, flags uint8) State {
 // initiator on a closing or unsynced session starts a new handshake (the
 // port pair is reused). [I] WinNAT's exact TCP state machine is
 // undocumented (open item 7.5 is VFP's; WinNAT's is alike unmeasured).
-func tcpTrack(s *session, flags uint8, fromInit bool) {
+// It reports whether the state changed.
+func tcpTrack(s *session, flags uint8, fromInit bool) bool {
 	old := s.state
 	switch {
 	case flags&(header.TCPFlagRST|header.TCPFlagFIN) != 0:
@@ -46,7 +47,9 @@ func tcpTrack(s *session, flags uint8, fromInit bool) {
 			s.state = StateTCPEstablished
 		}
 	}
-	if s.state != old {
-		s.tclass = timeoutClass(header.ProtoTCP, s.state)
+	if s.state == old {
+		return false
 	}
+	s.tclass = timeoutClass(header.ProtoTCP, s.state)
+	return true
 }

@@ -142,7 +142,7 @@ func (n *NAT) outbound(p *packet.Parsed, ext netip.Addr, now int64) (Verdict, dr
 		if i, s := n.get(&k); s != nil {
 			if !n.expired(s, now) && s.flags&flagHairpin == 0 {
 				n.snat(p, s)
-				n.touch(s, p.TCPFlags, true, now)
+				n.touch(i, s, p.TCPFlags, true, now)
 				n.lastSess, n.note, n.lastRef, n.lastDir = i, noteSession, i, dirOut
 				inc(&n.st.out)
 				return Translated, drop.None
@@ -211,10 +211,20 @@ func (n *NAT) newOutbound(proto uint8, src [4]byte, sport uint16, dst [4]byte, d
 // or in. TCP refreshes both ways (RFC 5382 section 5); UDP only outbound
 // unless UDPInboundRefresh (Set-NetNat -UdpInboundRefresh; RFC 4787 REQ-6);
 // ICMP queries only outbound [I].
-func (n *NAT) touch(s *session, tcpFlags uint8, out bool, now int64) {
+func (n *NAT) touch(i uint32, s *session, tcpFlags uint8, out bool, now int64) {
 	switch s.proto {
 	case header.ProtoTCP:
-		tcpTrack(s, tcpFlags, out == (s.flags&flagInbound == 0))
+		if tc := s.tclass; tcpTrack(s, tcpFlags, out == (s.flags&flagInbound == 0)) {
+			// A new timeout class may expire the session earlier than it
+			// is filed (expiry.go): file it again under its new expiry.
+			if now > s.lastSeen {
+				s.lastSeen = now
+			}
+			if s.tclass != tc {
+				n.expFix(i, n.expiryAt(s))
+			}
+			return
+		}
 	case header.ProtoUDP:
 		if !out && !n.cfg.UDPInboundRefresh {
 			return
@@ -241,7 +251,7 @@ func (n *NAT) inbound(p *packet.Parsed, now int64) (Verdict, drop.Reason) {
 		if i, s := n.get(&k); s != nil {
 			if n.inboundHit(s, p, now) {
 				n.dnat(p, s)
-				n.touch(s, p.TCPFlags, false, now)
+				n.touch(i, s, p.TCPFlags, false, now)
 				n.lastSess, n.note, n.lastRef, n.lastDir = i, noteSession, i, dirIn
 				inc(&n.st.in)
 				return Translated, drop.None
@@ -419,9 +429,9 @@ func (n *NAT) hairpin(p *packet.Parsed, now int64) (Verdict, drop.Reason) {
 	}
 	flags := p.TCPFlags
 	n.snat(p, s1)
-	n.touch(s1, flags, true, now)
+	n.touch(i1, s1, flags, true, now)
 	n.dnat(p, s2)
-	n.touch(s2, flags, false, now)
+	n.touch(i2, s2, flags, false, now)
 	n.lastSess, n.note = i2, noteHairpin
 	inc(&n.st.hairpin)
 	return Translated, drop.None

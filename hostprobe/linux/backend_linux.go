@@ -133,6 +133,9 @@ func (b *Backend) Setup(ctx context.Context, topo *fabric.Topology) error {
 		return fmt.Errorf("linux: %w", err)
 	}
 	b.lab = lab
+	if b.opts.Log != nil {
+		lab.SetLog(b.opts.Log)
+	}
 	if b.opts.CloseOnSignal {
 		b.stop = lab.CloseOnSignal()
 	}
@@ -752,16 +755,18 @@ func (b *Backend) Throughput(ctx context.Context, w hostprobe.Workload) (hostpro
 	return t, errors.Join(ctx.Err(), bp.err)
 }
 
-// Close removes everything Setup built. It may be called more than once.
+// Close removes everything Setup built. It may be called more than once. With
+// CloseOnSignal, the signal handler stays in place until the lab is torn down, so a
+// signal during Close does not kill the process half-way.
 func (b *Backend) Close() error {
+	var err error
+	if b.lab != nil {
+		err = b.lab.Close()
+		b.built = nil
+	}
 	if b.stop != nil {
 		b.stop()
 		b.stop = nil
 	}
-	if b.lab == nil {
-		return nil
-	}
-	err := b.lab.Close()
-	b.built = nil
 	return err
 }

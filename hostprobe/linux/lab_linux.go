@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -22,6 +23,8 @@ type Lab struct {
 
 	mu       sync.Mutex // protects the fields below
 	closed   bool
+	done     chan struct{}         // closed when Close has finished; made by the first Close
+	log      io.Writer             // where Close says what it deletes; nil: nowhere
 	undo     []undoStep            // in creation order; Close runs them backwards
 	ns       map[string]*Namespace // by the caller's name
 	inflight sync.WaitGroup        // operations using namespace fds; Close waits for them
@@ -48,20 +51,27 @@ func NewLab() (*Lab, error) {
 			return nil, fmt.Errorf("new lab: session id: %w", err)
 		}
 		session := Prefix + hex.EncodeToString(b[:])
-		l := &Lab{session: session, marker: filepath.Join(MarkerDir, session), ns: map[string]*Namespace{}}
-		err := writeMarker(l.marker, os.Getpid())
+		// The marker is written and the lab registered as open in one step, so a signal
+		// handler (CloseOnSignal) either sees the lab and closes it or makes NewLab fail.
+		l, err := registerLab(func() (*Lab, error) {
+			l := &Lab{session: session, marker: filepath.Join(MarkerDir, session), ns: map[string]*Namespace{}}
+			if err := writeMarker(l.marker, os.Getpid()); err != nil {
+				return nil, err
+			}
+			l.undo = append(l.undo, undoStep{"marker " + l.marker, func() error {
+				if err := os.Remove(l.marker); err != nil && !errors.Is(err, os.ErrNotExist) {
+					return err
+				}
+				return nil
+			}})
+			return l, nil
+		})
 		if errors.Is(err, os.ErrExist) {
 			continue // id taken by a live or leftover session: pick another
 		}
 		if err != nil {
 			return nil, fmt.Errorf("new lab: %w", err)
 		}
-		l.undo = append(l.undo, undoStep{"marker " + l.marker, func() error {
-			if err := os.Remove(l.marker); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
-			}
-			return nil
-		}})
 		return l, nil
 	}
 	return nil, fmt.Errorf("new lab: no free session id in %s after 8 tries", MarkerDir)
@@ -93,19 +103,39 @@ func (l *Lab) Namespace(name string) *Namespace {
 	return l.ns[name]
 }
 
+// SetLog makes Close write one line per object it deletes to w ("delete netns
+// hnsp-0a1b2c-host"), so that an interrupted program can say what it is cleaning up.
+// Writes to w happen while Close runs; nil turns it off.
+func (l *Lab) SetLog(w io.Writer) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.log = w
+}
+
 // Close deletes everything the lab recorded, newest first: sockets, nftables tables,
 // links, namespaces, and last the marker file. An object that is already gone counts as
 // deleted. Close waits for running operations (such as Namespace.Do) to return, keeps
-// going after an error and returns all errors joined. Calling it again returns nil.
+// going after an error and returns all errors joined. A second call, from any
+// goroutine, waits until the first has finished and returns nil.
+//
+// A signal handler installed by CloseOnSignal stays in place until the teardown has
+// finished: a signal during Close is caught, not fatal.
 func (l *Lab) Close() error {
 	l.mu.Lock()
+	if l.done == nil {
+		l.done = make(chan struct{})
+	}
+	done := l.done
 	if l.closed {
 		l.mu.Unlock()
+		<-done
 		return nil
 	}
 	l.closed = true
+	log := l.log
 	l.mu.Unlock()
-	unregisterSignal(l)
+	defer close(done)
+	defer unregisterSignal(l)
 	l.inflight.Wait()
 
 	l.mu.Lock()
@@ -114,6 +144,9 @@ func (l *Lab) Close() error {
 	l.mu.Unlock()
 	var errs []error
 	for i := len(undo) - 1; i >= 0; i-- {
+		if log != nil {
+			fmt.Fprintf(log, "delete %s\n", undo[i].what)
+		}
 		if err := undo[i].fn(); err != nil {
 			errs = append(errs, fmt.Errorf("delete %s: %w", undo[i].what, err))
 		}

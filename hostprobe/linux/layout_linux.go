@@ -1523,7 +1523,7 @@ func (p *planner) overlayNetwork(h *hostCtx, nw *hns.HostComputeNetwork) error {
 func (p *planner) acls(h *hostCtx, ep *endpoint) error {
 	has := false
 	for _, pol := range ep.e.Policies {
-		if pol.Type == hns.ACL {
+		if pol.Type == hns.ACL || pol.Type == hns.TierAcl {
 			has = true
 		}
 	}

@@ -52,6 +52,9 @@ func runChild(role string) int {
 	if role == "backend" {
 		return runBackendChild()
 	}
+	if strings.HasPrefix(role, "sig-") {
+		return runSignalChild(role)
+	}
 	l, err := NewLab()
 	if err != nil {
 		fmt.Println("ERROR", err)

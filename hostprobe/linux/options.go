@@ -2,6 +2,7 @@ package linux
 
 import (
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -50,6 +51,8 @@ type BackendOptions struct {
 	Quiet, Limit time.Duration
 	// CloseOnSignal closes the lab on SIGINT/SIGTERM (and exits, see Lab.CloseOnSignal).
 	CloseOnSignal bool
+	// Log, when set, receives one line per object Close deletes (Lab.SetLog).
+	Log io.Writer
 }
 
 // ParseL2BridgeMode parses "auto", "macrewrite" or "ipvlan".

@@ -80,43 +80,17 @@ func (f Filter) Args() ([]string, error) {
 	return args, nil
 }
 
-// FilterRemoveArgs returns `filter remove` (removes every filter).
-func FilterRemoveArgs() []string { return []string{"filter", "remove"} }
-
-// StartArgs returns `start --capture --comp nics|<id>... --pkt-size 0 -f ETL`: capture
-// whole packets (size 0: no truncation) on the NICs, or on the given component ids
-// (vNICs of containers, vSwitch ports), into etl.
-func StartArgs(etl string, components []int) []string {
-	args := []string{"start", "--capture", "--comp"}
-	if len(components) == 0 {
-		args = append(args, "nics")
-	}
-	// "--comp: ... all components (all), NICs only (nics), or a list of component IDs"
-	// (pktmon start): the IDs follow as separate arguments.
-	for _, c := range components {
-		args = append(args, strconv.Itoa(c))
-	}
-	return append(args, "--pkt-size", "0", "-f", etl)
-}
-
-// StopArgs returns `stop`.
-func StopArgs() []string { return []string{"stop"} }
-
-// Etl2PcapArgs returns `etl2pcap ETL -o PCAPNG`.
-func Etl2PcapArgs(etl, pcapng string) []string { return []string{"etl2pcap", etl, "-o", pcapng} }
-
-// ListArgs returns `list --json`: the components (their ids, names and MACs).
-func ListArgs() []string { return []string{"list", "--json"} }
-
 // PortRole says what an appearance at a component means for the results.
 type PortRole struct {
 	// Port is the emulator's port name.
 	Port string
 	// Kind is result.KindDelivered, KindWireTx or KindWireRx.
 	Kind string
-	// Direction is the direction tag that counts (e.g. "Rx" where a container's vNIC
-	// receives); empty counts every appearance.
+	// Direction is the direction tag that counts; empty counts every appearance.
 	Direction string
+	// DstMAC, when set, counts only frames sent to this MAC ("00:15:5d:..."): at an
+	// endpoint's vNIC component, the frames delivered to it, not those it sends.
+	DstMAC string
 }
 
 // PortMap maps pktmon components and pcapng interfaces to ports. Which component and
@@ -198,6 +172,9 @@ func Results(scenario string, inputs []hostprobe.Input, sent []time.Time, recs [
 			if role.Direction != "" && r.HasMeta && !strings.EqualFold(role.Direction, r.Meta.Direction) {
 				continue
 			}
+			if role.DstMAC != "" && !dstMACIs(r.Frame, role.DstMAC) {
+				continue
+			}
 			k := seenKey{idx, r.Meta.PktGroupID, role.Port, role.Kind}
 			if r.HasMeta && seen[k] {
 				continue
@@ -210,6 +187,14 @@ func Results(scenario string, inputs []hostprobe.Input, sent []time.Time, recs [
 		p.Outcome = hostprobe.Outcome(p)
 	}
 	return out, nil
+}
+
+// dstMACIs reports whether an Ethernet frame is addressed to mac ("aa:bb:..").
+func dstMACIs(frame []byte, mac string) bool {
+	if len(frame) < 6 {
+		return false
+	}
+	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", frame[0], frame[1], frame[2], frame[3], frame[4], frame[5]) == mac
 }
 
 // dropSlug returns the emulator's slug for a pktmon drop code, when it has the reason.

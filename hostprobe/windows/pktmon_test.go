@@ -40,15 +40,6 @@ func TestFilterArgs(t *testing.T) {
 			}
 		})
 	}
-	if got := strings.Join(StartArgs(`C:\t\x.etl`, nil), " "); got != `start --capture --comp nics --pkt-size 0 -f C:\t\x.etl` {
-		t.Errorf("StartArgs: got %q", got)
-	}
-	if got := strings.Join(StartArgs("x.etl", []int{12, 31}), " "); got != "start --capture --comp 12 31 --pkt-size 0 -f x.etl" {
-		t.Errorf("StartArgs(components): got %q", got)
-	}
-	if got := strings.Join(Etl2PcapArgs("x.etl", "x.pcapng"), " "); got != "etl2pcap x.etl -o x.pcapng" {
-		t.Errorf("Etl2PcapArgs: got %q", got)
-	}
 }
 
 // writePktmon writes a synthetic pktmon pcapng with pcapio: packets on interfaces named

@@ -1,17 +1,14 @@
 package windows
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"net/netip"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/hnspath/hnspath/emulator/vfp"
-	"github.com/hnspath/hnspath/pktmon"
+	vfptext "github.com/hnspath/hnspath/emulator/vfp/vfpctrl"
 )
 
 // vfpctrl command lines (reference/hcn-schema.md §4.1: the verbs Microsoft's scripts use).
@@ -97,136 +94,33 @@ func TupleOf(frame []byte, dir vfp.Direction) (Tuple, bool) {
 }
 
 // ParseListRule reads `vfpctrl /port P /list-rule` output into the emulator's VFP model
-// (emulator/vfp.ParseListRule, which reads real vfpctrl output).
+// (emulator/vfp/vfptext.ParseListRuleFile, which reads real vfpctrl output).
 func ParseListRule(name string, r io.Reader) ([]*vfp.Layer, error) {
-	return vfp.ParseListRuleFile(name, r)
+	return vfptext.ParseListRuleFile(name, r)
 }
 
 // ParseListLayer reads `vfpctrl /port P /list-layer` output.
-func ParseListLayer(r io.Reader) ([]*vfp.Layer, error) { return vfp.ParseListLayer(r) }
+func ParseListLayer(r io.Reader) ([]*vfp.Layer, error) { return vfptext.ParseListLayer(r) }
 
 // ParseRuleCounters reads `vfpctrl /port P /get-rule-counter` output.
-func ParseRuleCounters(r io.Reader) ([]vfp.RuleCounterLine, error) { return vfp.ParseRuleCounters(r) }
-
-// Record is one block of vfpctrl "key : value" output: a switch port of
-// /list-vmswitch-port, a unified flow of /list-unified-flow, the answer of
-// /process-tuples.
-type Record struct {
-	// Header is the line that opened the record ("UNIFIED FLOW : OUT tcp ...",
-	// "Port name : ..."), trimmed.
-	Header string
-	// Line is the header's 1-based line number.
-	Line int
-	// Keys are the record's keys in order, Values their values (a key that repeats
-	// keeps every value, joined by "\n").
-	Keys   []string
-	Values map[string]string
+func ParseRuleCounters(r io.Reader) ([]vfptext.RuleCounterLine, error) {
+	return vfptext.ParseRuleCounters(r)
 }
 
-// Get returns the value of key (case-insensitive), or "".
-func (r *Record) Get(key string) string {
-	for _, k := range r.Keys {
-		if strings.EqualFold(k, key) {
-			return r.Values[k]
-		}
-	}
-	return ""
-}
+// Record is one block of vfpctrl "key : value" output (emulator/vfp/vfpctrl.Record).
+type Record = vfptext.Record
 
-// ParseRecords splits vfpctrl output into records. A record starts at a line whose key
-// is one of starts (case-insensitive; e.g. "Port name" for /list-vmswitch-port,
-// "UNIFIED FLOW" for /list-unified-flow), or at the first "key : value" line when
-// starts is empty; "ITEM LIST", "=====" lines, blank lines and "Command ... succeeded!"
-// end nothing and are skipped. A line starting with "ERROR:" is an error naming the line.
-// Lines without " : " continue the previous value. The real formats of
-// /list-unified-flow and /process-tuples are not public (reference/hcn-schema.md §6):
-// the parser keeps every key, so callers read the ones they know.
+// ParseRecords splits vfpctrl output into records (emulator/vfp/vfpctrl.ParseRecords).
 func ParseRecords(name string, r io.Reader, starts ...string) ([]Record, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 4<<20)
-	var out []Record
-	var cur *Record
-	last := ""
-	line := 0
-	for sc.Scan() {
-		line++
-		raw := strings.TrimRight(sc.Text(), "\r")
-		s := strings.TrimSpace(raw)
-		switch {
-		case s == "", s == "ITEM LIST", strings.HasPrefix(s, "====="), strings.HasPrefix(s, "Command ") && strings.HasSuffix(strings.TrimSuffix(s, "!"), "succeeded"):
-			continue
-		case strings.HasPrefix(s, "ERROR:"):
-			return out, &vfp.ParseError{File: name, Line: line, Field: "ERROR", Err: fmt.Errorf("%s", strings.TrimSpace(strings.TrimPrefix(s, "ERROR:")))}
-		}
-		key, val, ok := strings.Cut(s, " : ")
-		if !ok {
-			if k, found := strings.CutSuffix(s, " :"); found {
-				key, val, ok = k, "", true
-			} else if k, v, found := strings.Cut(s, ": "); found && !strings.Contains(k, " ") {
-				key, val, ok = k, v, true
-			}
-		}
-		if !ok {
-			if cur != nil && last != "" {
-				cur.Values[last] += "\n" + s
-				continue
-			}
-			return out, &vfp.ParseError{File: name, Line: line, Field: "", Err: fmt.Errorf("line %q is not \"key : value\"", pktmon.Clip(s))}
-		}
-		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
-		opens := cur == nil && len(starts) == 0
-		for _, st := range starts {
-			if strings.EqualFold(key, st) {
-				opens = true
-			}
-		}
-		if opens {
-			out = append(out, Record{Header: s, Line: line, Values: map[string]string{}})
-			cur = &out[len(out)-1]
-		}
-		if cur == nil {
-			return out, &vfp.ParseError{File: name, Line: line, Field: key, Err: fmt.Errorf("key before the first record (want one of %q)", starts)}
-		}
-		if old, dup := cur.Values[key]; dup {
-			cur.Values[key] = old + "\n" + val
-		} else {
-			cur.Keys = append(cur.Keys, key)
-			cur.Values[key] = val
-		}
-		last = key
-	}
-	if err := sc.Err(); err != nil {
-		return out, fmt.Errorf("%s: %w", name, err)
-	}
-	return out, nil
+	return vfptext.ParseRecords(name, r, starts...)
 }
 
-// SwitchPort is a port of `vfpctrl /list-vmswitch-port`.
-type SwitchPort struct {
-	Name, FriendlyName string
-	SwitchName         string
-	MAC                string // lower case with colons, "" when not printed
-}
+// SwitchPort is a port of `vfpctrl /list-vmswitch-port` (emulator/vfp/vfpctrl.SwitchPort).
+type SwitchPort = vfptext.SwitchPort
 
-// ParseSwitchPorts reads `vfpctrl /list-vmswitch-port` (fields "Port name", "Port
-// Friendly name", "Switch name", "MAC address" as Microsoft's parsers read them,
-// SdnDiag.Server.psm1:2361-2500).
+// ParseSwitchPorts reads `vfpctrl /list-vmswitch-port` (emulator/vfp/vfpctrl.ParseSwitchPorts).
 func ParseSwitchPorts(name string, r io.Reader) ([]SwitchPort, error) {
-	recs, err := ParseRecords(name, r, "Port name")
-	if err != nil {
-		return nil, err
-	}
-	out := make([]SwitchPort, 0, len(recs))
-	for _, rec := range recs {
-		sp := SwitchPort{Name: rec.Get("Port name"), FriendlyName: rec.Get("Port Friendly name"), SwitchName: rec.Get("Switch name")}
-		if m := rec.Get("MAC address"); m != "" {
-			sp.MAC = pktmon.NormMAC(m)
-		} else if m := rec.Get("MAC Address"); m != "" {
-			sp.MAC = pktmon.NormMAC(m)
-		}
-		out = append(out, sp)
-	}
-	return out, nil
+	return vfptext.ParseSwitchPorts(name, r)
 }
 
 // TupleVerdict is what VFP says it would do with a tuple (/process-tuples), as far as the
@@ -247,7 +141,7 @@ func ParseProcessTuples(name string, r io.Reader) (TupleVerdict, error) {
 		return TupleVerdict{}, err
 	}
 	if len(recs) == 0 {
-		return TupleVerdict{}, &vfp.ParseError{File: name, Line: 1, Err: fmt.Errorf("no output")}
+		return TupleVerdict{}, &vfptext.ParseError{File: name, Line: 1, Err: fmt.Errorf("no output")}
 	}
 	rec := recs[0]
 	v := TupleVerdict{Fields: rec}
@@ -261,205 +155,12 @@ func ParseProcessTuples(name string, r io.Reader) (TupleVerdict, error) {
 	return v, nil
 }
 
-// RuleDiff is one difference between two VFP rule sets.
-type RuleDiff struct {
-	// Path is "LAYER", "LAYER/GROUP" or "LAYER/GROUP/RULE".
-	Path string
-	// What is "missing" (only in want), "extra" (only in got) or a field name.
-	What      string
-	Want, Got string
-}
-
-// String formats d, e.g. `SNAT/SNAT_GROUP_IPV4_OUT/SNAT_TCP: priority 100 vs 200`.
-func (d RuleDiff) String() string {
-	switch d.What {
-	case "missing":
-		return d.Path + ": missing on the host"
-	case "extra":
-		return d.Path + ": only on the host"
-	}
-	return fmt.Sprintf("%s: %s %s vs %s", d.Path, d.What, dashIfEmpty(d.Want), dashIfEmpty(d.Got))
-}
-
-func dashIfEmpty(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
+// RuleDiff is one difference between two VFP rule sets (emulator/vfp/vfptext.Diff).
+type RuleDiff = vfptext.Diff
 
 // DiffRules compares the rules the emulator programs for a port (want) with those the
-// host shows (got, parsed from /list-rule): layers, groups and rules are matched by name,
-// and matched ones are compared on priority, direction, type, flags, conditions and
-// flow TTL. Rule names that HNS generates (GUIDs) rarely match the emulator's, so rules
-// are matched by name first, then by friendly name.
+// host shows (got, parsed from /list-rule), with vfptext.Check: the same check that
+// `hnspath vfp check` runs on a dump from any node.
 func DiffRules(want, got []*vfp.Layer) []RuleDiff {
-	var out []RuleDiff
-	gl := map[string]*vfp.Layer{}
-	for _, l := range got {
-		gl[l.Name] = l
-	}
-	for _, wl := range want {
-		hl, ok := gl[wl.Name]
-		if !ok {
-			out = append(out, RuleDiff{Path: wl.Name, What: "missing"})
-			continue
-		}
-		delete(gl, wl.Name)
-		cmp := func(path, what string, a, b any) {
-			if fmt.Sprint(a) != fmt.Sprint(b) {
-				out = append(out, RuleDiff{Path: path, What: what, Want: fmt.Sprint(a), Got: fmt.Sprint(b)})
-			}
-		}
-		cmp(wl.Name, "priority", wl.Priority, hl.Priority)
-		cmp(wl.Name, "stateful", wl.Stateful, hl.Stateful)
-		gg := map[string]*vfp.Group{}
-		for _, g := range hl.Groups {
-			gg[g.Name] = g
-		}
-		for _, wg := range wl.Groups {
-			path := wl.Name + "/" + wg.Name
-			hg, ok := gg[wg.Name]
-			if !ok {
-				out = append(out, RuleDiff{Path: path, What: "missing"})
-				continue
-			}
-			delete(gg, wg.Name)
-			cmp(path, "priority", wg.Priority, hg.Priority)
-			cmp(path, "direction", wg.Direction, hg.Direction)
-			cmp(path, "ipv6", wg.IPv6, hg.IPv6)
-			cmp(path, "lpm", wg.LPM, hg.LPM)
-			out = append(out, diffGroupRules(path, wg.Rules, hg.Rules)...)
-		}
-		for _, name := range sortedKeys(gg) {
-			out = append(out, RuleDiff{Path: wl.Name + "/" + name, What: "extra"})
-		}
-	}
-	for _, name := range sortedKeys(gl) {
-		out = append(out, RuleDiff{Path: name, What: "extra"})
-	}
-	return out
-}
-
-func diffGroupRules(path string, want, got []*vfp.Rule) []RuleDiff {
-	var out []RuleDiff
-	used := make([]bool, len(got))
-	find := func(w *vfp.Rule) *vfp.Rule {
-		for i, g := range got {
-			if !used[i] && g.Name == w.Name && w.Name != "" {
-				used[i] = true
-				return g
-			}
-		}
-		for i, g := range got {
-			if !used[i] && w.FriendlyName != "" && g.FriendlyName == w.FriendlyName {
-				used[i] = true
-				return g
-			}
-		}
-		return nil
-	}
-	for _, w := range want {
-		rp := path + "/" + ruleLabel(w)
-		g := find(w)
-		if g == nil {
-			out = append(out, RuleDiff{Path: rp, What: "missing"})
-			continue
-		}
-		cmp := func(what string, a, b string) {
-			if a != b {
-				out = append(out, RuleDiff{Path: rp, What: what, Want: a, Got: b})
-			}
-		}
-		cmp("priority", strconv.FormatUint(uint64(w.Priority), 10), strconv.FormatUint(uint64(g.Priority), 10))
-		cmp("type", actionName(w.Action), actionName(g.Action))
-		cmp("terminating", strconv.FormatBool(w.Terminating), strconv.FormatBool(g.Terminating))
-		cmp("stateful", strconv.FormatBool(w.Stateful), strconv.FormatBool(g.Stateful))
-		cmp("conditions", conditionsString(w.Conditions), conditionsString(g.Conditions))
-		if w.FlowTTL != 0 && g.FlowTTL != 0 {
-			cmp("flow ttl", w.FlowTTL.String(), g.FlowTTL.String())
-		}
-	}
-	for i, g := range got {
-		if !used[i] {
-			out = append(out, RuleDiff{Path: path + "/" + ruleLabel(g), What: "extra"})
-		}
-	}
-	return out
-}
-
-func ruleLabel(r *vfp.Rule) string {
-	if r.Name != "" {
-		return r.Name
-	}
-	return r.FriendlyName
-}
-
-func actionName(a vfp.Action) string {
-	if a.TypeName != "" {
-		return a.TypeName
-	}
-	return a.Type.String()
-}
-
-// conditionsString formats conditions in a canonical order for comparison.
-func conditionsString(c vfp.Conditions) string {
-	var parts []string
-	add := func(name string, vals []string) {
-		if len(vals) == 0 {
-			return
-		}
-		sort.Strings(vals)
-		parts = append(parts, name+"="+strings.Join(vals, ","))
-	}
-	var v []string
-	for _, m := range c.SrcMAC {
-		v = append(v, m.String())
-	}
-	add("src-mac", v)
-	v = nil
-	for _, m := range c.DstMAC {
-		v = append(v, m.String())
-	}
-	add("dst-mac", v)
-	v = nil
-	for _, p := range c.SrcIP {
-		v = append(v, p.String())
-	}
-	add("src-ip", v)
-	v = nil
-	for _, p := range c.DstIP {
-		v = append(v, p.String())
-	}
-	add("dst-ip", v)
-	v = nil
-	for _, p := range c.SrcPort {
-		v = append(v, p.String())
-	}
-	add("src-port", v)
-	v = nil
-	for _, p := range c.DstPort {
-		v = append(v, p.String())
-	}
-	add("dst-port", v)
-	v = nil
-	for _, p := range c.Protocols {
-		v = append(v, strconv.Itoa(int(p)))
-	}
-	add("proto", v)
-	v = nil
-	for _, n := range c.VNI {
-		v = append(v, strconv.FormatUint(uint64(n), 10))
-	}
-	add("vni", v)
-	return strings.Join(parts, " ")
-}
-
-func sortedKeys[T any](m map[string]T) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return vfptext.Check(want, got, vfptext.CheckOptions{})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hnspath/hnspath/emulator/fabric"
 	"github.com/hnspath/hnspath/emulator/vfp"
+	vfptext "github.com/hnspath/hnspath/emulator/vfp/vfpctrl"
 )
 
 // TestParseListRuleSamples reads real vfpctrl output (Microsoft's VFP.psm1 excerpt) and
@@ -33,7 +34,7 @@ func TestParseListRuleSamples(t *testing.T) {
 		t.Errorf("group: got %s priority %d %v ipv6=%v with %d rules", g.Name, g.Priority, g.Direction, g.IPv6, len(g.Rules))
 	}
 	r := g.Rules[0]
-	if r.FriendlyName != "PA_ROUTE" || r.Priority != 45535 || !r.Terminating || r.Stateful || actionName(r.Action) != "paroute" {
+	if r.FriendlyName != "PA_ROUTE" || r.Priority != 45535 || !r.Terminating || r.Stateful || r.Action.TypeName != "paroute" {
 		t.Errorf("rule: got %+v, want PA_ROUTE priority 45535, terminating, paroute", r)
 	}
 	f2, err := os.Open("testdata/list-rule-k8s-shapes.txt")
@@ -81,7 +82,7 @@ func emulatorPort(t *testing.T, topo, host, ep string) *vfp.Port {
 func TestDiffRules(t *testing.T) {
 	port := emulatorPort(t, "l2bridge", "host1", "pod-b")
 	var buf bytes.Buffer
-	if err := vfp.FormatListRule(&buf, port); err != nil {
+	if err := vfptext.FormatListRule(&buf, port, vfptext.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	parse := func() []*vfp.Layer {
@@ -184,7 +185,7 @@ Command list-vmswitch-port succeeded!
 		{"not key value", "garbage\n", "bad.txt:1:"},
 	} {
 		_, err := ParseSwitchPorts("bad.txt", strings.NewReader(tt.in))
-		var pe *vfp.ParseError
+		var pe *vfptext.ParseError
 		if !errors.As(err, &pe) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: got %v, want a ParseError at %s", tt.name, err, tt.want)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/hnspath/hnspath/internal/input"
 	"github.com/hnspath/hnspath/pcapio"
 )
 
@@ -492,7 +493,7 @@ func serialize(srcMAC, dstMAC net.HardwareAddr, src, dst netip.Addr, l4 []gopack
 // no such file exists.
 func ReadFlows(arg string) (source, text string, err error) {
 	if st, err := os.Stat(arg); err == nil && !st.IsDir() {
-		b, err := os.ReadFile(arg)
+		b, err := input.ReadFile(arg, 0)
 		if err != nil {
 			return "", "", err
 		}

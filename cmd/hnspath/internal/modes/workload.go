@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"github.com/hnspath/hnspath/internal/suggest"
 	"net/netip"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/hnspath/hnspath/internal/input"
 )
 
 // Workload describes what runs on the container host being planned, by
@@ -98,7 +99,7 @@ var reserved = map[string]bool{"router": true, "host": true, "host1": true}
 // LoadWorkload reads a workload file. Errors name the file, line and field
 // (Errors of *InputError).
 func LoadWorkload(path string) (*Workload, error) {
-	data, err := os.ReadFile(path)
+	data, err := input.ReadFile(path, 0)
 	if err != nil {
 		return nil, fmt.Errorf("workload: %w", err)
 	}

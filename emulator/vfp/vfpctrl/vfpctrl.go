@@ -1,4 +1,4 @@
-package vfp
+package vfpctrl
 
 import (
 	"bufio"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/hnspath/hnspath/emulator/drop"
 	"github.com/hnspath/hnspath/emulator/header"
+	"github.com/hnspath/hnspath/emulator/vfp"
 )
 
 // vfpctrl text I/O.
@@ -65,13 +66,23 @@ func (e *errWriter) printf(format string, args ...any) {
 	}
 }
 
+// Options say what the formatters print beyond what a real host prints.
+type Options struct {
+	// Explain adds the model's own explanations: rules a real host would
+	// not list (Rule.ModelOnly, with a "Model only" line saying why), a
+	// block rule's "Drop reason" and a layer's "Type : stateful|stateless"
+	// line. Without it the output has the lines and rules a real host's
+	// vfpctrl shows.
+	Explain bool
+}
+
 // FormatListLayer writes the port's layers as `vfpctrl /port P
 // /list-layer` does.
-func FormatListLayer(w io.Writer, p *Port) error {
+func FormatListLayer(w io.Writer, p *vfp.Port, o Options) error {
 	ew := &errWriter{w: w}
 	ew.printf("%s", itemList)
-	for _, l := range p.layers {
-		writeLayer(ew, l)
+	for _, l := range sortedLayers(p.Layers()) {
+		writeLayer(ew, l, o)
 	}
 	ew.printf("Command list-layer succeeded!\n")
 	return ew.err
@@ -79,33 +90,47 @@ func FormatListLayer(w io.Writer, p *Port) error {
 
 // FormatListGroup writes a layer's groups as `vfpctrl /port P /layer L
 // /list-group` does.
-func FormatListGroup(w io.Writer, l *Layer) error {
+func FormatListGroup(w io.Writer, l *vfp.Layer, o Options) error {
 	ew := &errWriter{w: w}
 	ew.printf("%s", itemList)
 	for _, g := range sortedGroups(l) {
-		writeGroup(ew, g)
+		if o.Explain || !modelOnlyGroup(g) {
+			writeGroup(ew, g)
+		}
 	}
 	ew.printf("Command list-group succeeded!\n")
 	return ew.err
 }
 
 // FormatListRule writes every layer of the port with its groups and rules,
-// as `vfpctrl /port P /list-rule` does.
-func FormatListRule(w io.Writer, p *Port) error { return FormatLayers(w, p.layers) }
+// as `vfpctrl /port P /list-rule` does: layers in priority order, groups
+// and rules by priority within them.
+func FormatListRule(w io.Writer, p *vfp.Port, o Options) error {
+	return FormatLayers(w, p.Layers(), o)
+}
 
 // FormatLayers writes layers with their groups and rules in the shape of
 // FormatListRule; they need not be attached to a port (e.g. parsed ones).
-func FormatLayers(w io.Writer, layers []*Layer) error {
+func FormatLayers(w io.Writer, layers []*vfp.Layer, o Options) error {
 	ew := &errWriter{w: w}
 	ew.printf("%s", itemList)
-	for _, l := range layers {
+	for _, l := range sortedLayers(layers) {
 		if l.Name != "" || l.FriendlyName != "" || l.Priority != 0 {
-			writeLayer(ew, l)
+			writeLayer(ew, l, o)
 		}
 		for _, g := range sortedGroups(l) {
-			writeGroup(ew, g)
+			if !o.Explain && modelOnlyGroup(g) {
+				continue
+			}
+			if g.Name != "" || g.FriendlyName != "" || g.Priority != 0 {
+				// (Rules a paste shows without their group line are
+				// printed without one too.)
+				writeGroup(ew, g)
+			}
 			for _, r := range sortedRules(g) {
-				writeRule(ew, r)
+				if o.Explain || r.ModelOnly == "" {
+					writeRule(ew, r, o)
+				}
 			}
 		}
 	}
@@ -113,15 +138,37 @@ func FormatLayers(w io.Writer, layers []*Layer) error {
 	return ew.err
 }
 
-func sortedGroups(l *Layer) []*Group {
+// modelOnlyGroup reports whether every rule of a non-empty group is the
+// model's own, so that a real host would show no such group.
+func modelOnlyGroup(g *vfp.Group) bool {
+	if len(g.Rules) == 0 {
+		return false
+	}
+	for _, r := range g.Rules {
+		if r.ModelOnly == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// sortedLayers orders layers as vfpctrl lists them: by priority (the
+// SNAT layer, 200, before LB, 300, in kubernetes/kubernetes#79359).
+func sortedLayers(ls []*vfp.Layer) []*vfp.Layer {
+	ls = slices.Clone(ls)
+	slices.SortStableFunc(ls, func(a, b *vfp.Layer) int { return cmpU32(a.Priority, b.Priority) })
+	return ls
+}
+
+func sortedGroups(l *vfp.Layer) []*vfp.Group {
 	gs := slices.Clone(l.Groups)
-	slices.SortStableFunc(gs, func(a, b *Group) int { return cmpU32(a.Priority, b.Priority) })
+	slices.SortStableFunc(gs, func(a, b *vfp.Group) int { return cmpU32(a.Priority, b.Priority) })
 	return gs
 }
 
-func sortedRules(g *Group) []*Rule {
+func sortedRules(g *vfp.Group) []*vfp.Rule {
 	rs := slices.Clone(g.Rules)
-	slices.SortStableFunc(rs, func(a, b *Rule) int { return cmpU32(a.Priority, b.Priority) })
+	slices.SortStableFunc(rs, func(a, b *vfp.Rule) int { return cmpU32(a.Priority, b.Priority) })
 	return rs
 }
 
@@ -135,34 +182,37 @@ func cmpU32(a, b uint32) int {
 	return 0
 }
 
-func layerFlagNames(f LayerFlags) string {
+func layerFlagNames(f vfp.LayerFlags) string {
 	var names []string
-	if f&LayerFlagDefaultAllow != 0 {
+	if f&vfp.LayerFlagDefaultAllow != 0 {
 		names = append(names, "Default Allow")
 	}
-	if f&LayerFlagUpdateFlowsOnAddressChange != 0 {
+	if f&vfp.LayerFlagUpdateFlowsOnAddressChange != 0 {
 		names = append(names, "Update flows on address change")
 	}
 	s := "0x" + strconv.FormatUint(uint64(f), 16)
 	if len(names) > 0 {
-		s += " " + strings.Join(names, ", ")
+		s += " " + strings.Join(names, " , ") // "0x9 Default Allow , Update flows on address change" [OBS kubernetes#79359]
 	}
 	return s
 }
 
-func writeLayer(ew *errWriter, l *Layer) {
+func writeLayer(ew *errWriter, l *vfp.Layer, o Options) {
 	ew.printf("%sLAYER : %s\n", indLayer, l.Name)
 	ew.printf("%sFriendly name : %s\n", indLayerKV, l.FriendlyName)
 	ew.printf("%sFlags : %s\n", indLayerKV, layerFlagNames(l.AllFlags()))
 	ew.printf("%sPriority : %d\n", indLayerKV, l.Priority)
-	st := "stateless"
-	if l.Stateful {
-		st = "stateful"
+	if o.Explain {
+		st := "stateless"
+		if l.Stateful {
+			st = "stateful"
+		}
+		ew.printf("%sType : %s\n", indLayerKV, st)
 	}
-	ew.printf("%sType : %s\n\n", indLayerKV, st)
+	ew.printf("\n")
 }
 
-func writeGroup(ew *errWriter, g *Group) {
+func writeGroup(ew *errWriter, g *vfp.Group) {
 	ew.printf("%sGROUP : %s\n", indGroup, g.Name)
 	ew.printf("%sFriendly name : %s\n", indGroupKV, g.FriendlyName)
 	ew.printf("%sPriority : %d\n", indGroupKV, g.Priority)
@@ -177,7 +227,18 @@ func writeGroup(ew *errWriter, g *Group) {
 	ew.printf("%sMatch type : %s\n\n", indGroupKV, mt)
 }
 
-func ruleFlagNames(r *Rule) string {
+// FlowTTL returns the flow TTL vfpctrl prints for a rule: its own, or
+// for a stateful rule that gives none the port's default (240 s, what real
+// stateful rules show: "Flow TTL: 240"); 0 for a stateless rule, as real
+// block and lbnat rules show ("Flow TTL: 0").
+func FlowTTL(r *vfp.Rule) time.Duration {
+	if r.FlowTTL > 0 || !r.Stateful {
+		return r.FlowTTL
+	}
+	return vfp.DefaultFlowTTL
+}
+
+func ruleFlagNames(r *vfp.Rule) string {
 	s := strconv.FormatUint(uint64(r.Flags()), 10)
 	if r.Terminating {
 		s += " terminating"
@@ -188,7 +249,7 @@ func ruleFlagNames(r *Rule) string {
 	return s
 }
 
-func writeRule(ew *errWriter, r *Rule) {
+func writeRule(ew *errWriter, r *vfp.Rule, o Options) {
 	ew.printf("%sRULE : %s\n", indRule, r.Name)
 	kv := func(k, format string, args ...any) {
 		ew.printf("%s%s : %s\n", indRuleKV, k, fmt.Sprintf(format, args...))
@@ -204,7 +265,7 @@ func writeRule(ew *errWriter, r *Rule) {
 	kv("Type", "%s", tn)
 	ew.printf("%sConditions:\n", indRuleKV)
 	writeConds(ew, &r.Conditions, indRuleCV)
-	ew.printf("%sFlow TTL: %d\n", indRuleKV, int64(r.FlowTTL/time.Second))
+	ew.printf("%sFlow TTL: %d\n", indRuleKV, int64(FlowTTL(r)/time.Second))
 	mssLine := func() {
 		if a.MSSDelta != [2]uint16{} {
 			ew.printf("%sMSS delta: %d,%d\n", indRuleKV, a.MSSDelta[0], a.MSSDelta[1])
@@ -218,11 +279,11 @@ func writeRule(ew *errWriter, r *Rule) {
 	}
 	ruleData := false
 	switch a.Type {
-	case ActionBlock:
-		if a.Reason != drop.None {
+	case vfp.ActionBlock:
+		if o.Explain && a.Reason != drop.None {
 			kv("Drop reason", "%s", a.Reason)
 		}
-	case ActionNAT:
+	case vfp.ActionNAT:
 		mssLine()
 		if a.NAT.SrcIP.IsValid() {
 			kv("NAT source IP", "%s", a.NAT.SrcIP)
@@ -236,10 +297,10 @@ func writeRule(ew *errWriter, r *Rule) {
 		if a.NAT.DstPort != 0 {
 			kv("NAT destination port", "%d", a.NAT.DstPort)
 		}
-	case ActionDynNAT:
+	case vfp.ActionDynNAT:
 		mssLine()
 		poolLines()
-	case ActionLBNAT:
+	case vfp.ActionLBNAT:
 		mssLine()
 		kv("Distribution", "%s", a.LB.Distribution)
 		if a.LB.PreserveDIP {
@@ -255,7 +316,7 @@ func writeRule(ew *errWriter, r *Rule) {
 		if a.LB.SNAT {
 			poolLines()
 		}
-	case ActionEncap:
+	case vfp.ActionEncap:
 		e := &a.Encap
 		ew.printf("%sRule Data:\n", indRuleKV)
 		ruleData = true
@@ -290,7 +351,7 @@ func writeRule(ew *errWriter, r *Rule) {
 		if e.ClampMSS {
 			kv("MSS clamp", "true")
 		}
-	case ActionDecap:
+	case vfp.ActionDecap:
 		ew.printf("%sRule Data:\n", indRuleKV)
 		ruleData = true
 		ew.printf("%sEncap Type: VXLAN\n", indRuleKV)
@@ -300,7 +361,7 @@ func writeRule(ew *errWriter, r *Rule) {
 		if a.Decap.UDPPort != 0 {
 			kv("UDP destination port", "%d", a.Decap.UDPPort)
 		}
-	case ActionMACRewrite:
+	case vfp.ActionMACRewrite:
 		if !a.MAC.SrcMAC.IsZero() {
 			kv("New source MAC", "%s", macString(a.MAC.SrcMAC))
 		}
@@ -313,6 +374,9 @@ func writeRule(ew *errWriter, r *Rule) {
 	}
 	for _, d := range r.Details {
 		ew.printf("%s%s\n", indRuleKV, d)
+	}
+	if o.Explain && r.ModelOnly != "" {
+		kv("Model only", "%s", r.ModelOnly)
 	}
 	kv("FlagsEx", "%d", r.FlagsEx)
 	ew.printf("\n")
@@ -359,7 +423,7 @@ func strs[T any](xs []T, f func(T) string) []string {
 	return vs
 }
 
-func writeConds(ew *errWriter, c *Conditions, ind string) {
+func writeConds(ew *errWriter, c *vfp.Conditions, ind string) {
 	if c.IsEmpty() {
 		ew.printf("%s<none>\n", ind)
 		return
@@ -374,8 +438,8 @@ func writeConds(ew *errWriter, c *Conditions, ind string) {
 	line(condDstMAC, strs(c.DstMAC, macString))
 	line(condSrcIP, strs(c.SrcIP, prefixString))
 	line(condDstIP, strs(c.DstIP, prefixString))
-	line(condSrcPort, strs(c.SrcPort, PortRange.String))
-	line(condDstPort, strs(c.DstPort, PortRange.String))
+	line(condSrcPort, strs(c.SrcPort, vfp.PortRange.String))
+	line(condDstPort, strs(c.DstPort, vfp.PortRange.String))
 	if len(c.VNI) > 0 {
 		line(condVNI, []string{joinU32(c.VNI)})
 	}
@@ -384,10 +448,10 @@ func writeConds(ew *errWriter, c *Conditions, ind string) {
 // FormatRuleCounters writes each rule's counters in the manner of
 // `vfpctrl /port P /get-rule-counter` ("Matched packets", "Dropped
 // packets", the names rulecounters.ps1 reads).
-func FormatRuleCounters(w io.Writer, p *Port) error {
+func FormatRuleCounters(w io.Writer, p *vfp.Port) error {
 	ew := &errWriter{w: w}
 	ew.printf("%s", itemList)
-	for _, l := range p.layers {
+	for _, l := range sortedLayers(p.Layers()) {
 		ew.printf("%sLAYER : %s\n", indLayer, l.Name)
 		for _, g := range sortedGroups(l) {
 			ew.printf("%sGROUP : %s\n", indGroup, g.Name)
@@ -409,13 +473,13 @@ func FormatRuleCounters(w io.Writer, p *Port) error {
 // manner of `vfpctrl /port P /get-port-counter` ("Total packets", "Total
 // bytes", "SYN packets", ... as rulecounters.ps1 reads them), with drops
 // per reason in Windows' wording.
-func FormatPortCounters(w io.Writer, p *Port) error {
+func FormatPortCounters(w io.Writer, p *vfp.Port) error {
 	ew := &errWriter{w: w}
 	ew.printf("%s", itemList)
 	pc := p.Counters()
 	for _, d := range []struct {
 		name string
-		c    *DirCounters
+		c    *vfp.DirCounters
 	}{{"OUT", &pc.Out}, {"IN", &pc.In}} {
 		c := d.c
 		ew.printf("  Direction - %s\n", d.name)
@@ -448,7 +512,7 @@ func FormatPortCounters(w io.Writer, p *Port) error {
 // in the manner of `vfpctrl /port P /list-unified-flow` (no real output of
 // it is public; the fields are this package's: the flow's key, its cached
 // header transposition per header group, or its cached drop).
-func FormatListUnifiedFlow(w io.Writer, p *Port, now int64) error {
+func FormatListUnifiedFlow(w io.Writer, p *vfp.Port, now int64) error {
 	ew := &errWriter{w: w}
 	ew.printf("%s", itemList)
 	for _, u := range p.UnifiedFlows(now) {
@@ -533,16 +597,19 @@ var (
 
 type parser struct {
 	file   string
-	layers []*Layer
-	l      *Layer
-	g      *Group
-	r      *Rule
+	layers []*vfp.Layer
+	l      *vfp.Layer
+	g      *vfp.Group
+	r      *vfp.Rule
 	level  int // 0 none, 1 layer, 2 group, 3 rule
 	conds  bool
 	data   bool // in a rule's "Rule Data:" section
 	types  int  // "Type" lines seen in the current rule
 	errs   []error
 	lineNo int
+	out    Listing
+	// flagsEx is whether the current rule's closing "FlagsEx" line was read.
+	flagsEx bool
 }
 
 func (ps *parser) fail(field string, err error) {
@@ -556,12 +623,59 @@ func (ps *parser) fail(field string, err error) {
 // FormatListRule writes it. Groups that come before any layer line are put
 // in a layer with an empty name; rules before any group in a group with an
 // empty name. Lines of rules that are not modelled are kept in
-// Rule.Details. Lines starting with '#' are comments. Errors name the line;
-// up to 20 are reported, joined.
-func ParseListRule(r io.Reader) ([]*Layer, error) { return ParseListRuleFile("", r) }
+// Rule.Details. Lines starting with '#' are comments. A paste with lines
+// left out ("...", "(redacted)") or cut inside a rule is an error naming
+// the line and what is missing (ParseListing reads such pastes). Errors
+// name the line; up to 20 are reported, joined.
+func ParseListRule(r io.Reader) ([]*vfp.Layer, error) { return ParseListRuleFile("", r) }
 
 // ParseListRuleFile is ParseListRule with a file name for errors.
-func ParseListRuleFile(name string, r io.Reader) ([]*Layer, error) {
+func ParseListRuleFile(name string, r io.Reader) ([]*vfp.Layer, error) {
+	l, err := ParseListing(name, r)
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, g := range l.Gaps {
+		if len(errs) < maxParseErrors {
+			errs = append(errs, &ParseError{File: name, Line: g.Line, Field: g.Field, Err: fmt.Errorf("%w: %s", ErrPartial, g.What)})
+		}
+	}
+	return l.Layers, errors.Join(errs...)
+}
+
+// ErrPartial marks a paste that leaves lines out.
+var ErrPartial = errors.New("partial output")
+
+// Gap is a place where a paste leaves out what vfpctrl printed.
+type Gap struct {
+	Line  int    `json:"line"`   // 1-based line of the marker, or the last line of a cut paste
+	Field string `json:"marker"` // the marker as printed ("...", "(redacted)"), or "end of output"
+	What  string `json:"what"`   // what is missing there
+}
+
+// Listing is one /list-rule (or /list-group, /list-layer) output.
+type Listing struct {
+	// Port, Layer and Group are what an echoed command line above the
+	// output names ("vfpctrl /port P /layer L /list-rule"), or empty.
+	Port, Layer, Group string
+	Layers             []*vfp.Layer
+	// Complete reports whether the output ends with vfpctrl's "Command
+	// ... succeeded!" line.
+	Complete bool
+	// Gaps are the places where the paste leaves lines out; a listing
+	// with gaps cannot show that a rule is absent.
+	Gaps []Gap
+}
+
+// Partial reports whether the listing leaves out lines.
+func (l *Listing) Partial() bool { return len(l.Gaps) > 0 }
+
+// ParseListing reads vfpctrl list output like ParseListRule but accepts
+// partial pastes: elision markers ("..." lines, "(redacted)"), and output
+// cut inside a rule, are returned as gaps instead of errors. It returns
+// a non-nil Listing even with an error.
+func ParseListing(name string, r io.Reader) (*Listing, error) {
 	ps := &parser{file: name}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
@@ -572,19 +686,123 @@ func ParseListRuleFile(name string, r io.Reader) ([]*Layer, error) {
 	if err := sc.Err(); err != nil {
 		ps.fail("", fmt.Errorf("read: %w", err))
 	}
-	if len(ps.errs) > 0 {
-		return ps.layers, errors.Join(ps.errs...)
+	return ps.finish()
+}
+
+// parseLines is ParseListing over lines that start at line first of file
+// name.
+func parseLines(name string, lines []string, first int) (*Listing, error) {
+	ps := &parser{file: name, lineNo: first - 1}
+	for _, l := range lines {
+		ps.lineNo++
+		ps.line(l)
 	}
-	return ps.layers, nil
+	return ps.finish()
+}
+
+func (ps *parser) finish() (*Listing, error) {
+	ps.end()
+	if ps.out.Layer != "" {
+		// `vfpctrl /port P /layer L /list-rule` prints L's groups without
+		// a LAYER line: they belong to L.
+		for _, l := range ps.layers {
+			if l.Name == "" {
+				l.Name = ps.out.Layer
+			}
+		}
+	}
+	ps.out.Layers = ps.layers
+	if len(ps.errs) > 0 {
+		return &ps.out, errors.Join(ps.errs...)
+	}
+	return &ps.out, nil
+}
+
+// gap records a place where the paste leaves lines out.
+func (ps *parser) gap(field, what string) {
+	ps.out.Gaps = append(ps.out.Gaps, Gap{Line: ps.lineNo, Field: field, What: what})
+}
+
+// where names the object the parser is in, for gap messages.
+func (ps *parser) where() string {
+	switch {
+	case ps.r != nil:
+		return "rule " + ruleLabel(ps.r)
+	case ps.g != nil:
+		return "group " + ps.g.Name
+	case ps.l != nil:
+		return "layer " + ps.l.Name
+	}
+	return "the start of the output"
+}
+
+// end notes a paste cut inside a rule: every rule vfpctrl prints ends with
+// its "FlagsEx" line.
+func (ps *parser) end() {
+	if ps.r != nil && !ps.flagsEx && !ps.out.Complete {
+		ps.gap("end of output", fmt.Sprintf("the output is cut inside rule %s (no FlagsEx line: its conditions, flow TTL or action data may be missing) and everything after it", ruleLabel(ps.r)))
+	}
+}
+
+func ruleLabel(r *vfp.Rule) string {
+	if r.Name != "" {
+		return r.Name
+	}
+	return r.FriendlyName
+}
+
+// elision reports whether a line is a marker a poster put in place of
+// lines they left out.
+func elision(s string) bool {
+	if strings.Trim(s, ".…") == "" {
+		return true // "...": the poster's elision
+	}
+	if len(s) > 2 && ((s[0] == '(' && s[len(s)-1] == ')') || (s[0] == '[' && s[len(s)-1] == ']')) {
+		in := strings.ToLower(s[1 : len(s)-1])
+		for _, w := range []string{"redact", "snip", "truncat", "omit", "cut"} {
+			if strings.Contains(in, w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// commandLine reads an echoed vfpctrl command line ("vfpctrl /port P
+// /layer L /list-rule", with or without ".exe" or a PowerShell prompt).
+func commandLine(s string) (port, layer, group string, ok bool) {
+	i := strings.Index(strings.ToLower(s), "vfpctrl")
+	if i < 0 {
+		return "", "", "", false
+	}
+	pre := strings.TrimSpace(s[:i])
+	if pre != "" && !strings.HasPrefix(pre, "PS ") && !strings.HasSuffix(pre, ">") && pre != "$" && pre != "#" {
+		return "", "", "", false
+	}
+	f := strings.Fields(s[i:])
+	if len(f) < 2 || !strings.HasPrefix(f[1], "/") {
+		return "", "", "", false
+	}
+	for j := 1; j+1 < len(f); j++ {
+		switch strings.ToLower(f[j]) {
+		case "/port":
+			port = strings.Trim(f[j+1], `"'`)
+		case "/layer":
+			layer = strings.Trim(f[j+1], `"'`)
+		case "/group":
+			group = strings.Trim(f[j+1], `"'`)
+		}
+	}
+	return port, layer, group, true
 }
 
 // ParseListLayer reads `vfpctrl /list-layer` output.
-func ParseListLayer(r io.Reader) ([]*Layer, error) { return ParseListRule(r) }
+func ParseListLayer(r io.Reader) ([]*vfp.Layer, error) { return ParseListRule(r) }
 
 // ParseListGroup reads `vfpctrl /list-group` output and returns the groups.
-func ParseListGroup(r io.Reader) ([]*Group, error) {
+func ParseListGroup(r io.Reader) ([]*vfp.Group, error) {
 	ls, err := ParseListRule(r)
-	var gs []*Group
+	var gs []*vfp.Group
 	for _, l := range ls {
 		gs = append(gs, l.Groups...)
 	}
@@ -613,7 +831,7 @@ func isCondKey(k string) bool {
 
 func (ps *parser) ensureLayer() {
 	if ps.l == nil {
-		ps.l = &Layer{Stateful: true}
+		ps.l = &vfp.Layer{Stateful: true}
 		ps.layers = append(ps.layers, ps.l)
 	}
 }
@@ -621,7 +839,7 @@ func (ps *parser) ensureLayer() {
 func (ps *parser) ensureGroup() {
 	ps.ensureLayer()
 	if ps.g == nil {
-		ps.g = &Group{}
+		ps.g = &vfp.Group{}
 		ps.l.Groups = append(ps.l.Groups, ps.g)
 	}
 }
@@ -632,27 +850,38 @@ func (ps *parser) line(raw string) {
 	case s == "", s == "ITEM LIST", strings.HasPrefix(s, "#"), strings.Trim(s, "=") == "":
 		return
 	case strings.HasPrefix(s, "Command ") && strings.HasSuffix(s, "succeeded!"):
+		ps.out.Complete = true
 		return
-	case strings.HasPrefix(s, "ERROR"):
+	case elision(s):
+		ps.gap(s, "the paste leaves lines out here, after "+ps.where())
+		return
+	}
+	if port, layer, group, ok := commandLine(s); ok {
+		ps.out.Port, ps.out.Layer, ps.out.Group = port, layer, group
+		return
+	}
+	if strings.HasPrefix(s, "ERROR") {
 		ps.fail("", fmt.Errorf("%w: %s", errCommand, s))
 		return
 	}
 	key, val, ok := splitKV(s)
 	switch {
 	case ok && key == "LAYER":
-		ps.l = &Layer{Name: val, Stateful: true}
+		ps.l = &vfp.Layer{Name: val, Stateful: true}
 		ps.layers = append(ps.layers, ps.l)
 		ps.g, ps.r, ps.level, ps.conds, ps.data = nil, nil, 1, false, false
 		return
 	case ok && key == "GROUP":
 		ps.ensureLayer()
-		ps.g = &Group{Name: val}
+		ps.g = &vfp.Group{Name: val}
 		ps.l.Groups = append(ps.l.Groups, ps.g)
 		ps.r, ps.level, ps.conds, ps.data = nil, 2, false, false
 		return
 	case ok && key == "RULE":
+		ps.end()
 		ps.ensureGroup()
-		ps.r = &Rule{Name: val}
+		ps.flagsEx = false
+		ps.r = &vfp.Rule{Name: val}
 		ps.g.Rules = append(ps.g.Rules, ps.r)
 		ps.level, ps.conds, ps.data, ps.types = 3, false, false, 0
 		return
@@ -665,7 +894,7 @@ func (ps *parser) line(raw string) {
 		return
 	}
 	if ps.conds {
-		var c *Conditions
+		var c *vfp.Conditions
 		switch ps.level {
 		case 2:
 			c = &ps.g.Conditions
@@ -736,8 +965,8 @@ func (ps *parser) layerField(key, val string, ok bool, s string) {
 	case "Flags":
 		var f uint32
 		f, err = parseU32(firstToken(val))
-		l.DefaultAllow = f&uint32(LayerFlagDefaultAllow) != 0
-		l.Flags = LayerFlags(f) &^ LayerFlagDefaultAllow
+		l.DefaultAllow = f&uint32(vfp.LayerFlagDefaultAllow) != 0
+		l.Flags = vfp.LayerFlags(f) &^ vfp.LayerFlagDefaultAllow
 	case "Type":
 		switch strings.ToLower(val) {
 		case "stateful":
@@ -770,9 +999,9 @@ func (ps *parser) groupField(key, val string, ok bool, s string) {
 	case "Direction":
 		switch strings.ToUpper(val) {
 		case "IN":
-			g.Direction = In
+			g.Direction = vfp.In
 		case "OUT":
-			g.Direction = Out
+			g.Direction = vfp.Out
 		default:
 			err = fmt.Errorf("%q is neither IN nor OUT", val)
 		}
@@ -806,19 +1035,19 @@ func (ps *parser) groupField(key, val string, ok bool, s string) {
 // actionByName maps vfpctrl rule types to actions. Real types without a
 // model of their own map to the nearest (routeencap and mapencap encap,
 // mapdecap decap); TypeName keeps what was printed.
-func actionByName(s string) (ActionType, bool) {
-	for i, n := range actionNames {
-		if n == s && ActionType(i) != ActionOther {
-			return ActionType(i), true
+func actionByName(s string) (vfp.ActionType, bool) {
+	for t := vfp.ActionAllow; t < vfp.ActionOther; t++ {
+		if t.String() == s {
+			return t, true
 		}
 	}
 	switch s {
 	case "routeencap", "mapencap":
-		return ActionEncap, true
+		return vfp.ActionEncap, true
 	case "mapdecap":
-		return ActionDecap, true
+		return vfp.ActionDecap, true
 	}
-	return ActionOther, false
+	return vfp.ActionOther, false
 }
 
 func parseBool(v string) (bool, error) {
@@ -871,11 +1100,14 @@ func (ps *parser) ruleField(key, val string, ok bool, s string) {
 	case "Flags":
 		var f uint32
 		f, err = parseU32(firstToken(val))
-		r.Terminating = f&RuleFlagTerminating != 0
-		r.Stateful = f&RuleFlagStateful != 0
-		r.ExtraFlags = f &^ (RuleFlagTerminating | RuleFlagStateful)
+		r.Terminating = f&vfp.RuleFlagTerminating != 0
+		r.Stateful = f&vfp.RuleFlagStateful != 0
+		r.ExtraFlags = f &^ (vfp.RuleFlagTerminating | vfp.RuleFlagStateful)
 	case "FlagsEx":
+		ps.flagsEx = true
 		r.FlagsEx, err = parseU32(firstToken(val))
+	case "Model only":
+		r.ModelOnly = val
 	case "Flow TTL":
 		var n uint32
 		n, err = parseU32(val)
@@ -894,7 +1126,7 @@ func (ps *parser) ruleField(key, val string, ok bool, s string) {
 		for _, part := range strings.Split(val, ";") {
 			if k, v, ok := splitKV(strings.TrimSpace(part)); ok && k == "NAT pool" {
 				a.Pool.Name = v
-				if a.Type == ActionLBNAT {
+				if a.Type == vfp.ActionLBNAT {
 					a.LB.SNAT = true
 				}
 			}
@@ -927,21 +1159,21 @@ func (ps *parser) actionField(key, val string) error {
 	a := &ps.r.Action
 	var err error
 	switch {
-	case key == "Drop reason" && a.Type == ActionBlock:
+	case key == "Drop reason" && a.Type == vfp.ActionBlock:
 		rs, ok := drop.Parse(val)
 		if !ok {
 			return fmt.Errorf("%q is not a drop reason", val)
 		}
 		a.Reason = rs
-	case key == "NAT source IP" && a.Type == ActionNAT:
+	case key == "NAT source IP" && a.Type == vfp.ActionNAT:
 		a.NAT.SrcIP, err = parseAddr(val)
-	case key == "NAT destination IP" && a.Type == ActionNAT:
+	case key == "NAT destination IP" && a.Type == vfp.ActionNAT:
 		a.NAT.DstIP, err = parseAddr(val)
-	case key == "NAT source port" && a.Type == ActionNAT:
+	case key == "NAT source port" && a.Type == vfp.ActionNAT:
 		a.NAT.SrcPort, err = parseU16(val)
-	case key == "NAT destination port" && a.Type == ActionNAT:
+	case key == "NAT destination port" && a.Type == vfp.ActionNAT:
 		a.NAT.DstPort, err = parseU16(val)
-	case key == "NAT pool range" && (a.Type == ActionDynNAT || a.Type == ActionLBNAT):
+	case key == "NAT pool range" && (a.Type == vfp.ActionDynNAT || a.Type == vfp.ActionLBNAT):
 		f := strings.Fields(val)
 		if len(f) != 2 {
 			return fmt.Errorf("%q is not \"<ip> <lo>-<hi>\"", val)
@@ -949,25 +1181,25 @@ func (ps *parser) actionField(key, val string) error {
 		if a.Pool.IP, err = parseAddr(f[0]); err != nil {
 			return err
 		}
-		var pr PortRange
+		var pr vfp.PortRange
 		if pr, err = parsePortRange(f[1]); err != nil {
 			return err
 		}
 		a.Pool.Lo, a.Pool.Hi = pr.Lo, pr.Hi
-	case key == "Distribution" && a.Type == ActionLBNAT:
-		i := slices.Index(distNames[:], val)
+	case key == "Distribution" && a.Type == vfp.ActionLBNAT:
+		i := slices.Index(distNames, val)
 		if i < 0 {
-			return fmt.Errorf("%q is not a distribution (%s)", val, strings.Join(distNames[:], ", "))
+			return fmt.Errorf("%q is not a distribution (%s)", val, strings.Join(distNames, ", "))
 		}
-		a.LB.Distribution = Distribution(i)
-	case key == "Preserve DIP" && a.Type == ActionLBNAT:
+		a.LB.Distribution = vfp.Distribution(i)
+	case key == "Preserve DIP" && a.Type == vfp.ActionLBNAT:
 		a.LB.PreserveDIP, err = parseBool(val)
-	case key == "DIP" && a.Type == ActionLBNAT:
+	case key == "DIP" && a.Type == vfp.ActionLBNAT:
 		f := strings.Fields(val)
 		if len(f) < 2 || len(f) > 3 {
 			return fmt.Errorf("%q is not \"<ip> <port> [<mac>]\"", val)
 		}
-		var b Backend
+		var b vfp.Backend
 		if b.Addr, err = parseAddr(f[0]); err != nil {
 			return err
 		}
@@ -980,15 +1212,15 @@ func (ps *parser) actionField(key, val string) error {
 			}
 		}
 		a.LB.Backends = append(a.LB.Backends, b)
-	case key == "Encap Type" && (a.Type == ActionEncap || a.Type == ActionDecap):
+	case key == "Encap Type" && (a.Type == vfp.ActionEncap || a.Type == vfp.ActionDecap):
 		if !strings.EqualFold(val, "VXLAN") {
 			return fmt.Errorf("encap type %q is not modelled (VXLAN only)", val)
 		}
-	case key == "VNI" && a.Type == ActionEncap:
+	case key == "VNI" && a.Type == vfp.ActionEncap:
 		var v uint32
 		v, err = parseU32(val)
 		a.Encap.VNI = v
-	case key == "VNI" && a.Type == ActionDecap:
+	case key == "VNI" && a.Type == vfp.ActionDecap:
 		for _, s := range strings.Split(val, ",") {
 			var v uint32
 			if v, err = parseU32(strings.TrimSpace(s)); err != nil {
@@ -996,40 +1228,40 @@ func (ps *parser) actionField(key, val string) error {
 			}
 			a.Decap.VNI = append(a.Decap.VNI, v)
 		}
-	case key == "Encap source IP" && a.Type == ActionEncap:
+	case key == "Encap source IP" && a.Type == vfp.ActionEncap:
 		a.Encap.SrcPA, err = parseAddr(val)
-	case key == "Encap destination(s)" && a.Type == ActionEncap:
+	case key == "Encap destination(s)" && a.Type == vfp.ActionEncap:
 		a.Encap.DstPA, err = parseAddr(val)
-	case key == "Encap source MAC" && a.Type == ActionEncap:
+	case key == "Encap source MAC" && a.Type == vfp.ActionEncap:
 		a.Encap.SrcMAC, err = parseMAC(val)
-	case key == "Encap destination MAC" && a.Type == ActionEncap:
+	case key == "Encap destination MAC" && a.Type == vfp.ActionEncap:
 		a.Encap.DstMAC, err = parseMAC(val)
-	case key == "Inner source MAC" && a.Type == ActionEncap:
+	case key == "Inner source MAC" && a.Type == vfp.ActionEncap:
 		a.Encap.InnerSrcMAC, err = parseMAC(val)
-	case key == "Inner destination MAC" && a.Type == ActionEncap:
+	case key == "Inner destination MAC" && a.Type == vfp.ActionEncap:
 		a.Encap.InnerDstMAC, err = parseMAC(val)
-	case key == "UDP destination port" && a.Type == ActionEncap:
+	case key == "UDP destination port" && a.Type == vfp.ActionEncap:
 		a.Encap.UDPPort, err = parseU16(val)
-	case key == "UDP destination port" && a.Type == ActionDecap:
+	case key == "UDP destination port" && a.Type == vfp.ActionDecap:
 		a.Decap.UDPPort, err = parseU16(val)
-	case key == "Outer TTL" && a.Type == ActionEncap:
+	case key == "Outer TTL" && a.Type == vfp.ActionEncap:
 		var v uint16
 		v, err = parseU16(val)
 		if err == nil && v > 255 {
 			err = fmt.Errorf("TTL %d does not fit in 8 bits", v)
 		}
 		a.Encap.TTL = uint8(v)
-	case key == "Don't fragment" && a.Type == ActionEncap:
+	case key == "Don't fragment" && a.Type == vfp.ActionEncap:
 		a.Encap.DF, err = parseBool(val)
-	case key == "MTU" && a.Type == ActionEncap:
+	case key == "MTU" && a.Type == vfp.ActionEncap:
 		var v uint16
 		v, err = parseU16(val)
 		a.Encap.MTU = int(v)
-	case key == "MSS clamp" && a.Type == ActionEncap:
+	case key == "MSS clamp" && a.Type == vfp.ActionEncap:
 		a.Encap.ClampMSS, err = parseBool(val)
-	case key == "New source MAC" && a.Type == ActionMACRewrite:
+	case key == "New source MAC" && a.Type == vfp.ActionMACRewrite:
 		a.MAC.SrcMAC, err = parseMAC(val)
-	case key == "New destination MAC" && a.Type == ActionMACRewrite:
+	case key == "New destination MAC" && a.Type == vfp.ActionMACRewrite:
 		a.MAC.DstMAC, err = parseMAC(val)
 	default:
 		return errUnknownField
@@ -1037,22 +1269,22 @@ func (ps *parser) actionField(key, val string) error {
 	return err
 }
 
-func parsePortRange(s string) (PortRange, error) {
+func parsePortRange(s string) (vfp.PortRange, error) {
 	lo, hi, isRange := strings.Cut(s, "-")
 	a, err := parseU16(strings.TrimSpace(lo))
 	if err != nil {
-		return PortRange{}, err
+		return vfp.PortRange{}, err
 	}
 	b := a
 	if isRange {
 		if b, err = parseU16(strings.TrimSpace(hi)); err != nil {
-			return PortRange{}, err
+			return vfp.PortRange{}, err
 		}
 	}
 	if a > b {
-		return PortRange{}, fmt.Errorf("port range %q is empty", s)
+		return vfp.PortRange{}, fmt.Errorf("port range %q is empty", s)
 	}
-	return PortRange{a, b}, nil
+	return vfp.PortRange{Lo: a, Hi: b}, nil
 }
 
 // parseIPCond parses "10.0.0.1", "10.0.0.0-10.0.0.255" or "10.0.0.0/24"
@@ -1119,7 +1351,7 @@ func rangePrefixes(a, b netip.Addr) []netip.Prefix {
 	return out
 }
 
-func parseCond(c *Conditions, key, val string, v6 bool) error {
+func parseCond(c *vfp.Conditions, key, val string, v6 bool) error {
 	for _, item := range strings.Split(val, ",") {
 		item = strings.TrimSpace(item)
 		if item == "" {
@@ -1176,7 +1408,7 @@ func parseCond(c *Conditions, key, val string, v6 bool) error {
 // RuleCounterLine is one rule's counters read by ParseRuleCounters.
 type RuleCounterLine struct {
 	Layer, Group, Rule, FriendlyName string
-	Counters                         RuleCounters
+	Counters                         vfp.RuleCounters
 }
 
 // ParseRuleCounters reads FormatRuleCounters output (and the "Matched
