@@ -2,68 +2,16 @@ package bench
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hnspath/hnspath/bench/benchtest"
 	"github.com/hnspath/hnspath/bench/result"
 )
-
-// e2eOptions are the options of the end-to-end runs: many short trials, no reference
-// (the comparison gates on pkts/s).
-func e2eOptions() Options {
-	return Options{Trials: 12, MinTime: 5 * time.Millisecond, Warmup: 5 * time.Millisecond, NoReference: true, Commit: "e2e", CPU: "e2e"}
-}
-
-// pairRun measures the synthetic workload with baseIters multiply-adds per packet (the
-// baseline) and with newIters (the candidate), and returns them as two reports of a
-// benchmark named Spin, as if from two runs. Both are measured in one Run so that their
-// trials interleave: this machine is shared, and its load drifts more between two runs
-// a second apart than between neighbouring trials.
-func pairRun(t *testing.T, baseIters, newIters int, opt Options) (base, cand *result.Report) {
-	t.Helper()
-	rep, err := Run(context.Background(), []Workload{spinWorkload("Spin", baseIters), spinWorkload("SpinNew", newIters)}, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	split := func(from, to string) *result.Report {
-		r := *rep
-		r.Benchmarks = nil
-		for _, b := range rep.Benchmarks {
-			owner := b.Name
-			if b.IsReference {
-				owner, _ = b.Key("ref")
-			}
-			if owner != from {
-				continue
-			}
-			c := *b
-			c.Keys = slices.Clone(b.Keys)
-			if c.Name == from {
-				c.Name = to
-			}
-			for i := range c.Keys {
-				if c.Keys[i].Key == "ref" {
-					c.Keys[i].Value = to
-				}
-			}
-			if c.Reference != "" {
-				c.Reference = strings.Replace(c.Reference, "ref="+from, "ref="+to, 1)
-			}
-			r.Benchmarks = append(r.Benchmarks, &c)
-		}
-		r.Summarize(opt.Confidence)
-		return &r
-	}
-	return split("Spin", "Spin"), split("SpinNew", "Spin")
-}
 
 func goBench(t *testing.T, r *result.Report) []byte {
 	t.Helper()
@@ -74,28 +22,79 @@ func goBench(t *testing.T, r *result.Report) []byte {
 	return buf.Bytes()
 }
 
+// synthReport is a report of one benchmark, Spin/size=64/cores=1, whose trials took
+// ns nanoseconds per packet times 1+jitter[i]: synthetic samples with a known spread,
+// written and compared as a measured run would be, with no clock involved. With
+// refNs > 0 it also has the copy reference, Copy/ref=Spin/size=64/cores=1, at refNs
+// per packet with the same jitter reversed, and the copy ratios of the pairs.
+func synthReport(ns float64, jitter []float64, refNs float64) *result.Report {
+	const packets = 1_000_000
+	trial := func(ns float64) result.Trial {
+		return result.Trial{Packets: packets, Bytes: 64 * packets, Delivered: packets, ElapsedNs: int64(ns * packets)}
+	}
+	keys := []KV{{Key: "size", Value: "64"}, {Key: result.CoresKey, Value: "1"}}
+	b := &result.Benchmark{Name: "Spin", Keys: keys}
+	var ref *result.Benchmark
+	if refNs > 0 {
+		ref = &result.Benchmark{Name: ReferenceName, Keys: append([]KV{{Key: "ref", Value: "Spin"}}, keys...), IsReference: true}
+		b.Reference = ref.FullName()
+	}
+	for i, j := range jitter {
+		tr := trial(ns * (1 + j))
+		if ref != nil {
+			rns := refNs * (1 + jitter[len(jitter)-1-i])
+			ref.Trials = append(ref.Trials, trial(rns))
+			tr.CopyRatio = ns * (1 + j) / rns
+		}
+		b.Trials = append(b.Trials, tr)
+	}
+	r := &result.Report{Schema: result.Schema,
+		Config: []KV{{Key: "goos", Value: runtime.GOOS}, {Key: "goarch", Value: runtime.GOARCH},
+			{Key: "pkg", Value: Pkg}, {Key: "cpu", Value: "e2e"}, {Key: "commit", Value: "e2e"}},
+		Options:    result.RunOptions{Trials: len(jitter), Confidence: 0.95},
+		Benchmarks: []*result.Benchmark{b}}
+	if ref != nil {
+		r.Benchmarks = append(r.Benchmarks, ref)
+	}
+	r.Summarize(0.95)
+	return r
+}
+
+// Two orders of the same ±4% spread, the spread of a loaded machine: a candidate's
+// trials are not the baseline's copied.
+var (
+	jitterA = []float64{0.01, -0.02, 0.04, -0.01, 0.00, 0.03, -0.04, 0.02, -0.03, 0.01, -0.01, 0.00}
+	jitterB = []float64{-0.03, 0.02, 0.00, 0.04, -0.01, -0.04, 0.01, 0.03, 0.00, -0.02, 0.01, -0.01}
+)
+
 // TestRegressionEndToEnd compares a baseline with the same workload unchanged, slowed
-// down (1.5x the work per packet) and sped up, through the Go benchmark file, and checks
-// the verdicts: only the slowed run is a regression, which is what makes
+// down (1.5x the time per packet) and sped up (2x), through the Go benchmark file, and
+// checks the verdicts: only the slowed run is a regression, which is what makes
 // `hnspath bench --baseline` exit 1.
+//
+// The samples are synthetic: 12 trials spread ±4% around their center, the spread
+// of a loaded machine. (This test used to time a spinning workload, and "slowed 1.5x"
+// failed in 2 of 8 runs on a loaded machine.) Measuring is the runner tests' and
+// TestBenchstatReadsOutput's job; this test checks the comparison.
 func TestRegressionEndToEnd(t *testing.T) {
-	const iters = 150
 	tests := []struct {
 		name      string
-		iters     int
+		ns        float64
 		want      result.Verdict
 		regressed bool
 	}{
-		{"unchanged", iters, result.NoChange, false},
-		{"slowed 1.5x", iters * 3 / 2, result.Regressed, true},
-		{"faster 2x", iters / 2, result.Improved, false},
+		{"unchanged", 100, result.NoChange, false},
+		{"slowed 1.5x", 150, result.Regressed, true},
+		{"faster 2x", 50, result.Improved, false},
+		// Within the 10% threshold: a significant but small change is not a regression.
+		{"slowed 5%", 105, result.NoChange, false},
 	}
 	const name = "Spin/size=64/cores=1"
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			base, cand := pairRun(t, iters, tt.iters, e2eOptions())
+			baseRep, cand := synthReport(100, jitterA, 0), synthReport(tt.ns, jitterB, 0)
 			// A 10% threshold: the 1.5x run is 33% slower in pkts/s.
-			c, err := result.Compare(bytes.NewReader(goBench(t, base)), cand, result.CompareOptions{BaselineName: "base.txt", Threshold: 0.10})
+			c, err := result.Compare(bytes.NewReader(goBench(t, baseRep)), cand, result.CompareOptions{BaselineName: "base.txt", Threshold: 0.10})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,11 +109,8 @@ func TestRegressionEndToEnd(t *testing.T) {
 			if c.Regressed() != tt.regressed {
 				t.Errorf("regressed = %v, want %v:\n%s", c.Regressed(), tt.regressed, out.String())
 			}
-			if tt.want != result.NoChange && v != tt.want {
+			if v != tt.want {
 				t.Errorf("verdict %v, want %v:\n%s", v, tt.want, out.String())
-			}
-			if tt.want == result.NoChange && v == result.Regressed {
-				t.Errorf("verdict %v for an unchanged workload:\n%s", v, out.String())
 			}
 			if tt.regressed && !strings.Contains(out.String(), "significant regression(s)") {
 				t.Errorf("comparison output does not name the regression:\n%s", out.String())
@@ -125,12 +121,12 @@ func TestRegressionEndToEnd(t *testing.T) {
 
 // TestBenchstatReadsOutput writes two runs in Go benchmark format and runs the real
 // benchstat on them: it must parse them without complaint, show our units, and see
-// the slowed run's difference.
+// the slowed run's difference. The runs are synthetic (synthReport: 2x the time per
+// packet, with the copy reference); timing a real workload made the verdict depend on
+// the machine's load (p=0.052 on a loaded machine).
 func TestBenchstatReadsOutput(t *testing.T) {
 	bs := benchtest.Benchstat(t)
-	opt := e2eOptions()
-	opt.NoReference = false
-	base, cand := pairRun(t, 100, 200, opt)
+	base, cand := synthReport(100, jitterA, 5), synthReport(200, jitterB, 5)
 	old, slow := goBench(t, base), goBench(t, cand)
 	dir := t.TempDir()
 	oldPath, newPath := filepath.Join(dir, "old.txt"), filepath.Join(dir, "new.txt")

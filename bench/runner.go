@@ -33,6 +33,10 @@ const (
 // Pkg is the "pkg" configuration line of bench output.
 const Pkg = "github.com/hnspath/hnspath/bench"
 
+// PartialKey is the configuration line ("partial: true") of a report whose run
+// stopped before every trial ran (result.Report.Partial).
+const PartialKey = "partial"
+
 // Options configures Run. The zero value runs 10 trials of at least 250 ms per
 // benchmark on one core, each paired with a copy reference.
 type Options struct {
@@ -150,8 +154,11 @@ const ReferenceName = "Copy"
 //     Heap allocations are counted over this phase.
 //
 // When ctx is cancelled Run stops within one time check (every ~256 packets) and
-// returns the report of the trials completed so far together with an error wrapping
-// ctx.Err().
+// returns the report of the trials completed so far, marked Partial (and with the
+// configuration line "partial: true"), together with an error wrapping ctx.Err().
+//
+// With opt.Progress set on a writer that is not a terminal (a log file, CI), Run
+// writes one line per trial round as it finishes instead of a progress bar.
 func Run(ctx context.Context, workloads []Workload, opt Options) (*result.Report, error) {
 	opt = opt.withDefaults()
 	if err := opt.validate(); err != nil {
@@ -191,6 +198,17 @@ func Run(ctx context.Context, workloads []Workload, opt Options) (*result.Report
 		if !in.ref {
 			rn.checkDelivered(in)
 		}
+	}
+	if runErr != nil {
+		// What ran is kept, and marked so that no reader takes it for a whole run.
+		done := 0
+		for _, in := range rn.instances {
+			done += len(in.bench.Trials)
+		}
+		rep.Partial = true
+		rep.Config = append(rep.Config, KV{Key: PartialKey, Value: "true"})
+		rn.warnings = append(rn.warnings, fmt.Sprintf("partial: the run stopped after %d of %d trials (%v)",
+			done, len(rn.instances)*opt.Trials, runErr))
 	}
 	rep.Warnings = rn.warnings
 	rep.Summarize(opt.Confidence)
@@ -384,6 +402,9 @@ func (rn *runner) run(ctx context.Context) error {
 	}
 	pr := newProgress(rn.opt.Progress, steps)
 	defer pr.finish()
+	// No bar where there is no terminal: a line per finished round instead.
+	lines := pr == nil && rn.opt.Progress != nil
+	start := time.Now()
 	if rn.opt.Warmup > 0 {
 		for _, in := range rn.instances {
 			pr.step("warm up " + in.bench.FullName())
@@ -412,6 +433,9 @@ func (rn *runner) run(ctx context.Context) error {
 			if ok1 && ok2 && rv > 0 {
 				w.CopyRatio = wv / rv
 			}
+		}
+		if lines {
+			fmt.Fprintf(rn.opt.Progress, "bench: trial %d/%d done for %d benchmarks (%s)\n", t+1, rn.opt.Trials, len(rn.instances), time.Since(start).Round(time.Millisecond))
 		}
 	}
 	return nil

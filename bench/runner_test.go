@@ -431,6 +431,9 @@ func TestRunCancel(t *testing.T) {
 			if got := len(rep.Benchmarks[0].Trials); got != tt.wantTrials {
 				t.Errorf("%d completed trials, want %d", got, tt.wantTrials)
 			}
+			if !rep.Partial || !slices.Contains(rep.Config, KV{Key: PartialKey, Value: "true"}) {
+				t.Errorf("partial report: Partial %v, config %v; want true and partial: true", rep.Partial, rep.Config)
+			}
 		})
 	}
 }
@@ -525,8 +528,10 @@ func TestProgress(t *testing.T) {
 		t.Errorf("progress bar not erased at the end: %q", out[max(0, len(out)-40):])
 	}
 
-	// A regular file is not a terminal: nothing is drawn.
-	f, err := os.Create(filepath.Join(t.TempDir(), "progress"))
+	// A regular file is not a terminal: no bar, one line per finished trial round
+	// (there used to be nothing at all until the end).
+	path := filepath.Join(t.TempDir(), "progress")
+	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -535,8 +540,14 @@ func TestProgress(t *testing.T) {
 	if _, err := Run(context.Background(), []Workload{spinWorkload("Spin", 1)}, opt); err != nil {
 		t.Fatal(err)
 	}
-	if fi, _ := f.Stat(); fi.Size() != 0 {
-		t.Errorf("progress wrote %d bytes to a file, want 0", fi.Size())
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if strings.Contains(string(b), "\r") || len(lines) != 2 ||
+		!strings.HasPrefix(lines[0], "bench: trial 1/2 done for 2 benchmarks (") || !strings.HasPrefix(lines[1], "bench: trial 2/2 done for 2 benchmarks (") {
+		t.Errorf("progress in a file: got %q, want two lines, one per trial round, and no bar", b)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -285,19 +286,46 @@ type Comparer struct {
 	LBGroups []LBGroup
 
 	ab, ba map[bindKey]uint64
+	// used is when (virtual time) each binding of ab was last confirmed.
+	used map[bindKey]int64
+	// now is the virtual time of the input being compared.
+	now int64
 	// last is the virtual time of the previous input, for labelling timeouts.
 	last    int64
 	started bool
+	// timedOut are the flows (an input's tuple, either direction) whose NAT state one
+	// side let expire after a pause: their later packets differ for the same reason.
+	timedOut map[flowKey]bool
 }
 
+// bindKey is a bound value of one backend. NAT choices are scoped by the ends of the
+// flow, "local>remote" (the local address, the remote address and port; two addresses
+// for ICMP ids): a NAT's port is unique per remote endpoint, not per scenario, so one
+// value may stand for different flows toward different peers (RFC 4787 §4.1:
+// endpoint-dependent reuse); the local address keeps the NAT's outside ports apart from
+// the inside ones; and a port freed by a timeout may be taken again (staleBinding).
+// scenarios.Diff uses the same rule.
 type bindKey struct {
-	kind string // "tcp", "udp", "icmp-id"
-	v    uint64
+	kind  string // "tcp", "udp", "icmp-id", or a load balancer group's kind
+	v     uint64
+	scope string // the remote endpoint, "" for load balancer choices
+}
+
+// staleBinding is how long a NAT binding may go unused before either side may reuse
+// its port for another flow toward the same peer: the shortest idle timeout of both
+// NATs (WinNAT's ICMP query timeout, 30 s; Linux conntrack's unreplied UDP, 30 s).
+const staleBinding = int64(30 * time.Second)
+
+// flowKey is an input's 5-tuple in canonical order (either direction).
+type flowKey struct {
+	a, b  string
+	proto uint8
 }
 
 // NewComparer returns a comparer of backend a's results with backend b's.
 func NewComparer(scenario, a, b string) *Comparer {
-	return &Comparer{Scenario: scenario, A: a, B: b, ab: map[bindKey]uint64{}, ba: map[bindKey]uint64{}}
+	return &Comparer{Scenario: scenario, A: a, B: b, ab: map[bindKey]uint64{}, ba: map[bindKey]uint64{},
+		used: map[bindKey]int64{}, timedOut: map[flowKey]bool{}}
 }
 
 // Compare compares two result lists of one scenario, in input order.
@@ -329,6 +357,13 @@ func Compare(scenario string, a, b []*result.Packet) *Comparison {
 // Packet compares the results of one input and learns bindings from them.
 func (c *Comparer) Packet(a, b *result.Packet) PacketComparison {
 	pc := PacketComparison{Index: a.Index, In: a.In}
+	c.now = a.TimeNS
+	if hasDrop(b, reasonInjectRejected) {
+		// B never ran the input: nothing was compared, whatever the outcomes say.
+		pc.Diffs = append(pc.Diffs, Difference{What: "outcome", A: outcomeText(a), B: outcomeText(b), NotBuilt: notInjected})
+		c.last, c.started = max(c.last, a.TimeNS), true
+		return pc
+	}
 	if a.Outcome != b.Outcome {
 		pc.Diffs = append(pc.Diffs, Difference{What: "outcome", A: outcomeText(a), B: outcomeText(b)})
 	}
@@ -380,23 +415,97 @@ func (c *Comparer) Packet(a, b *result.Packet) PacketComparison {
 	}
 	portChoice := c.boundOnlyInB(a.Frame)
 	// After a pause in virtual time, a NAT session one side kept and the other let
-	// expire is a difference of timeouts.
+	// expire is a difference of timeouts; so are the differences of the later packets
+	// of that flow (its tuples, as sent and as translated, either direction).
 	timedOut := c.started && a.TimeNS-c.last > int64(time.Second) &&
 		(hasDrop(a, "winnat-no-mapping") != hasDrop(b, "winnat-no-mapping") || a.Outcome != b.Outcome)
+	if !timedOut && len(pc.Diffs) > 0 {
+		if k, ok := flowOf(a.Frame); ok && c.timedOut[k] {
+			timedOut = true
+		}
+	}
+	if timedOut && len(pc.Diffs) > 0 {
+		c.markFlows(a, b)
+	}
 	c.last, c.started = max(c.last, a.TimeNS), true
 	for i := range pc.Diffs {
-		pc.Diffs[i].Known = Explain(a, b, &pc.Diffs[i])
-		if pc.Diffs[i].Known == "" && portChoice {
+		d := &pc.Diffs[i]
+		d.Known = Explain(a, b, d)
+		if d.Known == "" && portChoice {
 			// The input goes to a port that only B's NAT chose (a scenario's packet to a
 			// port the emulator did not map): a consequence of the port choice.
-			pc.Diffs[i].Known = "nat-port-choice"
+			d.Known = "nat-port-choice"
 		}
-		if pc.Diffs[i].Known == "" && timedOut {
-			pc.Diffs[i].Known = "nat-timeouts"
+		if d.Known == "" && timedOut {
+			d.Known = "nat-timeouts"
+		}
+		if d.Known != "" && deliveredAgainstDrop(a, b, d) {
+			// A documented rule that says Windows drops cannot explain a delivery the
+			// model made: that is a fidelity defect, not a Windows/Linux difference.
+			d.Known = ""
 		}
 	}
 	markSwitched(pc.Diffs)
 	return pc
+}
+
+// reasonInjectRejected is the Linux backend's drop reason for an input the kernel
+// refused to send (hostprobe/linux.ReasonInjectRejected; not imported: the backends
+// import this package).
+const reasonInjectRejected = "linux-inject-rejected"
+
+// notInjected labels the input of a packet backend B could not inject: its results
+// say nothing about B's datapath, so the packet neither agrees nor differs.
+const notInjected = "an input the backend could not inject (linux-inject-rejected)"
+
+// deliveredAgainstDrop reports whether d, labelled with a documented difference whose
+// Windows side is a drop, is A delivering something B did not.
+func deliveredAgainstDrop(a, b *result.Packet, d *Difference) bool {
+	k, ok := DifferenceByID(d.Known)
+	if !ok || !k.WindowsDrops {
+		return false
+	}
+	switch d.What {
+	case "missing":
+		return d.Kind == result.KindDelivered
+	case "outcome":
+		return a.Outcome == result.OutcomeDelivered && b.Outcome != result.OutcomeDelivered
+	}
+	return false
+}
+
+// flowOf returns the canonical 5-tuple of a frame's outermost IPv4 packet.
+func flowOf(f []byte) (flowKey, bool) {
+	if len(f) < 14+20 || binary.BigEndian.Uint16(f[12:14]) != 0x0800 {
+		return flowKey{}, false
+	}
+	ip := f[14:]
+	p, ok := ipPorts(ip)
+	if !ok {
+		return flowKey{}, false
+	}
+	src := netip.AddrFrom4([4]byte(ip[12:16])).String() + "|" + strconv.FormatUint(p.sport, 10)
+	dst := netip.AddrFrom4([4]byte(ip[16:20])).String() + "|" + strconv.FormatUint(p.dport, 10)
+	if src > dst {
+		src, dst = dst, src
+	}
+	return flowKey{src, dst, ip[9]}, true
+}
+
+// markFlows records the flows of an input whose NAT state timed out on one side: the
+// input's tuple and those of every output of either run (the tuple as translated).
+func (c *Comparer) markFlows(a, b *result.Packet) {
+	frames := [][]byte{a.Frame}
+	for _, p := range []*result.Packet{a, b} {
+		for _, o := range p.Outputs {
+			frames = append(frames, o.Frame)
+		}
+	}
+	for _, f := range frames {
+		if k, ok := flowOf(f); ok {
+			c.timedOut[k] = true
+		}
+	}
 }
 
 func outcomeText(p *result.Packet) string {
@@ -426,6 +535,8 @@ type field struct {
 	isNum bool
 	// bind is the binding kind of the field ("tcp", "udp", "icmp-id"), or "".
 	bind string
+	// scope is the remote endpoint a bound value is scoped by (bindKey).
+	scope string
 	// checkOnly fields match through an existing binding but make none.
 	checkOnly bool
 	// free fields are not compared.
@@ -450,7 +561,9 @@ var layerDefaults = map[string]string{
 func (c *Comparer) flatten(frame []byte) (layers []string, fields []field) {
 	s := spec.Decode(frame, spec.DecodeOptions{VXLANPorts: c.VXLANPorts})
 	count := map[string]int{}
+	var ipSrc, ipDst string // of the IP layer before the current one
 	for li, l := range s.Layers {
+		first := len(fields)
 		if l.Name == "padding" {
 			continue
 		}
@@ -493,8 +606,46 @@ func (c *Comparer) flatten(frame []byte) (layers []string, fields []field) {
 			}
 			fields = append(fields, fl)
 		}
+		switch l.Name {
+		case "ipv4", "ipv6":
+			ipSrc, ipDst = valueOf(fields[first:], "src"), valueOf(fields[first:], "dst")
+		case "tcp", "udp":
+			sport, dport := valueOf(fields[first:], "sport"), valueOf(fields[first:], "dport")
+			for i := first; i < len(fields); i++ {
+				switch fields[i].name {
+				case "sport":
+					fields[i].scope = ipSrc + ">" + ipDst + "|" + dport
+				case "dport":
+					fields[i].scope = ipDst + ">" + ipSrc + "|" + sport
+				}
+			}
+		case "icmp":
+			scope := ipSrc + ">" + ipDst
+			if t := valueOf(fields[first:], "type"); t == "0" || t == "14" {
+				scope = ipDst + ">" + ipSrc // a reply: the remote end sent it
+			}
+			for i := first; i < len(fields); i++ {
+				if fields[i].name == "id" {
+					fields[i].scope = scope
+				}
+			}
+		}
 	}
 	return layers, fields
+}
+
+// valueOf returns the value of the named field among fs, or its default when the
+// decoder left it out.
+func valueOf(fs []field, name string) string {
+	for _, f := range fs {
+		if f.name == name {
+			return f.val
+		}
+	}
+	if len(fs) > 0 {
+		return layerDefaults[fs[0].layer+"."+name]
+	}
+	return ""
 }
 
 // frames compares two frames field by field; alias maps values of b (addresses, MACs)
@@ -559,10 +710,11 @@ func (c *Comparer) frames(a, b []byte, alias map[string]string) []Difference {
 			continue
 		}
 		if x.bind != "" && x.isNum && y.isNum {
-			if x.checkOnly && c.ab[bindKey{x.bind, x.num}] == y.num && c.hasBind(x.bind, x.num) {
+			k := bindKey{x.bind, x.num, x.scope}
+			if w, ok := c.ab[k]; x.checkOnly && ok && w == y.num {
 				continue
 			}
-			if !x.checkOnly && c.bindOK(x.bind, x.num, y.num) {
+			if !x.checkOnly && c.bindOK(x.bind, x.scope, x.num, y.num) {
 				continue
 			}
 		}
@@ -618,66 +770,107 @@ func markSwitched(ds []Difference) {
 }
 
 // boundOnlyInB reports whether the outermost TCP/UDP destination port or ICMP id of an
-// input frame is a value B chose and A did not.
+// input frame is a value B chose and A did not (for the same remote end).
 func (c *Comparer) boundOnlyInB(f []byte) bool {
-	kind, _, dport, ok := l4Ports(f)
+	p, ok := l4Ports(f)
 	if !ok {
 		return false
 	}
-	_, inB := c.ba[bindKey{kind, dport}]
-	_, inA := c.ab[bindKey{kind, dport}]
+	k := bindKey{p.kind, p.dport, p.dScope}
+	_, inB := c.ba[k]
+	_, inA := c.ab[k]
 	return inB && !inA
 }
 
-// l4Ports returns the binding kind and the source and destination port (for ICMP
-// queries the id, twice) of a frame's outermost IPv4 packet.
-func l4Ports(f []byte) (kind string, sport, dport uint64, ok bool) {
+// ports are the binding kind, ports (for ICMP queries the id, twice) and binding
+// scopes (bindKey) of a frame's outermost IPv4 packet.
+type ports struct {
+	kind           string
+	sport, dport   uint64
+	sScope, dScope string
+}
+
+// l4Ports returns the ports of a frame's outermost IPv4 packet.
+func l4Ports(f []byte) (ports, bool) {
 	if len(f) < 14+20 || binary.BigEndian.Uint16(f[12:14]) != 0x0800 {
-		return "", 0, 0, false
+		return ports{}, false
 	}
-	ip := f[14:]
+	return ipPorts(f[14:])
+}
+
+// ipPorts returns the ports of an IPv4 packet (at least its header and 8 bytes).
+func ipPorts(ip []byte) (ports, bool) {
 	ihl := int(ip[0]&0x0f) * 4
 	if ihl < 20 || len(ip) < ihl+8 {
-		return "", 0, 0, false
+		return ports{}, false
 	}
+	src := netip.AddrFrom4([4]byte(ip[12:16])).String()
+	dst := netip.AddrFrom4([4]byte(ip[16:20])).String()
 	l4 := ip[ihl:]
 	switch ip[9] {
 	case 6, 17:
-		kind = "tcp"
+		p := ports{kind: "tcp", sport: uint64(binary.BigEndian.Uint16(l4[0:])), dport: uint64(binary.BigEndian.Uint16(l4[2:]))}
 		if ip[9] == 17 {
-			kind = "udp"
+			p.kind = "udp"
 		}
-		return kind, uint64(binary.BigEndian.Uint16(l4[0:])), uint64(binary.BigEndian.Uint16(l4[2:])), true
+		p.sScope = src + ">" + dst + "|" + strconv.FormatUint(p.dport, 10)
+		p.dScope = dst + ">" + src + "|" + strconv.FormatUint(p.sport, 10)
+		return p, true
 	case 1:
 		id := uint64(binary.BigEndian.Uint16(l4[4:]))
-		return "icmp-id", id, id, true
+		scope := src + ">" + dst
+		if l4[0] == 0 || l4[0] == 14 {
+			scope = dst + ">" + src
+		}
+		return ports{kind: "icmp-id", sport: id, dport: id, sScope: scope, dScope: scope}, true
 	}
-	return "", 0, 0, false
+	return ports{}, false
 }
 
-// bindOK records or checks the binding a -> b of kind.
-func (c *Comparer) bindOK(kind string, a, b uint64) bool {
-	ka, kb := bindKey{kind, a}, bindKey{kind, b}
+// bindOK records or checks the binding a -> b of kind for the remote end scope. A
+// binding unused for staleBinding may be replaced (a NAT reused the port).
+func (c *Comparer) bindOK(kind, scope string, a, b uint64) bool {
+	ka, kb := bindKey{kind, a, scope}, bindKey{kind, b, scope}
 	if x, ok := c.ab[ka]; ok {
-		return x == b
+		if x == b {
+			c.used[ka] = c.now
+			return true
+		}
+		if !c.stale(ka) {
+			return false
+		}
+		delete(c.ba, bindKey{kind, x, scope})
+		delete(c.ab, ka)
 	}
 	if y, ok := c.ba[kb]; ok {
-		return y == a
+		ky := bindKey{kind, y, scope}
+		if !c.stale(ky) {
+			return false
+		}
+		delete(c.ab, ky)
+		delete(c.ba, kb)
 	}
 	c.ab[ka], c.ba[kb] = b, a
+	c.used[ka] = c.now
 	return true
 }
 
-func (c *Comparer) hasBind(kind string, a uint64) bool {
-	_, ok := c.ab[bindKey{kind, a}]
-	return ok
+// stale reports whether the NAT binding k of A was last used longer ago than
+// staleBinding (load balancer choices never go stale).
+func (c *Comparer) stale(k bindKey) bool {
+	return k.scope != "" && c.now-c.used[k] > staleBinding
 }
 
-// Bindings returns the learned bindings as "kind a->b" strings, sorted.
+// Bindings returns the learned bindings as "kind a->b" strings (with " to SCOPE" for
+// NAT choices scoped by their remote end), sorted.
 func (c *Comparer) Bindings() []string {
 	var out []string
 	for k, v := range c.ab {
-		out = append(out, fmt.Sprintf("%s %d->%d", k.kind, k.v, v))
+		s := fmt.Sprintf("%s %d->%d", k.kind, k.v, v)
+		if k.scope != "" {
+			s += " to " + k.scope
+		}
+		out = append(out, s)
 	}
 	sort.Strings(out)
 	return out
@@ -704,12 +897,17 @@ func (c *Comparer) Translate(in Input) Input {
 	l4 := ip[ihl:total]
 	proto := ip[9]
 	var out []byte
+	pp, _ := ipPorts(ip[:total])
 	rewrite := func(off int, kind string) {
 		if len(l4) < off+2 {
 			return
 		}
 		v := uint64(binary.BigEndian.Uint16(l4[off:]))
-		w, ok := c.ab[bindKey{kind, v}]
+		scope := pp.sScope
+		if off == 2 {
+			scope = pp.dScope
+		}
+		w, ok := c.ab[bindKey{kind, v, scope}]
 		if !ok || w == v {
 			return
 		}
@@ -747,11 +945,11 @@ func (c *Comparer) Translate(in Input) Input {
 	return in
 }
 
-// translateQuoted rewrites the TCP/UDP ports of the packet an ICMP error quotes (RFC 792:
-// its IP header and at least 8 bytes of its data) through the bindings, updating the
-// quoted transport checksum incrementally (RFC 1624 eqn. 3) as a NAT does. f is the
-// frame, out its copy so far (nil: none yet); it returns the copy, or nil when nothing
-// changed. The caller recomputes the ICMP checksum.
+// translateQuoted rewrites the TCP/UDP ports (or the ICMP echo id) of the packet an ICMP
+// error quotes (RFC 792: its IP header and at least 8 bytes of its data) through the
+// bindings, updating the quoted transport checksum incrementally (RFC 1624 eqn. 3) as a
+// NAT does. f is the frame, out its copy so far (nil: none yet); it returns the copy, or
+// nil when nothing changed. The caller recomputes the ICMP checksum.
 func (c *Comparer) translateQuoted(f, out []byte, ihl, total int) []byte {
 	q := 14 + ihl + 8 // the quoted IPv4 header
 	if total-ihl-8 < 20 || len(f) < q+20 || f[q]>>4 != 4 {
@@ -760,17 +958,30 @@ func (c *Comparer) translateQuoted(f, out []byte, ihl, total int) []byte {
 	qihl := int(f[q]&0x0f) * 4
 	proto := f[q+9]
 	l4 := q + qihl
-	if qihl < 20 || (proto != 6 && proto != 17) || len(f) < l4+4 || 14+total < l4+4 {
+	if qihl < 20 || (proto != 6 && proto != 17 && proto != 1) || len(f) < l4+8 || 14+total < l4+8 {
 		return out
 	}
+	qp, _ := ipPorts(f[q : 14+total])
 	kind := "tcp"
 	csum := l4 + 16
-	if proto == 17 {
+	offs := []int{l4, l4 + 2}
+	switch proto {
+	case 17:
 		kind, csum = "udp", l4+6
+	case 1:
+		// An echo (or timestamp) query: its id is a NAT's choice like a port.
+		if t := f[l4]; t != 8 && t != 0 && t != 13 && t != 14 {
+			return out
+		}
+		kind, csum, offs = "icmp-id", l4+2, []int{l4 + 4}
 	}
-	for _, off := range []int{l4, l4 + 2} {
+	for _, off := range offs {
 		v := binary.BigEndian.Uint16(f[off:])
-		w, ok := c.ab[bindKey{kind, uint64(v)}]
+		scope := qp.sScope
+		if off == l4+2 && proto != 1 {
+			scope = qp.dScope
+		}
+		w, ok := c.ab[bindKey{kind, uint64(v), scope}]
 		if !ok || uint64(v) == w {
 			continue
 		}
@@ -780,7 +991,7 @@ func (c *Comparer) translateQuoted(f, out []byte, ihl, total int) []byte {
 		binary.BigEndian.PutUint16(out[off:], uint16(w))
 		if csum+2 <= 14+total && csum+2 <= len(out) {
 			old := binary.BigEndian.Uint16(out[csum:])
-			if proto == 6 || old != 0 {
+			if proto != 17 || old != 0 {
 				binary.BigEndian.PutUint16(out[csum:], update16(old, v, uint16(w)))
 			}
 		}

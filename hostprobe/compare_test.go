@@ -198,8 +198,8 @@ func TestCompareBindings(t *testing.T) {
 			t.Errorf("step %d: got agree=%v (%v), want %v", i+1, pc.Agrees(), pc.Diffs, s.agree)
 		}
 	}
-	if got := strings.Join(c.Bindings(), ";"); got != "udp 49152->5000" {
-		t.Errorf("Bindings: got %q, want udp 49152->5000", got)
+	if got := strings.Join(c.Bindings(), ";"); got != "udp 49152->5000 to 10.0.0.4>198.18.0.10|53" {
+		t.Errorf("Bindings: got %q, want udp 49152->5000 to 10.0.0.4>198.18.0.10|53", got)
 	}
 }
 
@@ -230,8 +230,11 @@ func TestCompareOutputs(t *testing.T) {
 // checksums (gopacket's), including the packet an ICMP error quotes.
 func TestTranslate(t *testing.T) {
 	c := NewComparer("s", "emulator", "linux")
-	c.bindOK("udp", 49152, 5000)
-	c.bindOK("icmp-id", 49152, 7)
+	// Bindings are scoped by the flow's remote end: the server's port 53 for the reply,
+	// its port 33434 for the packet the ICMP error quotes, the server for the echo.
+	c.bindOK("udp", "10.0.0.4>198.18.0.10|53", 49152, 5000)
+	c.bindOK("udp", "10.0.0.4>198.18.0.10|33434", 49152, 5000)
+	c.bindOK("icmp-id", "10.0.0.4>198.18.0.10", 49152, 7)
 	reply := build(t, pkt{srcMAC: "02:00:00:00:00:02", dstMAC: "02:00:00:00:00:01", src: "198.18.0.10", dst: "10.0.0.4", proto: "udp", sport: 53, dport: 49152, pad: 4})
 	got := c.Translate(Input{Port: "server", Frame: reply})
 	want := build(t, pkt{srcMAC: "02:00:00:00:00:02", dstMAC: "02:00:00:00:00:01", src: "198.18.0.10", dst: "10.0.0.4", proto: "udp", sport: 53, dport: 5000, pad: 4})
@@ -373,11 +376,11 @@ func FuzzTranslate(f *testing.F) {
 	f.Add([]byte("\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x08\x00E\x00\x00\x1c\x00\x00\x00\x00@\x11\x00\x00\n\x00\x00\x04\n\x00\x00\x05\xc0\x00\x005\x00\x08\x00\x00"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c := NewComparer("s", "a", "b")
-		c.bindOK("udp", 49152, 5000)
-		c.bindOK("tcp", 53, 80)
-		c.bindOK("icmp-id", 0, 7)
+		c.bindOK("udp", "10.0.0.5|53", 49152, 5000)
+		c.bindOK("tcp", "10.0.0.5|80", 53, 80)
+		c.bindOK("icmp-id", "10.0.0.5", 0, 7)
 		c.LBGroups = []LBGroup{lbGroup()}
-		c.bindOK(bindKindLB(0), 1, 0)
+		c.bindOK(bindKindLB(0), "", 1, 0)
 		got := c.Translate(Input{Frame: b})
 		if len(got.Frame) != len(b) {
 			t.Fatalf("length changed from %d to %d", len(b), len(got.Frame))

@@ -1,6 +1,7 @@
 package hostprobe
 
 import (
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -31,6 +32,10 @@ type KnownDifference struct {
 	// where the emulator disagrees with documented Windows behaviour: Windows says what
 	// it should do, Source why; the comparison's verdict says "emulator finding".
 	Finding bool
+	// WindowsDrops says the documented Windows behaviour is a drop: the entry never
+	// explains the emulator delivering something the other side did not (the Comparer
+	// takes the label off such a difference).
+	WindowsDrops bool
 }
 
 // Differences is the table of documented Windows/Linux differences.
@@ -43,6 +48,21 @@ var Differences = []KnownDifference{
 		Match: func(a, b *result.Packet, d *Difference) bool {
 			return strings.HasSuffix(a.In, "/host") && hasDrop(a, "winnat-no-host-loopback")
 		},
+		WindowsDrops: true,
+	},
+	{
+		ID: "host-ipv6",
+		Windows: "the management OS has IPv6 on every interface by default (link-local) and takes IPv6 multicast " +
+			"(MLD, neighbor and router solicitations) even where it has no IPv6 address configured",
+		Linux:  "the analogue turns IPv6 off (disable_ipv6) in hosts without IPv6 addresses, so nothing takes it",
+		Source: "docs/fidelity.md §2 (the host's own IPv6); hostprobe/linux layout (disable_ipv6)",
+		Match: func(a, b *result.Packet, d *Difference) bool {
+			if !isIPv6(a.Frame) {
+				return false
+			}
+			return d.What == "outcome" && deliveredOnlyToHosts(a) ||
+				d.What == "missing" && d.Kind == result.KindDelivered && strings.HasSuffix(d.Port, "/host")
+		},
 	},
 	{
 		ID:      "ipv6-nat",
@@ -52,6 +72,7 @@ var Differences = []KnownDifference{
 		Match: func(a, b *result.Packet, d *Difference) bool {
 			return hasDrop(a, "winnat-ipv6-unsupported") || hasDrop(a, "hns-ipv6-unsupported") || isIPv6(a.Frame)
 		},
+		WindowsDrops: true,
 	},
 	{
 		ID:      "vfp-icmp-snat",
@@ -61,6 +82,7 @@ var Differences = []KnownDifference{
 		Match: func(a, b *result.Packet, d *Difference) bool {
 			return hasDrop(a, "vfp-no-icmp-transposition") || hasDrop(a, "icmp-not-transposed")
 		},
+		WindowsDrops: true,
 	},
 	{
 		ID: "host-icmp-error",
@@ -69,8 +91,31 @@ var Differences = []KnownDifference{
 		Linux: "ICMP errors have TTL 64 (net.ipv4.ip_default_ttl), TOS 0xc0 (IPTOS_PREC_INTERNETCONTROL) and quote " +
 			"as much of the packet as fits in 576 bytes (RFC 1812 section 4.3.2.3)",
 		Source: "emulator/host DefaultTTL and icmp.go; Linux net/ipv4/icmp.c (icmp_send)",
+		// Only what TTL, TOS and the quote's length change: the outer TTL, TOS, length
+		// and checksums, and the quote's tail. Addresses, ports and ids, inside the quote
+		// or out, must agree (RFC 5508 §4: the error is about the originator's packet).
 		Match: func(a, b *result.Packet, d *Difference) bool {
-			return (d.What == "field" || d.What == "layers") && outputIsICMPError(a, d)
+			if !outputIsICMPError(a, d) {
+				return false
+			}
+			switch d.What {
+			case "field":
+				return icmpErrorField(d.Field) || quoteLengthField(d)
+			case "layers":
+				return quoteTailOnly(d.A, d.B)
+			}
+			return false
+		},
+	},
+	{
+		ID: "nat-icmp-error-source",
+		Windows: "the host sends an ICMP error from its address on the interface toward the originator (RFC 1812 " +
+			"§4.3.2.4), also about a packet WinNAT translated [what Windows does here is not documented]",
+		Linux: "conntrack translates an ICMP error related to a NATed connection as it translates the connection, outer " +
+			"header included (nf_nat_icmp_reply_translation): the error seems to come from the address the originator sent to",
+		Source: "docs/fidelity.md §3; RFC 1812 §4.3.2.4; Linux net/netfilter/nf_nat_proto.c nf_nat_icmp_reply_translation",
+		Match: func(a, b *result.Packet, d *Difference) bool {
+			return d.What == "field" && d.Field == "ipv4.src" && outputIsICMPError(a, d) && d.B == quotedDst(a, d)
 		},
 	},
 	{
@@ -134,6 +179,77 @@ var Differences = []KnownDifference{
 			return d.What == "missing" && d.Kind == result.KindWireRx && hasDropAt(a, "mtu-mismatch", d.Port) &&
 				hasDropAt(b, "linux-link-drop", d.Port)
 		},
+		WindowsDrops: true,
+	},
+	{
+		ID: "veth-vlan-slack",
+		Windows: "a frame whose IP packet is longer than the NIC's or vNIC's MTU is dropped (pktmon reason 23, MTU " +
+			"mismatch), even by 1 to 4 bytes",
+		Linux: "a veth forwards frames up to MTU + 4 bytes (room for an 802.1Q tag: is_skb_forwardable allows " +
+			"mtu + hard_header_len + VLAN_HLEN), so IP packets of MTU+1 to MTU+4 bytes pass",
+		Source: "reference/windows-behaviour.md §5.1 (pktmon drop reason 23); Linux net/core/dev.c is_skb_forwardable, " +
+			"drivers/net/veth.c veth_xmit",
+		Match: func(a, b *result.Packet, d *Difference) bool {
+			return withinVLANSlack(a)
+		},
+		WindowsDrops: true,
+	},
+	{
+		ID: "nat-fragments",
+		Windows: "the host forwards each fragment as it arrives (fragment grouping is off by default: WFP forwarding layer); " +
+			"WinNAT translates the first fragment by its ports and the later ones by datagram (the model's reading of RFC " +
+			"4787 REQ-14), so fragments leave one by one as they came",
+		Linux: "conntrack reassembles a fragmented datagram before NAT (nf_defrag_ipv4) and fragments it again on output: " +
+			"nothing leaves until the last fragment is in, then all of them, cut at the outgoing MTU",
+		Source: "docs/fidelity.md §4 (learn.microsoft.com WFP layer requirements and restrictions, forwarding " +
+			"layer); Linux net/ipv4/netfilter/nf_defrag_ipv4.c, net/ipv4/ip_output.c ip_do_fragment",
+		Match: func(a, b *result.Packet, d *Difference) bool {
+			if isFragment(a.Frame) {
+				return true
+			}
+			// A first fragment's transport checksum covers the whole datagram: it
+			// follows the NAT's port choice and cannot be checked on the fragment.
+			return d.What == "field" && (d.Field == "udp.chksum" || d.Field == "tcp.chksum") && outputIsFragment(a, d)
+		},
+	},
+	{
+		ID: "overlay-host-bridge",
+		Windows: "an overlay pod's broadcast and multicast stay in its virtual subnet: the management OS, on the underlay, " +
+			"does not get them",
+		Linux: "the analogue's host stack is the pods' bridge (their gateway, with the distributed router MAC), so it " +
+			"receives what the pods broadcast",
+		Source: "docs/fidelity.md §1 (VD network drivers: each overlay has its own subnet, VXLAN isolates); " +
+			"hostprobe/linux layout_linux.go (overlay: the host's bridge)",
+		Match: func(a, b *result.Packet, d *Difference) bool {
+			if len(a.Frame) < 14 || a.Frame[0]&1 == 0 {
+				return false // not a broadcast or multicast
+			}
+			return d.What == "extra" && d.Kind == result.KindDelivered && strings.HasSuffix(d.Port, "/host") ||
+				d.What == "outcome" && a.Outcome != result.OutcomeDelivered && deliveredOnlyToHosts(b)
+		},
+	},
+	{
+		ID: "router-icmp-analogue",
+		Windows: "the underlay router (emulated) sends ICMP time exceeded and net unreachable for what it drops (RFC " +
+			"1812 §5.3.1, §5.2.7.1)",
+		Linux: "the analogue's router namespace drops its own output (hostprobe/linux: the router's output hook policy " +
+			"is drop), so it sends no ICMP errors; a Linux router would",
+		Source: "docs/fidelity.md §4 ICMP from routers; hostprobe/linux layout_linux.go (planner.router)",
+		Match: func(a, b *result.Packet, d *Difference) bool {
+			return routerSentICMP(a) && (d.What == "outcome" || d.What == "missing")
+		},
+	},
+	{
+		ID: "arp-timeout",
+		Windows: "the model has no ARP timer: a forwarded packet whose next hop is not in the neighbour cache is dropped " +
+			"at once, with host unreachable to its source (RFC 1812 §5.2.7.1)",
+		Linux: "the kernel queues the packet while it resolves the next hop and sends host unreachable only when ARP " +
+			"gives up (about 3 s: mcast_solicit x retrans_time), after the probe stopped waiting",
+		Source: "RFC 1812 §5.2.7.1; Linux net/core/neighbour.c (neigh_invalidate, the unreachable report), " +
+			"Documentation/networking/ip-sysctl.rst (mcast_solicit, retrans_time_ms)",
+		Match: func(a, b *result.Packet, d *Difference) bool {
+			return hasDrop(a, "neighbor-unresolved") && (d.What == "outcome" || d.What == "missing")
+		},
 	},
 	{
 		ID: "l2bridge-lb-remote-ttl",
@@ -175,6 +291,7 @@ var Differences = []KnownDifference{
 		Match: func(a, b *result.Packet, d *Difference) bool {
 			return hasDrop(a, "winnat-ports-exhausted") || hasDrop(a, "vfp-snat-ports-exhausted")
 		},
+		WindowsDrops: true,
 	},
 	{
 		ID: "nat-timeouts",
@@ -340,6 +457,138 @@ func outputIsICMPError(a *result.Packet, d *Difference) bool {
 			if v, ok := l.Get("type"); ok && (v.Num == 3 || v.Num == 11 || v.Num == 12) {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// icmpErrorField reports whether a field of an ICMP error output differs only because
+// of the TTL, TOS or quote length the two stacks use (host-icmp-error).
+func icmpErrorField(f string) bool {
+	switch f {
+	case "ipv4.ttl", "ipv4.tos", "ipv4.dscp", "ipv4.ecn", "ipv4.len", "ipv4.chksum", "icmp.chksum":
+		return true
+	}
+	// The quote's tail: what is past the quoted header and 8 bytes of data.
+	return strings.HasPrefix(f, "raw")
+}
+
+// quoteLengthField reports whether d is a length or checksum inside a quote that one
+// side shows as computed (a whole packet) and the other as a number (a truncated quote
+// cannot be checked): a consequence of the quote's length.
+func quoteLengthField(d *Difference) bool {
+	if !strings.HasSuffix(d.Field, ".len") && !strings.HasSuffix(d.Field, ".chksum") {
+		return false
+	}
+	if d.Field == "ipv4.len" || d.Field == "ipv4.chksum" || d.Field == "icmp.chksum" {
+		return false // the outer ones: icmpErrorField
+	}
+	derived := func(v string) bool { return v == "(computed)" || v == "valid" }
+	return derived(d.A) != derived(d.B)
+}
+
+// quotedDst returns the destination of the packet quoted in a's ICMP error output that
+// d is about.
+func quotedDst(a *result.Packet, d *Difference) string {
+	for _, o := range a.Outputs {
+		if o.Port != d.Port || o.Kind != d.Kind {
+			continue
+		}
+		n := 0
+		for _, l := range spec.Decode(o.Frame, spec.DecodeOptions{}).Layers {
+			if l.Name != "ipv4" {
+				continue
+			}
+			if n++; n == 2 {
+				if v, ok := l.Get("dst"); ok {
+					return v.Addr.String()
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// deliveredOnlyToHosts reports whether every output of a delivered to a management OS.
+func deliveredOnlyToHosts(a *result.Packet) bool {
+	n := 0
+	for _, o := range a.Outputs {
+		if o.Kind != result.KindDelivered {
+			continue
+		}
+		if !strings.HasSuffix(o.Port, "/host") {
+			return false
+		}
+		n++
+	}
+	return n > 0
+}
+
+// quoteTailOnly reports whether two layer stacks ("ether/ipv4/icmp/ipv4/udp/raw") of
+// an ICMP error differ only after the quoted IP header: one stack decodes a longer
+// quote (a whole transport header, a payload) than the other.
+func quoteTailOnly(x, y string) bool {
+	lx, ly := strings.Split(x, "/"), strings.Split(y, "/")
+	n := 0
+	for n < len(lx) && n < len(ly) && lx[n] == ly[n] {
+		n++
+	}
+	// Both must have the error's headers and the quoted IP header in common.
+	q := -1
+	for i, l := range lx[:n] {
+		if l == "icmp" && i+1 < n && (lx[i+1] == "ipv4" || lx[i+1] == "ipv6") {
+			q = i + 1
+		}
+	}
+	if q < 0 {
+		return false
+	}
+	for _, rest := range [][]string{lx[n:], ly[n:]} {
+		for _, l := range rest {
+			if l != "raw" && l != "tcp" && l != "udp" && l != "icmp" {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// withinVLANSlack reports whether a dropped, with mtu-mismatch, a frame whose IP packet
+// is at most 4 bytes over the MTU the drop names (the trace's "length L > MTU M").
+func withinVLANSlack(a *result.Packet) bool {
+	for _, st := range a.Trace {
+		i := strings.Index(st.Detail, "length ")
+		if st.Reason != "mtu-mismatch" || i < 0 {
+			continue
+		}
+		var l, mtu int
+		if _, err := fmt.Sscanf(st.Detail[i:], "length %d > MTU %d", &l, &mtu); err == nil && l > mtu && l <= mtu+4 {
+			return true
+		}
+	}
+	return false
+}
+
+// isFragment reports whether frame is an IPv4 fragment (MF set or a non-zero offset).
+func isFragment(frame []byte) bool {
+	return len(frame) >= 34 && frame[12] == 0x08 && frame[13] == 0 && (uint16(frame[20])<<8|uint16(frame[21]))&0x3fff != 0
+}
+
+// outputIsFragment reports whether a's output that d is about is an IPv4 fragment.
+func outputIsFragment(a *result.Packet, d *Difference) bool {
+	for _, o := range a.Outputs {
+		if o.Port == d.Port && o.Kind == d.Kind && isFragment(o.Frame) {
+			return true
+		}
+	}
+	return false
+}
+
+// routerSentICMP reports whether the underlay router sent an ICMP error about a.
+func routerSentICMP(a *result.Packet) bool {
+	for _, st := range a.Trace {
+		if st.Component == "router" && st.Action == "icmp-error" {
+			return true
 		}
 	}
 	return false

@@ -136,7 +136,7 @@ func (c *Comparer) bindBackends(a, b *result.Packet) (map[string]string, []Diffe
 		if !okA || !okB {
 			continue
 		}
-		if !c.bindOK(bindKindLB(gi), uint64(x), uint64(y)) {
+		if !c.bindOK(bindKindLB(gi), "", uint64(x), uint64(y)) {
 			diffs = append(diffs, Difference{What: "field", Field: "lb-backend " + g.Name, A: g.Backends[x].Addr.String(),
 				B: g.Backends[y].Addr.String()})
 			continue
@@ -166,7 +166,7 @@ func (c *Comparer) translateBackends(port string, orig, f []byte) (string, []byt
 	for gi := range c.LBGroups {
 		g := &c.LBGroups[gi]
 		for x, bx := range g.Backends {
-			yv, ok := c.ab[bindKey{bindKindLB(gi), uint64(x)}]
+			yv, ok := c.ab[bindKey{bindKindLB(gi), uint64(x), ""}]
 			if !ok || int(yv) >= len(g.Backends) || int(yv) == x {
 				continue
 			}

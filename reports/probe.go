@@ -15,9 +15,12 @@ import (
 // differ in ways no documented Windows/Linux difference explains
 // (hostprobe.Differences labels them; reports only reads the verdicts).
 type ProbeSummary struct {
-	File      string          `json:"file"`
-	Backend   string          `json:"backend"`
-	Scenarios []ProbeScenario `json:"scenarios"`
+	File    string `json:"file"`
+	Backend string `json:"backend"`
+	// Interrupted names the signal that stopped the probe run; Load refuses such a
+	// summary (ErrPartial).
+	Interrupted string          `json:"interrupted,omitempty"`
+	Scenarios   []ProbeScenario `json:"scenarios"`
 }
 
 // ProbeScenario is one scenario of a ProbeSummary.

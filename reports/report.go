@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	benchresult "github.com/hnspath/hnspath/bench/result"
+	"github.com/hnspath/hnspath/internal/atomicfile"
 	"github.com/hnspath/hnspath/result"
 )
 
@@ -106,15 +107,41 @@ func Load(paths []string, opts Options) (*Report, error) {
 			continue
 		}
 		n := 0
+		folders := map[string]*folder{}
+		at := func(path string) *folder {
+			dir := filepath.Dir(path)
+			if folders[dir] == nil {
+				folders[dir] = &folder{}
+			}
+			return folders[dir]
+		}
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
-			if d.IsDir() || !usableName(d.Name()) {
+			if d.IsDir() {
+				return nil
+			}
+			switch name := d.Name(); {
+			case atomicfile.IsTemp(name):
+				at(path).temp = append(at(path).temp, name)
+			case name == "summary.json":
+				at(path).summary = true
+			case strings.HasSuffix(name, ".results.jsonl"):
+				at(path).results = append(at(path).results, name)
+			}
+			if !usableName(d.Name()) {
 				return nil
 			}
 			n++
 			if err := l.file(path); err != nil {
+				// A file that says its run did not finish, or results that
+				// do not read, fail the report: they are not finished output.
+				var bad *badResults
+				if errors.Is(err, ErrPartial) || errors.As(err, &bad) {
+					errs = append(errs, err)
+					return nil
+				}
 				// Probe directories hold text for people too
 				// (NAME.diff.txt, summary.txt): skip text that is not
 				// Go benchmark output quietly.
@@ -129,6 +156,9 @@ func Load(paths []string, opts Options) (*Report, error) {
 		} else if n == 0 {
 			errs = append(errs, fmt.Errorf("report: %s: %w: no .jsonl, .json or .txt files", p, ErrInput))
 		}
+		for _, dir := range sortedStrings(folders) {
+			errs = append(errs, folders[dir].check(dir))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -138,6 +168,39 @@ func Load(paths []string, opts Options) (*Report, error) {
 	}
 	return l.rep, nil
 }
+
+// folder is what Load saw of one directory of a directory input.
+type folder struct {
+	summary bool     // summary.json, written last by run --out and probe --out
+	results []string // NAME.results.jsonl files
+	temp    []string // temporary files of internal/atomicfile
+}
+
+// check returns why the folder is the output of a run that did not finish, or nil.
+// `run --out` and `probe --out` write summary.json last, after every results file:
+// results without it come from a run that was killed (or is still running), and a
+// temporary file is a write that never finished.
+func (f *folder) check(dir string) error {
+	switch {
+	case len(f.temp) > 0:
+		return fmt.Errorf("report: %s: %w: %s is an unfinished write: the run that wrote this folder was killed or is still running", dir, ErrPartial, f.temp[0])
+	case len(f.results) > 0 && !f.summary:
+		return fmt.Errorf("report: %s: %w: %s but no summary.json: the run that wrote this folder did not finish (killed?); run it again", dir, ErrPartial, f.results[0])
+	}
+	return nil
+}
+
+// badResults is the error of a results file that does not read (a bad line, an
+// unknown outcome, another format version): in a directory input too, it fails Load
+// instead of becoming a warning.
+type badResults struct{ err error }
+
+func (e *badResults) Error() string { return e.err.Error() }
+func (e *badResults) Unwrap() error { return e.err }
+
+// ErrPartial is wrapped by Load's errors about inputs that an interrupted or killed run
+// left: a summary that says it was interrupted, a folder without its summary.
+var ErrPartial = errors.New("partial output")
 
 // usableName reports whether a file in a directory input is read.
 func usableName(name string) bool {
@@ -168,12 +231,14 @@ type resultsFile struct {
 // package scenarios imports the emulator, so reports has its own copy of
 // the layout).
 type runSummary struct {
-	file      string
-	Passed    int     `json:"passed"`
-	Failed    int     `json:"failed"`
-	Packets   int     `json:"packets"`
-	Seconds   float64 `json:"seconds"`
-	Scenarios []struct {
+	file    string
+	Passed  int     `json:"passed"`
+	Failed  int     `json:"failed"`
+	Packets int     `json:"packets"`
+	Seconds float64 `json:"seconds"`
+	// Interrupted names the signal that stopped the run (scenarios.Summary).
+	Interrupted string `json:"interrupted,omitempty"`
+	Scenarios   []struct {
 		Name     string   `json:"name"`
 		File     string   `json:"file"`
 		Passed   bool     `json:"passed"`
@@ -215,7 +280,7 @@ func (l *loader) data(path string, data []byte) error {
 	case KindResults:
 		pkts, err := result.ReadAll(bytes.NewReader(data), path)
 		if err != nil {
-			return fmt.Errorf("report: %w", err)
+			return &badResults{fmt.Errorf("report: %w", err)}
 		}
 		if len(pkts) == 0 {
 			return fmt.Errorf("report: %s: %w: no packets", path, ErrInput)
@@ -249,11 +314,17 @@ func (l *loader) data(path string, data []byte) error {
 		if err := json.Unmarshal(data, s); err != nil {
 			return fmt.Errorf("report: %s: run summary: %w", path, err)
 		}
+		if s.Interrupted != "" {
+			return fmt.Errorf("report: %s: %w: the run was interrupted (%s): its results are incomplete", path, ErrPartial, s.Interrupted)
+		}
 		l.summaries = append(l.summaries, s)
 	case KindBenchJSON:
 		r, err := benchresult.ReadJSON(bytes.NewReader(data), path)
 		if err != nil {
 			return fmt.Errorf("report: %w", err)
+		}
+		if r.Partial {
+			return fmt.Errorf("report: %s: %w: the bench run stopped before every trial ran (\"partial\": true)", path, ErrPartial)
 		}
 		l.bench = append(l.bench, benchFromReport(path, r))
 		l.reports = append(l.reports, r)
@@ -261,6 +332,11 @@ func (l *loader) data(path string, data []byte) error {
 		b, err := benchFromGo(path, data)
 		if err != nil {
 			return fmt.Errorf("report: %w", err)
+		}
+		for _, kv := range b.Config {
+			if kv.Key == "partial" && kv.Value == "true" {
+				return fmt.Errorf("report: %s: %w: the bench run stopped before every trial ran (partial: true)", path, ErrPartial)
+			}
 		}
 		l.bench = append(l.bench, b)
 		l.reports = append(l.reports, nil)
@@ -270,6 +346,9 @@ func (l *loader) data(path string, data []byte) error {
 			return fmt.Errorf("report: %s: probe summary: %w", path, err)
 		}
 		ps.File = path
+		if ps.Interrupted != "" {
+			return fmt.Errorf("report: %s: %w: the probe run was interrupted (%s): its results are incomplete", path, ErrPartial, ps.Interrupted)
+		}
 		l.rep.ProbeSummaries = append(l.rep.ProbeSummaries, ps)
 	case KindModes:
 		if l.rep.Modes != nil {

@@ -285,6 +285,23 @@ func TestLoadErrors(t *testing.T) {
 		{"empty directory", []string{empty}, Options{}, "no .jsonl, .json or .txt files"},
 		{"bad baseline", []string{"testdata/bench/report.json"}, Options{Baseline: write("b.txt", "hello\n")}, "baseline"},
 		{"two mode comparisons", []string{"testdata/modes/modes.json", "testdata/modes/modes.json"}, Options{}, "only one mode comparison"},
+		// Results that do not look like results this version writes.
+		{"unknown outcome", []string{write("exploded.jsonl", `{"scenario":"a","packet":1,"outcome":"exploded","frame":"00"}`+"\n")}, Options{},
+			`exploded.jsonl:1: outcome: "exploded" is not one of delivered, dropped, consumed`},
+		{"newer results format", []string{write("v2.jsonl", `{"format":"hnspath-results","version":2}`+"\n"+`{"scenario":"a","packet":1,"outcome":"dropped","frame":"00"}`+"\n")}, Options{},
+			"v2.jsonl:1: header: results format version 2, this hnspath reads version 1"},
+		// Folders a killed or interrupted run left.
+		{"probe folder without summary", []string{partialCopy(t, "testdata/probe", "summary.json")}, Options{},
+			"but no summary.json: the run that wrote this folder did not finish"},
+		{"run folder without summary", []string{partialCopy(t, "testdata/run", "summary.json")}, Options{},
+			"but no summary.json: the run that wrote this folder did not finish"},
+		{"folder with an unfinished write", []string{partialCopy(t, "testdata/run", "", ".nat-outbound-udp.results.jsonl.tmp-123")}, Options{},
+			".nat-outbound-udp.results.jsonl.tmp-123 is an unfinished write"},
+		{"unknown outcome in a folder", []string{explodedFolder(t)}, Options{}, `outcome: "exploded" is not one of`},
+		{"interrupted probe", []string{write("summary.json", `{"backend":"linux","interrupted":"terminated after 1 of 3 scenarios","scenarios":[]}`)}, Options{},
+			"the probe run was interrupted (terminated after 1 of 3 scenarios)"},
+		{"interrupted run", []string{write("run.json", `{"passed":1,"failed":0,"interrupted":"interrupt after 1 of 2 scenarios","scenarios":[]}`)}, Options{},
+			"the run was interrupted (interrupt after 1 of 2 scenarios)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -477,4 +494,50 @@ func fixChecksums(f []byte) {
 	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{ComputeChecksums: true}, ls...); err == nil {
 		copy(f, buf.Bytes())
 	}
+}
+
+// partialCopy copies the files of dir into a temporary folder, leaving out drop and
+// adding an empty file named extra (when not ""), and returns the folder.
+func partialCopy(t *testing.T, dir, drop string, extra ...string) string {
+	t.Helper()
+	out := t.TempDir()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if e.Name() == drop || e.IsDir() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(out, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, x := range extra {
+		if err := os.WriteFile(filepath.Join(out, x), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// explodedFolder is a finished run folder (testdata/run) one of whose results files
+// has the outcome "exploded".
+func explodedFolder(t *testing.T) string {
+	t.Helper()
+	dir := partialCopy(t, "testdata/run", "")
+	p := filepath.Join(dir, "nat-outbound-udp.results.jsonl")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.Replace(b, []byte(`"outcome":"delivered"`), []byte(`"outcome":"exploded"`), 1)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

@@ -83,8 +83,13 @@ func intList(xs []int) string {
 
 // mappable fields: values that implementations legitimately choose
 // differently (NAT port and ICMP identifier choices, MAC addresses of
-// different machines) and that are equal when they map one to one across
-// the whole file.
+// different machines) and that are equal when they map one to one: MACs
+// across the whole file; NAT ports and ICMP ids per remote end of the flow
+// (a NAT's port is unique per remote endpoint, RFC 4787 §4.1) and per
+// period of use (a port idle longer than the shortest NAT timeout,
+// staleMapping, may be given to another flow). hostprobe's Comparer uses
+// the same rule, so `diff` and `probe` agree on whether a mapping is
+// consistent.
 var mappable = map[string]map[string]string{
 	"tcp":   {"sport": "port", "dport": "port"},
 	"udp":   {"sport": "port", "dport": "port"},
@@ -124,6 +129,12 @@ func (m *mapper) consistent(class, a, b string) bool {
 	return len(m.fwd[class][a]) == 1 && len(m.rev[class][b]) == 1
 }
 
+// staleMapping is how long a NAT port or ICMP id may go unused toward one
+// remote end before either side may give it to another flow: the shortest
+// idle timeout of the NATs compared (WinNAT's ICMP query timeout and Linux
+// conntrack's unreplied UDP timeout, both 30 s).
+const staleMapping = int64(30e9)
+
 // differ compares two results files.
 type differ struct {
 	opts   DiffOptions
@@ -131,6 +142,29 @@ type differ struct {
 	m      *mapper
 	pass   int // 1: collect mappings, 2: report
 	used   map[string]bool
+
+	// now is the time of the packet being compared; lastSeen and epoch give
+	// each remote end's periods of use (staleMapping). Both passes rebuild
+	// them in the same order.
+	now      int64
+	lastSeen map[string]int64
+	epoch    map[string]int
+}
+
+// startPass resets the per-pass state.
+func (d *differ) startPass(pass int) {
+	d.pass = pass
+	d.lastSeen, d.epoch = map[string]int64{}, map[string]int{}
+}
+
+// scoped returns the mapping class of a NAT choice toward remote end
+// scope in the current period of use.
+func (d *differ) scoped(class, scope string) string {
+	if last, ok := d.lastSeen[scope]; ok && d.now-last > staleMapping {
+		d.epoch[scope]++
+	}
+	d.lastSeen[scope] = d.now
+	return class + " to " + scope + " #" + strconv.Itoa(d.epoch[scope])
 }
 
 // DiffFiles compares two results files (JSON Lines of result.Packet),
@@ -143,7 +177,7 @@ func DiffFiles(a, b string, opts DiffOptions) (*DiffReport, error) {
 	}
 	rep := &DiffReport{Differ: map[int][]string{}}
 	for pass := 1; pass <= 2; pass++ {
-		d.pass = pass
+		d.startPass(pass)
 		if err := d.walk(a, b, rep); err != nil {
 			return nil, err
 		}
@@ -163,7 +197,7 @@ func Diff(a, b []*result.Packet, opts DiffOptions) *DiffReport {
 	}
 	rep := &DiffReport{Differ: map[int][]string{}}
 	for pass := 1; pass <= 2; pass++ {
-		d.pass = pass
+		d.startPass(pass)
 		ia, ib := 0, 0
 		next := func(ps []*result.Packet, i *int) (*result.Packet, error) {
 			if *i >= len(ps) {
@@ -245,6 +279,7 @@ func next(n func() (*result.Packet, error)) (*result.Packet, error) {
 // packet compares two results of the same input packet.
 func (d *differ) packet(a, b *result.Packet) []string {
 	var out []string
+	d.now = a.TimeNS
 	if a.In != b.In {
 		out = append(out, fmt.Sprintf("in: %s vs %s", a.In, b.In))
 	}
@@ -319,6 +354,7 @@ func (d *differ) frames(ctx string, a, b []byte) []string {
 		return []string{fmt.Sprintf("%s: %s\n    vs %s", ctx, sa, sb)}
 	}
 	va, vb := mappableValues(sa, a), mappableValues(sb, b)
+	scopes := natScopes(sa, va)
 	var out []string
 	seen := map[string]bool{}
 	report := func(key, x, y string) {
@@ -341,12 +377,16 @@ func (d *differ) frames(ctx string, a, b []byte) []string {
 			}
 			continue
 		}
+		class := k.class
+		if sc, ok := scopes[k]; ok {
+			class = d.scoped(k.class, sc)
+		}
 		if d.pass == 1 {
-			d.m.add(k.class, x, y)
+			d.m.add(class, x, y)
 			continue
 		}
 		if x != y {
-			if d.m.consistent(k.class, x, y) {
+			if d.m.consistent(class, x, y) {
 				d.used[fmt.Sprintf("%s %s <-> %s", k.class, x, y)] = true
 			} else {
 				seen[k.String()] = false
@@ -418,6 +458,49 @@ func mappableValues(s *spec.Spec, frame []byte) map[fieldKey]string {
 				continue
 			}
 			out[fieldKey{i, l.Name, field, class}] = valueString(v)
+		}
+	}
+	return out
+}
+
+// natScopes returns, for each NAT-chosen field of a frame (TCP/UDP ports,
+// ICMP query ids) among vals, the ends of its flow as A shows them,
+// "local>remote": for a source port the source address and the destination
+// address and port, for a destination port the other way round, for an
+// ICMP id the two addresses (a request's source is local, a reply's
+// destination). The local address keeps a NAT's outside (translated) ports
+// apart from the inside ones.
+func natScopes(s *spec.Spec, vals map[fieldKey]string) map[fieldKey]string {
+	out := map[fieldKey]string{}
+	var src, dst string
+	get := func(i int, layer, field string) string {
+		for k, v := range vals {
+			if k.index == i && k.layer == layer && k.field == field {
+				return v
+			}
+		}
+		return ""
+	}
+	for i, l := range s.Layers {
+		switch l.Name {
+		case "ipv4", "ipv6":
+			src, dst = "", ""
+			if v, ok := l.Get("src"); ok {
+				src = valueString(v)
+			}
+			if v, ok := l.Get("dst"); ok {
+				dst = valueString(v)
+			}
+		case "tcp", "udp":
+			sp, dp := get(i, l.Name, "sport"), get(i, l.Name, "dport")
+			out[fieldKey{i, l.Name, "sport", "port"}] = src + ">" + dst + "|" + dp
+			out[fieldKey{i, l.Name, "dport", "port"}] = dst + ">" + src + "|" + sp
+		case "icmp":
+			local, remote := src, dst
+			if v, ok := l.Get("type"); ok && (v.Num == 0 || v.Num == 14) {
+				local, remote = dst, src
+			}
+			out[fieldKey{i, l.Name, "id", "icmp-id"}] = local + ">" + remote
 		}
 	}
 	return out

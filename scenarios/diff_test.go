@@ -109,3 +109,42 @@ func TestDiffFiles(t *testing.T) {
 		t.Errorf("consistent mapping: equal %v, err %v; want equal", rep.Equal(), err)
 	}
 }
+
+// outResult is one container's datagram from sport to peer:53, leaving with
+// external port ext, at time ns.
+func outResult(t *testing.T, index int, container string, peer, ext string, ns int64) *result.Packet {
+	return &result.Packet{Scenario: "s", Index: index, In: "host1/web", Outcome: result.OutcomeDelivered, TimeNS: ns,
+		Frame: frame(t, "ether(src=00:15:5d:aa:00:02, dst=00:15:5d:00:00:01) / ipv4(src="+container+", dst="+peer+") / udp(sport=40000, dport=53)"),
+		Outputs: []result.Output{{Port: "server", Kind: result.KindDelivered,
+			Frame: frame(t, "ether(src=02:00:00:00:00:01, dst=02:00:00:00:01:10) / ipv4(src=10.0.0.4, dst="+peer+", ttl=62) / udp(sport="+ext+", dport=53)")}}}
+}
+
+// TestDiffNATMappingScope checks that diff judges NAT mappings as the probe's
+// comparer does (hostprobe bindings): one-to-one per remote end and period of
+// use, so one port of A toward two peers may be two ports of B, and a port
+// reused after a long pause may map anew; a second pairing toward the same
+// peer while in use is still a difference.
+func TestDiffNATMappingScope(t *testing.T) {
+	const s = int64(1e9)
+	tests := []struct {
+		name  string
+		a, b  []*result.Packet
+		equal bool
+	}{
+		{"one port of A toward two peers",
+			[]*result.Packet{outResult(t, 1, "172.16.0.2", "198.18.0.10", "49152", 0), outResult(t, 2, "172.16.0.3", "198.18.0.11", "49152", s)},
+			[]*result.Packet{outResult(t, 1, "172.16.0.2", "198.18.0.10", "40000", 0), outResult(t, 2, "172.16.0.3", "198.18.0.11", "40001", s)}, true},
+		{"reused after a pause",
+			[]*result.Packet{outResult(t, 1, "172.16.0.2", "198.18.0.10", "49152", 0), outResult(t, 2, "172.16.0.3", "198.18.0.10", "49152", 200*s)},
+			[]*result.Packet{outResult(t, 1, "172.16.0.2", "198.18.0.10", "40000", 0), outResult(t, 2, "172.16.0.3", "198.18.0.10", "40001", 200*s)}, true},
+		{"two pairings toward one peer in use",
+			[]*result.Packet{outResult(t, 1, "172.16.0.2", "198.18.0.10", "49152", 0), outResult(t, 2, "172.16.0.3", "198.18.0.10", "49152", s)},
+			[]*result.Packet{outResult(t, 1, "172.16.0.2", "198.18.0.10", "40000", 0), outResult(t, 2, "172.16.0.3", "198.18.0.10", "40001", s)}, false},
+	}
+	for _, tt := range tests {
+		rep := Diff(tt.a, tt.b, DiffOptions{})
+		if rep.Equal() != tt.equal {
+			t.Errorf("%s: equal=%v (%v), want %v", tt.name, rep.Equal(), rep.Differ, tt.equal)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -51,13 +52,18 @@ func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 // WriteJUnit writes the reports as JUnit XML: one testsuite "hnspath
 // scenarios" with one testcase per scenario; an unmet expectation is a
 // failure (with every failure message), a scenario that could not run an
-// error.
+// error, and so is a scenario file that did not load (LoadErrorReports: a
+// testcase named after the file, type "load"), so that CI counts it.
 func WriteJUnit(w io.Writer, reps []*Report) error {
 	s := junitSuite{Name: "hnspath scenarios"}
 	var total time.Duration
 	for _, r := range reps {
 		c := junitCase{Name: r.Name, Classname: "hnspath.scenarios", File: r.File, Time: seconds(r.Duration), SystemOut: r.Summary}
 		switch {
+		case r.LoadError:
+			c.Classname = "hnspath.scenarios.load"
+			c.Error = &junitFailure{Message: firstLine(r.Err.Error()), Type: "load", Text: r.Err.Error()}
+			s.Errors++
 		case r.Err != nil:
 			c.Error = &junitFailure{Message: firstLine(r.Err.Error()), Type: "error", Text: r.Err.Error()}
 			s.Errors++
@@ -90,11 +96,19 @@ func firstLine(s string) string {
 
 // Summary is the machine-readable summary of a run (hnspath run --json).
 type Summary struct {
-	Passed    int               `json:"passed"`
-	Failed    int               `json:"failed"`
-	Packets   int               `json:"packets"`
-	Seconds   float64           `json:"seconds"`
-	Scenarios []ScenarioSummary `json:"scenarios"`
+	Passed int `json:"passed"`
+	// Failed counts the scenarios that ran and did not pass (an unmet
+	// expectation or an error while running).
+	Failed int `json:"failed"`
+	// Errors counts the scenario files that did not load; each is also in
+	// Scenarios, with LoadError.
+	Errors int `json:"errors"`
+	// Interrupted names the signal that stopped the run ("terminated after 2
+	// of 5 scenarios"); the summary then covers only what ran.
+	Interrupted string            `json:"interrupted,omitempty"`
+	Packets     int               `json:"packets"`
+	Seconds     float64           `json:"seconds"`
+	Scenarios   []ScenarioSummary `json:"scenarios"`
 }
 
 // ScenarioSummary is one scenario in a Summary.
@@ -106,8 +120,10 @@ type ScenarioSummary struct {
 	Seconds  float64  `json:"seconds"`
 	Failures []string `json:"failures,omitempty"`
 	Error    string   `json:"error,omitempty"`
-	Results  string   `json:"results,omitempty"`
-	Pcapng   string   `json:"pcapng,omitempty"`
+	// LoadError marks a scenario file that did not load: nothing ran.
+	LoadError bool   `json:"load_error,omitempty"`
+	Results   string `json:"results,omitempty"`
+	Pcapng    string `json:"pcapng,omitempty"`
 }
 
 // NewSummary summarises reports.
@@ -119,9 +135,13 @@ func NewSummary(reps []*Report) *Summary {
 		if r.Err != nil {
 			ss.Error = r.Err.Error()
 		}
-		if r.Passed {
+		ss.LoadError = r.LoadError
+		switch {
+		case r.LoadError:
+			s.Errors++
+		case r.Passed:
 			s.Passed++
-		} else {
+		default:
 			s.Failed++
 		}
 		s.Packets += r.Packets
@@ -137,4 +157,48 @@ func (s *Summary) WriteJSON(w io.Writer) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(s)
+}
+
+// LoadErrorReports turns the error of loading scenario files (Load, LoadDir,
+// LoadAllFS; an Errors list, or errors.Join of them) into reports with
+// LoadError set, one per file, in the order the files first appear, so that
+// JUnit and the summary carry them as errors. Errors without a file go into
+// one report named "(load)".
+func LoadErrorReports(err error) []*Report {
+	if err == nil {
+		return nil
+	}
+	var order []string
+	byFile := map[string][]string{}
+	var walk func(error)
+	walk = func(err error) {
+		if err == nil {
+			return
+		}
+		var ie *InputError
+		if u, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range u.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		file := ""
+		if errors.As(err, &ie) {
+			file = ie.File
+		}
+		if _, ok := byFile[file]; !ok {
+			order = append(order, file)
+		}
+		byFile[file] = append(byFile[file], err.Error())
+	}
+	walk(err)
+	var out []*Report
+	for _, f := range order {
+		name := f
+		if name == "" {
+			name = "(load)"
+		}
+		out = append(out, &Report{Name: name, File: f, LoadError: true, Err: errors.New(strings.Join(byFile[f], "\n"))})
+	}
+	return out
 }

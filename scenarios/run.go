@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +35,10 @@ type Options struct {
 	// Results, when set, receives every result as it is produced (after it
 	// was written to OutDir).
 	Results func(*result.Packet)
+	// Context, when set, stops the run once it is cancelled (checked every 256
+	// packets): the report's Err wraps the context's error and no output file is
+	// kept.
+	Context context.Context
 }
 
 // Report is the outcome of one scenario run.
@@ -50,8 +55,12 @@ type Report struct {
 	// the expected and actual packet side by side and the packet's trace.
 	Failures []string
 	// Err is set when the scenario could not run (a packet that does not
-	// build, an unreadable capture, an output file that cannot be written).
+	// build, an unreadable capture, an output file that cannot be written), or,
+	// with LoadError, could not be loaded.
 	Err error
+	// LoadError marks the report of a scenario file that did not load
+	// (LoadErrorReports): nothing ran, File names the file.
+	LoadError bool
 	// Rejection is, for an expect_error scenario, the error that matched.
 	Rejection string
 	// ResultsFile and PcapngFile are the output files (with OutDir).
@@ -366,6 +375,11 @@ func (r *runner) inject(from fabric.PortID, frame []byte, t int64, note string) 
 	}
 	if r.opts.Progress != nil && r.index%4096 == 0 {
 		r.opts.Progress(r.index)
+	}
+	if r.opts.Context != nil && r.index%256 == 0 {
+		if err := r.opts.Context.Err(); err != nil {
+			return fmt.Errorf("stopped after packet %d: %w", r.index, err)
+		}
 	}
 	if r.stopAt > 0 && r.index >= r.stopAt {
 		return errStop

@@ -81,7 +81,44 @@ func decodeTopology(file string, n *node, prefix string, el *errList) *Topology 
 	}
 	d.decode(n, reflect.ValueOf(&t.Topology).Elem(), prefix)
 	t.Warnings = d.warnings
+	checkMTUs(file, n, prefix, el)
 	return t
+}
+
+// checkMTUs refuses an MTU written in the topology (a NIC's, the
+// underlay's) below what Windows takes: hns.MinMTU, or hns.MinMTUIPv6 on a
+// NIC with an IPv6 address. An MTU of 0 written out is refused too (leave
+// it out for the default, 1500); the emulator would otherwise drop every
+// packet over it.
+func checkMTUs(file string, n *node, prefix string, el *errList) {
+	check := func(m *node, field string, ipv6 bool) {
+		if m == nil || m.Kind != scalarNode || m.Tag != "!!int" {
+			return // decode reported it
+		}
+		v, err := strconv.Atoi(m.Value)
+		if err != nil {
+			return
+		}
+		switch {
+		case v < hns.MinMTU:
+			el.add(file, m, field, "MTU %d is below %d, the smallest interface MTU Windows takes (RFC 791 section 3.2); leave mtu out for 1500", v, hns.MinMTU)
+		case ipv6 && v < hns.MinMTUIPv6:
+			el.add(file, m, field, "MTU %d is below %d, the IPv6 minimum link MTU (RFC 8200 section 5), on a NIC with an IPv6 address", v, hns.MinMTUIPv6)
+		}
+	}
+	if hosts := n.get("hosts"); hosts != nil && hosts.Kind == seqNode {
+		for i, h := range hosts.Vals {
+			nics := h.get("nics")
+			if nics == nil || nics.Kind != seqNode {
+				continue
+			}
+			for j, nic := range nics.Vals {
+				field := joinField(indexField(joinField(indexField(joinField(prefix, "hosts"), i), "nics"), j), "mtu")
+				check(nic.get("mtu"), field, !nic.get("ipv6").isNull())
+			}
+		}
+	}
+	check(n.get("underlay").get("mtu"), joinField(joinField(prefix, "underlay"), "mtu"), false)
 }
 
 // Build builds the fabric. Errors from the emulator are mapped to the

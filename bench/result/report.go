@@ -42,6 +42,10 @@ type Report struct {
 	// Warnings are problems worth showing with the results (oversubscribed cores,
 	// empty shards, too few trials for a confidence interval).
 	Warnings []string `json:"warnings,omitempty"`
+	// Partial is set when the run stopped before every trial ran (a signal, an
+	// error): the benchmarks hold the trials completed, and Config has the line
+	// "partial: true" so that the Go benchmark format says it too.
+	Partial bool `json:"partial,omitempty"`
 }
 
 // RunOptions records the runner settings that shaped a report.

@@ -2,12 +2,11 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/hnspath/hnspath/bench"
 	"github.com/hnspath/hnspath/bench/result"
 	"github.com/hnspath/hnspath/bench/workload"
+	"github.com/hnspath/hnspath/internal/atomicfile"
 	"github.com/hnspath/hnspath/scenarios"
 )
 
@@ -125,7 +125,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	})
 	parse("rules", *rules, func(s string) error { return appendInt(&mx.Rules, s) })
 	parse("backends", *backends, func(s string) error { return appendInt(&mx.Backends, s) })
-	coreList, err := parseCores(*cores)
+	coreList, err := parseCores(*cores, runtime.NumCPU())
 	if perr == nil && err != nil {
 		perr = fmt.Errorf("--cores: %w", err)
 	}
@@ -169,8 +169,11 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	// SIGINT and SIGTERM alike stop the run and keep the trials completed, marked
+	// partial; a second signal does not cut the writing of the files short.
+	intr := catchInterrupts("bench", stderr)
+	defer intr.stop()
+	ctx := intr.Context()
 	if *against != "" {
 		// Kernel workloads are prepared up front: one whose topology has no
 		// Linux analogue is skipped with the reason instead of failing the run.
@@ -204,8 +207,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, "bench", runErr)
 	}
 	if runErr != nil {
-		// Interrupted or failed midway: keep what was measured.
-		fmt.Fprintf(stderr, "hnspath bench: %v (writing the trials completed so far)\n", runErr)
+		// Interrupted or failed midway: keep what was measured, marked partial.
+		fmt.Fprintf(stderr, "hnspath bench: %v (writing the trials completed so far, marked partial)\n", runErr)
 	}
 	if *out != "" {
 		if err := writeBenchFiles(*out, rep); err != nil {
@@ -229,6 +232,9 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	}
 	if *against != "" && *format == "text" {
 		writeAgainst(stdout, rep, *against)
+	}
+	if intr.Signal() != nil {
+		return intr.ExitCode()
 	}
 	if runErr != nil {
 		return exitFail
@@ -284,7 +290,7 @@ func writeBenchFiles(dir string, rep *result.Report) error {
 		if err := f.write(&buf, rep); err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(dir, f.name), buf.Bytes(), 0o644); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, f.name), func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
 			return fmt.Errorf("write results: %w", err)
 		}
 	}
@@ -313,8 +319,9 @@ func appendInt(dst *[]int, s string) error {
 	return nil
 }
 
-// parseCores reads "1,2" or "1-4" (or a mix: "1,2,4-6").
-func parseCores(s string) ([]int, error) {
+// parseCores reads "1,2" or "1-4" (or a mix: "1,2,4-6"): core counts from 1 to
+// ncpu, the machine's CPUs.
+func parseCores(s string, ncpu int) ([]int, error) {
 	var out []int
 	for _, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
@@ -325,8 +332,11 @@ func parseCores(s string) ([]int, error) {
 		if isRange {
 			b, err2 = strconv.Atoi(hi)
 		}
-		if err1 != nil || err2 != nil || a < 1 || b < a || b > 1024 {
-			return nil, fmt.Errorf("%q: want core counts 1..1024, as a list (1,2) or a range (1-4)", part)
+		if err1 != nil || err2 != nil || a < 1 || b < a {
+			return nil, fmt.Errorf("%q: want core counts 1..%d, as a list (1,2) or a range (1-4)", part, ncpu)
+		}
+		if b > ncpu {
+			return nil, fmt.Errorf("%q: this machine has %d CPUs: want core counts 1..%d", part, ncpu, ncpu)
 		}
 		for n := a; n <= b; n++ {
 			for _, have := range out {

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -54,6 +56,8 @@ func TestBenchBadFlags(t *testing.T) {
 		{[]string{"--cores", "0"}, "--cores"},
 		{[]string{"--cores", "2-1"}, "--cores"},
 		{[]string{"--cores", "1,1"}, "1 given twice"},
+		// Was accepted, and ran for ages printing nothing.
+		{[]string{"--cores", "1-1000"}, fmt.Sprintf(`--cores: "1-1000": this machine has %d CPUs`, runtime.NumCPU())},
 		{[]string{"--format", "xml"}, `--format "xml"`},
 		{[]string{"--threshold", "five"}, "--threshold"},
 		{[]string{"--threshold", "-5%"}, "--threshold"},
@@ -376,7 +380,7 @@ func FuzzBenchFlagValues(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if cs, err := parseCores(s); err == nil {
+		if cs, err := parseCores(s, 1024); err == nil {
 			seen := map[int]bool{}
 			for _, c := range cs {
 				if c < 1 || c > 1024 || seen[c] {
@@ -398,9 +402,11 @@ func TestParseCoresAndThreshold(t *testing.T) {
 	}{
 		{"1", []int{1}}, {"1,2", []int{1, 2}}, {"1-4", []int{1, 2, 3, 4}}, {" 1, 3-4", []int{1, 3, 4}},
 		{"0", nil}, {"2-1", nil}, {"1,1", nil}, {"x", nil}, {"1025", nil},
+		// More cores than the machine has (4 here).
+		{"5", nil}, {"1-1000", nil}, {"2,8", nil},
 	}
 	for _, tt := range cores {
-		got, err := parseCores(tt.in)
+		got, err := parseCores(tt.in, 4)
 		if (err != nil) != (tt.want == nil) || !slices.Equal(got, tt.want) {
 			t.Errorf("parseCores(%q) = %v, %v; want %v", tt.in, got, err, tt.want)
 		}

@@ -49,6 +49,11 @@ func runProbe(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageErr(stderr, fs, "--l2bridge: %v", err)
 	}
+	// SIGINT and SIGTERM only cancel ctx: the loop below owns the labs, stops starting
+	// scenarios, tears down the current one (the signals stay caught meanwhile, so a
+	// second one cannot cut the teardown short) and exits 130 or 143.
+	intr := catchInterrupts("probe", stderr)
+	defer intr.stop()
 	var newBackend func() hostprobe.Backend
 	switch *backend {
 	case result.BackendLinux:
@@ -57,7 +62,7 @@ func runProbe(args []string, stdout, stderr io.Writer) int {
 			return exitUnsupported
 		}
 		newBackend = func() hostprobe.Backend {
-			return linux.NewBackend(linux.BackendOptions{L2Bridge: mode, Quiet: *quiet, CloseOnSignal: true})
+			return linux.NewBackend(linux.BackendOptions{L2Bridge: mode, Quiet: *quiet, Log: intr.log()})
 		}
 	case result.BackendWindows:
 		newBackend = func() hostprobe.Backend { return windows.NewBackend(win.options(*host)) }
@@ -67,6 +72,20 @@ func runProbe(args []string, stdout, stderr io.Writer) int {
 		return usageErr(stderr, fs, "--backend: want linux, windows or emulator, got %q", *backend)
 	}
 	scs, loadErr := loadScenarios(fs.Args())
+	// Output files are named after scenarios: a second scenario of the same name would
+	// overwrite the first one's.
+	seen := map[string]string{}
+	kept := scs[:0]
+	for _, sc := range scs {
+		if prev, dup := seen[sc.Name]; dup {
+			loadErr = errors.Join(loadErr, scenarios.Errors{{File: sc.File, Field: "name",
+				Err: fmt.Errorf("%q is also the name of %s (output files are named after scenarios)", sc.Name, prev)}})
+			continue
+		}
+		seen[sc.Name] = sc.File
+		kept = append(kept, sc)
+	}
+	scs = kept
 	if loadErr != nil {
 		fmt.Fprintf(stderr, "%v\n", loadErr)
 	}
@@ -78,11 +97,24 @@ func runProbe(args []string, stdout, stderr io.Writer) int {
 		if err := os.MkdirAll(*out, 0o755); err != nil {
 			return fail(stderr, "probe", err)
 		}
+		// The summaries are written last: stale ones must not vouch for this run's files.
+		for _, name := range []string{"summary.json", "summary.txt"} {
+			if err := os.Remove(filepath.Join(*out, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fail(stderr, "probe", err)
+			}
+		}
 	}
-	ctx := context.Background()
+	if probeTestBackend != nil {
+		nb := newBackend
+		newBackend = func() hostprobe.Backend { return probeTestBackend(nb(), intr.Context()) }
+	}
+	ctx := intr.Context()
 	var rows []probeRow
 	for _, sc := range scs {
-		row := probeScenario(ctx, sc, newBackend, *out)
+		if ctx.Err() != nil {
+			break
+		}
+		row := probeScenario(ctx, intr, sc, newBackend, *out)
 		if errors.Is(row.err, errors.ErrUnsupported) {
 			fmt.Fprintf(stderr, "hnspath probe: the %s backend cannot run here: %v\n", *backend, row.err)
 			return exitUnsupported
@@ -92,12 +124,20 @@ func runProbe(args []string, stdout, stderr io.Writer) int {
 			writeDiffs(stdout, row.cmp)
 		}
 	}
+	interrupted := ""
+	if s := intr.Signal(); s != nil {
+		interrupted = fmt.Sprintf("%v after %d of %d scenarios", s, len(rows), len(scs))
+		fmt.Fprintf(stderr, "hnspath probe: interrupted by %s; what it built is removed\n", interrupted)
+	}
 	writeSummary(stdout, *backend, rows)
+	if interrupted != "" {
+		fmt.Fprintf(stdout, "interrupted: %s\n", interrupted)
+	}
 	if *out != "" {
 		if err := writeFile(filepath.Join(*out, "summary.txt"), func(w io.Writer) error { writeSummary(w, *backend, rows); return nil }); err != nil {
 			return fail(stderr, "probe", err)
 		}
-		if err := writeFile(filepath.Join(*out, "summary.json"), func(w io.Writer) error { return writeSummaryJSON(w, *backend, rows) }); err != nil {
+		if err := writeFile(filepath.Join(*out, "summary.json"), func(w io.Writer) error { return writeSummaryJSON(w, *backend, rows, interrupted) }); err != nil {
 			return fail(stderr, "probe", err)
 		}
 	}
@@ -110,8 +150,15 @@ func runProbe(args []string, stdout, stderr io.Writer) int {
 	if loadErr != nil {
 		code = exitFail
 	}
+	if interrupted != "" {
+		code = intr.ExitCode()
+	}
 	return code
 }
+
+// probeTestBackend, when set by a test, wraps every backend probe makes; ctx is the
+// run's interrupt context. No flag sets it.
+var probeTestBackend func(be hostprobe.Backend, ctx context.Context) hostprobe.Backend
 
 // loadScenarios loads files and directories, or the library without arguments.
 func loadScenarios(args []string) ([]*scenarios.Scenario, error) {
@@ -155,7 +202,7 @@ type probeRow struct {
 // probeScenario runs sc on the emulator (the reference, with the scenario runner's
 // input building and bindings) and then on a fresh backend, input by input, and
 // compares them.
-func probeScenario(ctx context.Context, sc *scenarios.Scenario, newBackend func() hostprobe.Backend, outDir string) probeRow {
+func probeScenario(ctx context.Context, intr *interrupt, sc *scenarios.Scenario, newBackend func() hostprobe.Backend, outDir string) probeRow {
 	start := time.Now()
 	row := probeRow{name: sc.Name}
 	defer func() { row.elapsed = time.Since(start) }()
@@ -176,8 +223,14 @@ func probeScenario(ctx context.Context, sc *scenarios.Scenario, newBackend func(
 	}
 	row.packets = len(ref)
 	be := newBackend()
+	intr.working("scenario " + sc.Name)
+	defer intr.working("")
 	defer be.Close()
-	if err := be.Setup(ctx, &sc.Topology.Topology); err != nil {
+	err = be.Setup(ctx, &sc.Topology.Topology)
+	if l, ok := be.(interface{ Session() string }); ok && l.Session() != "" {
+		intr.working(fmt.Sprintf("scenario %s: lab %s (namespaces %s-*)", sc.Name, l.Session(), l.Session()))
+	}
+	if err != nil {
 		row.err = err
 		return row
 	}
@@ -198,6 +251,11 @@ func probeScenario(ctx context.Context, sc *scenarios.Scenario, newBackend func(
 	}
 	if closeErr := be.Close(); closeErr != nil && row.err == nil {
 		row.err = fmt.Errorf("teardown: %w", closeErr)
+	}
+	if ctx.Err() != nil {
+		// Interrupted: the results are incomplete, and no file may look finished.
+		row.err = fmt.Errorf("interrupted: %w", errors.Join(row.err, ctx.Err()))
+		return row
 	}
 	if outDir != "" {
 		werr := errors.Join(
@@ -404,8 +462,11 @@ func writeSummary(w io.Writer, backend string, rows []probeRow) {
 
 // summaryJSON is the machine-readable summary (summary.json).
 type summaryJSON struct {
-	Backend   string            `json:"backend"`
-	Scenarios []summaryScenario `json:"scenarios"`
+	Backend string `json:"backend"`
+	// Interrupted names the signal that stopped the run ("terminated after 2 of 5
+	// scenarios"); the summary then covers only the scenarios started.
+	Interrupted string            `json:"interrupted,omitempty"`
+	Scenarios   []summaryScenario `json:"scenarios"`
 }
 
 type summaryScenario struct {
@@ -424,8 +485,8 @@ type summaryScenario struct {
 	PartialBy []string `json:"partial_by,omitempty"`
 }
 
-func writeSummaryJSON(w io.Writer, backend string, rows []probeRow) error {
-	s := summaryJSON{Backend: backend}
+func writeSummaryJSON(w io.Writer, backend string, rows []probeRow, interrupted string) error {
+	s := summaryJSON{Backend: backend, Interrupted: interrupted}
 	for _, r := range rows {
 		ss := summaryScenario{Name: r.name, Result: r.status(), Packets: r.packets, Skipped: r.skipped}
 		for _, n := range r.notes {
@@ -457,6 +518,9 @@ func runProbeClean(args []string, stdout, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		return usageErr(stderr, fs, "unexpected arguments %q", fs.Args())
+	}
+	if !strings.HasPrefix(*prefix, linux.Prefix) {
+		return usageErr(stderr, fs, "--prefix %q: want a prefix starting with %s (all sessions) or a session's %s<id>-", *prefix, linux.Prefix, linux.Prefix)
 	}
 	var removed []string
 	var err error

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -74,7 +73,7 @@ func runReport(args []string, stdout, stderr io.Writer) int {
 		if _, err := stdout.Write(b.Bytes()); err != nil {
 			return fail(stderr, "report", err)
 		}
-	} else if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
+	} else if err := writeFile(*out, func(w io.Writer) error { _, err := w.Write(b.Bytes()); return err }); err != nil {
 		return fail(stderr, "report", err)
 	}
 	for _, w := range rep.Warnings {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -45,7 +46,8 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		for _, a := range fs.Args() {
 			st, err := os.Stat(a)
 			if err != nil {
-				return fail(stderr, "run", err)
+				loadErr = errors.Join(loadErr, scenarios.Errors{{File: a, Err: err}})
+				continue
 			}
 			var got []*scenarios.Scenario
 			var err2 error
@@ -67,7 +69,8 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	kept := scs[:0]
 	for _, sc := range scs {
 		if prev, dup := seen[sc.Name]; dup {
-			loadErr = errors.Join(loadErr, fmt.Errorf("%s: name %q is also the name of %s", sc.File, sc.Name, prev))
+			loadErr = errors.Join(loadErr, scenarios.Errors{{File: sc.File, Field: "name",
+				Err: fmt.Errorf("%q is also the name of %s (output files are named after scenarios)", sc.Name, prev)}})
 			continue
 		}
 		seen[sc.Name] = sc.File
@@ -81,15 +84,51 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "hnspath run: no scenarios found")
 		return exitFail
 	}
+	if *jsonOut == "" && *out != "" {
+		*jsonOut = filepath.Join(*out, "summary.json")
+	}
+	if *jsonOut != "" {
+		// summary.json is written last: a stale one must not vouch for this run's files.
+		// Only a regular file: --json /dev/stdout must stay.
+		if st, err := os.Lstat(*jsonOut); err == nil && st.Mode().IsRegular() {
+			if err := os.Remove(*jsonOut); err != nil {
+				return fail(stderr, "run", err)
+			}
+		}
+	}
+	// Results go to stdout: a failed write there (a full disk) fails the run.
+	ew := &errWriter{w: stdout}
+	stdout = ew
+	// SIGINT/SIGTERM stop the run between packets; the current scenario keeps
+	// no output file, the summary says the run was interrupted.
+	intr := catchInterrupts("run", stderr)
+	defer intr.stop()
+	// Scenario files that did not load are reports too: CI counts them as errors.
+	reps := scenarios.LoadErrorReports(loadErr)
+	for _, r := range reps {
+		fmt.Fprintf(stdout, "ERROR %-40s did not load\n", r.Name)
+	}
 	bar := newProgress(stderr, *progress, len(scs))
-	var reps []*scenarios.Report
 	failed := 0
 	packets := 0
 	start := time.Now()
+	interrupted := ""
 	for i, sc := range scs {
+		if intr.Context().Err() != nil {
+			break
+		}
 		bar.scenario(i, sc.Name)
-		rep := scenarios.Run(sc, scenarios.Options{OutDir: *out, NoTrace: *noTrace, Progress: bar.packets})
+		progress := bar.packets
+		if runTestHook != nil {
+			progress = func(n int) { bar.packets(n); runTestHook(intr.Context(), n) }
+		}
+		rep := scenarios.Run(sc, scenarios.Options{OutDir: *out, NoTrace: *noTrace, Progress: progress, Context: intr.Context()})
 		bar.clear()
+		if s := intr.Signal(); s != nil {
+			interrupted = fmt.Sprintf("%v after %d of %d scenarios", s, i, len(scs))
+			rep.Err = fmt.Errorf("interrupted by %v: %w", s, errors.Join(rep.Err, intr.Context().Err()))
+			rep.Passed = false
+		}
 		reps = append(reps, rep)
 		packets += rep.Packets
 		status := "PASS"
@@ -115,27 +154,60 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	bar.done()
-	fmt.Fprintf(stdout, "%d passed, %d failed, %d packets in %s\n", len(reps)-failed, failed, packets, time.Since(start).Round(time.Millisecond))
+	sum := scenarios.NewSummary(reps)
+	sum.Interrupted = interrupted
+	// The first words stay "N passed, N failed" for the CI runners that parse them.
+	fmt.Fprintf(stdout, "%d passed, %d failed, %d errors, %d packets in %s\n", sum.Passed, sum.Failed, sum.Errors, packets, time.Since(start).Round(time.Millisecond))
+	if interrupted != "" {
+		fmt.Fprintf(stdout, "interrupted: %s\n", interrupted)
+		fmt.Fprintf(stderr, "hnspath run: interrupted by %s\n", interrupted)
+	}
 	if *junit != "" {
 		if err := writeFile(*junit, func(w io.Writer) error { return scenarios.WriteJUnit(w, reps) }); err != nil {
 			return fail(stderr, "run", err)
 		}
 	}
-	if *jsonOut == "" && *out != "" {
-		*jsonOut = filepath.Join(*out, "summary.json")
-	}
 	if *jsonOut != "" {
-		if err := writeFile(*jsonOut, func(w io.Writer) error { return scenarios.NewSummary(reps).WriteJSON(w) }); err != nil {
+		if err := writeFile(*jsonOut, sum.WriteJSON); err != nil {
 			return fail(stderr, "run", err)
 		}
 	}
 	if *out != "" {
 		fmt.Fprintf(stdout, "results in %s: per scenario NAME.results.jsonl and NAME.pcapng (Wireshark), and summary.json; a report: hnspath report %s\n", *out, *out)
 	}
+	if ew.err != nil {
+		return fail(stderr, "run", fmt.Errorf("write standard output: %w", ew.err))
+	}
+	if interrupted != "" {
+		return intr.ExitCode()
+	}
 	if failed > 0 || loadErr != nil {
 		return exitFail
 	}
 	return exitOK
+}
+
+// runTestHook, when set by a test, is called with the run's interrupt context every
+// 4096 packets (scenarios.Options.Progress). No flag sets it.
+var runTestHook func(ctx context.Context, packets int)
+
+// errWriter passes writes to w and keeps the first error: the caller checks it once
+// at the end instead of at every Fprintf.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(b []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(b)
+	if err == nil && n < len(b) {
+		err = io.ErrShortWrite
+	}
+	e.err = err
+	return n, err
 }
 
 // writeFile writes path with fn, atomically (internal/atomicfile): a failed or

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -149,7 +151,7 @@ func TestRunLoadErrors(t *testing.T) {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
 	lib := "../../scenarios/library/nat-outbound-udp.yaml"
-	if code, _, stderr := runCmd(t, "run", lib, lib); code != exitFail || !strings.Contains(stderr, `name "nat-outbound-udp" is also the name of`) {
+	if code, _, stderr := runCmd(t, "run", lib, lib); code != exitFail || !strings.Contains(stderr, `nat-outbound-udp.yaml: name: "nat-outbound-udp" is also the name of`) {
 		t.Errorf("same scenario twice: exit %d, stderr %s", code, stderr)
 	}
 	if code, _, _ := runCmd(t, "run", "no/such/file.yaml"); code != exitFail {
@@ -157,5 +159,88 @@ func TestRunLoadErrors(t *testing.T) {
 	}
 	if code, _, _ := runCmd(t, "run", "--progress", "sometimes"); code != exitUsage {
 		t.Errorf("bad --progress: exit %d, want 2", code)
+	}
+}
+
+// TestRunLoadErrorsReachCI: a scenario file that does not load is an error testcase
+// in JUnit, counted in summary.json and in the closing line (it used to be missing
+// from both: tests="1" failures="0" errors="0" and "1 passed, 0 failed", exit 1).
+func TestRunLoadErrorsReachCI(t *testing.T) {
+	dir := t.TempDir()
+	typo := filepath.Join(dir, "typo.yaml")
+	if err := os.WriteFile(typo, []byte("name: typo\nsumary: misspelt\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	good := "../../scenarios/library/nat-outbound-udp.yaml"
+	junit, js := filepath.Join(dir, "j.xml"), filepath.Join(dir, "s.json")
+	code, stdout, stderr := runCmd(t, "run", good, typo, "--junit", junit, "--json", js)
+	if code != exitFail {
+		t.Errorf("exit %d, want 1\n%s", code, stderr)
+	}
+	if !strings.Contains(stdout, "1 passed, 0 failed, 1 errors,") || !strings.Contains(stdout, "ERROR "+typo) {
+		t.Errorf("stdout lacks the error line and count:\n%s", stdout)
+	}
+	b, err := os.ReadFile(junit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Errors   int `xml:"errors,attr"`
+		Suites   []struct {
+			Cases []struct {
+				Name  string `xml:"name,attr"`
+				Error *struct {
+					Type string `xml:"type,attr"`
+					Text string `xml:",chardata"`
+				} `xml:"error"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("junit: %v\n%s", err, b)
+	}
+	if doc.Tests != 2 || doc.Failures != 0 || doc.Errors != 1 {
+		t.Errorf("junit: tests=%d failures=%d errors=%d, want 2, 0, 1", doc.Tests, doc.Failures, doc.Errors)
+	}
+	found := false
+	for _, c := range doc.Suites[0].Cases {
+		if c.Name == typo && c.Error != nil && c.Error.Type == "load" && strings.Contains(c.Error.Text, "sumary") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("junit has no load error testcase for %s:\n%s", typo, b)
+	}
+	var sum struct{ Passed, Failed, Errors int }
+	b, err = os.ReadFile(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &sum); err != nil || sum.Passed != 1 || sum.Failed != 0 || sum.Errors != 1 {
+		t.Errorf("summary.json: %+v (%v), want passed 1, failed 0, errors 1", sum, err)
+	}
+}
+
+// failWriter fails every write, as standard output on a full disk does.
+type failWriter struct{}
+
+func (failWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// TestRunStdoutWriteError: a run whose results cannot be written to standard output
+// fails (it used to exit 0).
+func TestRunStdoutWriteError(t *testing.T) {
+	var stderr bytes.Buffer
+	code := run([]string{"run", "../../scenarios/library/nat-outbound-udp.yaml"}, failWriter{}, &stderr)
+	if code != exitFail || !strings.Contains(stderr.String(), "write standard output: no space left on device") {
+		t.Errorf("exit %d, stderr %q; want 1 and the write error", code, stderr.String())
+	}
+	if f, err := os.OpenFile("/dev/full", os.O_WRONLY, 0); err == nil {
+		defer f.Close()
+		stderr.Reset()
+		if code := run([]string{"run", "../../scenarios/library/nat-outbound-udp.yaml"}, f, &stderr); code != exitFail {
+			t.Errorf("stdout on /dev/full: exit %d, want 1 (stderr %q)", code, stderr.String())
+		}
 	}
 }

@@ -89,6 +89,13 @@ func (b IPv4) Flags() uint16 { return binary.BigEndian.Uint16(b[v4FlagsFO:]) & 0
 // FragmentOffset returns the fragment offset in bytes.
 func (b IPv4) FragmentOffset() uint16 { return binary.BigEndian.Uint16(b[v4FlagsFO:]) << 3 }
 
+// SetFlagsFragmentOffset writes the flag bits (IPv4FlagDontFragment,
+// IPv4FlagMoreFragments) and the fragment offset in bytes (a multiple of
+// 8; RFC 791 §3.1). It does not update the checksum.
+func (b IPv4) SetFlagsFragmentOffset(flags, offset uint16) {
+	binary.BigEndian.PutUint16(b[v4FlagsFO:], flags&0xe000|offset>>3&0x1fff)
+}
+
 // IsFragment reports whether the datagram is a fragment (MF set or a non-zero offset).
 func (b IPv4) IsFragment() bool { return binary.BigEndian.Uint16(b[v4FlagsFO:])&0x3fff != 0 }
 

@@ -1,6 +1,7 @@
 package hns
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/netip"
 )
@@ -13,6 +14,41 @@ type IpConfig struct {
 	IpAddress    string `json:",omitempty"`
 	PrefixLength uint8  `json:",omitempty"`
 	IpSubnetId   string `json:",omitempty"` // official schema, not hcsshim
+
+	// zeroPrefix is set when JSON gave "PrefixLength": 0, which Validate
+	// refuses; an absent PrefixLength (also 0 here) takes the subnet's.
+	zeroPrefix bool
+}
+
+// MarshalJSON encodes an IpConfig, keeping an explicit prefix length 0
+// (so that Objects.Clone keeps it for Validate).
+func (c IpConfig) MarshalJSON() ([]byte, error) {
+	type plain IpConfig
+	if !c.zeroPrefix {
+		return json.Marshal(plain(c))
+	}
+	return json.Marshal(struct {
+		plain
+		PrefixLength uint8
+	}{plain: plain(c)})
+}
+
+// UnmarshalJSON decodes an IpConfig, noting an explicit prefix length 0.
+func (c *IpConfig) UnmarshalJSON(b []byte) error {
+	type plain IpConfig
+	var p struct {
+		plain
+		PrefixLength *uint8 `json:",omitempty"`
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return fixPlainError(err, "IpConfig")
+	}
+	*c = IpConfig(p.plain)
+	if p.PrefixLength != nil {
+		c.PrefixLength = *p.PrefixLength
+		c.zeroPrefix = *p.PrefixLength == 0
+	}
+	return nil
 }
 
 // Addr parses IpAddress.

@@ -1,6 +1,7 @@
 package hns
 
 import (
+	"crypto/sha1"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -189,4 +190,35 @@ type DockerOptions struct {
 	IpamOpt    map[string]string `json:",omitempty"` // --ipam-opt
 	EnableIPv6 bool              `json:",omitempty"` // --ipv6
 	Encrypted  bool              `json:",omitempty"` // --opt encrypted (overlay IPsec)
+}
+
+// natPool is where HNS picks the default nat network's prefix from, and
+// natDefaultBits its length: every default nat network in the public real
+// samples is a /20 inside 172.16.0.0/12 (172.17.32.0/20, 172.22.16.0/20,
+// 172.30.208.0/20, 172.27.144.0/20, 172.31.0.0/20; docs/fidelity.md §5).
+var natPool = netip.MustParsePrefix("172.16.0.0/12")
+
+const natDefaultBits = 20
+
+// DefaultNATSubnet returns the subnet HNS gives a nat network created
+// without IPAM (Docker's default nat network): a /20 inside 172.16.0.0/12
+// with its gateway at .1 as the next hop of the default route. HNS picks a
+// free block at random; the model takes the block that holds static, the
+// first IPv4 address of one of the network's endpoints, when it lies in the
+// pool, else one picked from a hash of the network's name, so that runs
+// repeat (a host address inside it makes Validate report the overlap, as
+// HNS would for a subnet given by hand).
+func DefaultNATSubnet(name string, static netip.Addr) Subnet {
+	var p netip.Prefix
+	if static.Is4() && natPool.Contains(static) {
+		p, _ = static.Prefix(natDefaultBits)
+	} else {
+		sum := sha1.Sum([]byte(name))
+		blocks := uint32(1) << (natDefaultBits - natPool.Bits())
+		k := (uint32(sum[0])<<8 | uint32(sum[1])) % blocks
+		b := natPool.Addr().As4()
+		v := (uint32(b[0])<<24 | uint32(b[1])<<16) + k<<(32-natDefaultBits)
+		p = netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), natDefaultBits)
+	}
+	return Subnet{IpAddressPrefix: p.String(), Routes: []Route{{NextHop: p.Addr().Next().String(), DestinationPrefix: "0.0.0.0/0"}}}
 }

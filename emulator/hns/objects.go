@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"strings"
 )
 
@@ -170,6 +171,9 @@ func (o *Objects) fillDefaults() {
 		if n.SchemaVersion.IsZero() {
 			n.SchemaVersion = V2SchemaVersion()
 		}
+		if n.Type == NAT && len(n.Subnets()) == 0 {
+			n.Ipams = []Ipam{{Type: "Static", Subnets: []Subnet{DefaultNATSubnet(n.Name, o.staticAddr(n))}}}
+		}
 	}
 	for i := range o.Endpoints {
 		if o.Endpoints[i].SchemaVersion.IsZero() {
@@ -191,6 +195,23 @@ func (o *Objects) fillDefaults() {
 			o.Routes[i].SchemaVersion = V2SchemaVersion()
 		}
 	}
+}
+
+// staticAddr returns the first IPv4 address of an endpoint of network n
+// (named by n's name or ID), before references are resolved.
+func (o *Objects) staticAddr(n *HostComputeNetwork) netip.Addr {
+	for i := range o.Endpoints {
+		e := &o.Endpoints[i]
+		if e.HostComputeNetwork == "" || (e.HostComputeNetwork != n.Name && !sameID(e.HostComputeNetwork, n.Id)) {
+			continue
+		}
+		for _, a := range e.Addrs() {
+			if a.Is4() {
+				return a
+			}
+		}
+	}
+	return netip.Addr{}
 }
 
 // fillID canonicalises or makes up one object's ID and records it in seen.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 
 	"github.com/hnspath/hnspath/emulator/header"
 	"github.com/hnspath/hnspath/emulator/host"
@@ -100,6 +101,11 @@ type programmer struct {
 	extVFP  map[int]*vfp.Port                   // VFP of a switch's external port
 	vnicVFP map[int]*vfp.Port                   // VFP of a switch's management OS vNIC port
 	lbPools map[string]lbPool                   // port blocks reserved by non-DSR load balancers
+
+	// macs are the MACs of the host's local endpoints: those given, then
+	// those derived (endpointMAC), so that no two ports share one.
+	macs   map[header.MAC]bool
+	epMACs map[*HostComputeEndpoint]header.MAC // derived, by endpoint
 }
 
 // Options is ProgramOptions under a short name inside the package.
@@ -132,8 +138,15 @@ func hypervMAC(seed string) header.MAC {
 	return header.MAC{0x00, 0x15, 0x5d, s[0], s[1], s[2]}
 }
 
-// endpointMAC returns the endpoint's MacAddress, or one derived from the
-// host and endpoint names.
+// endpointMAC returns the endpoint's MacAddress; without one, an overlay
+// endpoint with an IPv4 address gets 0E-2A-<address in hex>, as win-overlay
+// endpoints show on real nodes (docs/fidelity.md §5), and any other one a MAC
+// derived from the host and endpoint names that no other local endpoint of the
+// host has (given or derived before): HNS hands out MACs from a pool, never one
+// twice (MacPool). A derived MAC has 24 random bits, so among 10,000 endpoints
+// two would share one more often than not (the birthday bound): on a collision
+// the next candidate is derived from the name and a counter. The same endpoint
+// always gets the same MAC.
 func (pr *programmer) endpointMAC(e *HostComputeEndpoint) (header.MAC, error) {
 	if e.MacAddress != "" {
 		m, ok := header.ParseMAC(e.MacAddress)
@@ -142,7 +155,45 @@ func (pr *programmer) endpointMAC(e *HostComputeEndpoint) (header.MAC, error) {
 		}
 		return m, nil
 	}
-	return hypervMAC(pr.h.Name + "/" + endpointName(e)), nil
+	if m, ok := pr.epMACs[e]; ok {
+		return m, nil
+	}
+	if pr.macs == nil {
+		pr.macs = map[header.MAC]bool{}
+		pr.epMACs = map[*HostComputeEndpoint]header.MAC{}
+		for i := range pr.o.Endpoints {
+			if o := &pr.o.Endpoints[i]; !o.IsRemote() && o.MacAddress != "" {
+				if m, ok := header.ParseMAC(o.MacAddress); ok {
+					pr.macs[m] = true
+				}
+			}
+		}
+	}
+	if n := pr.o.NetworkByID(e.HostComputeNetwork); n != nil && n.Type == Overlay {
+		for _, a := range e.Addrs() {
+			if a.Is4() {
+				m := ipMAC(0x0e, 0x2a, a)
+				pr.macs[m] = true
+				pr.epMACs[e] = m
+				return m, nil
+			}
+		}
+	}
+	seed := pr.h.Name + "/" + endpointName(e)
+	m := hypervMAC(seed)
+	for k := 1; pr.macs[m]; k++ {
+		m = hypervMAC(seed + "#" + strconv.Itoa(k))
+	}
+	pr.macs[m] = true
+	pr.epMACs[e] = m
+	return m, nil
+}
+
+// ipMAC returns the MAC b0-b1-<IPv4 address a in hex>: the convention of
+// win-overlay endpoints (0E-2A) and of kube-proxy's remote endpoints (02-11).
+func ipMAC(b0, b1 byte, a netip.Addr) header.MAC {
+	v := a.As4()
+	return header.MAC{b0, b1, v[0], v[1], v[2], v[3]}
 }
 
 // gateway returns a subnet's gateway: the next hop of its default route,

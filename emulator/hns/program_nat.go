@@ -8,6 +8,9 @@ import (
 	"github.com/hnspath/hnspath/emulator/winnat"
 )
 
+// natVNICMTU is the IP MTU of a nat network container's vNIC.
+const natVNICMTU = 1500
+
 // nat programs a NAT network: an internal vSwitch, the management OS's
 // gateway vNIC "vEthernet (<name>)" with IP forwarding on, WinNAT between
 // the network's prefix and the host's external addresses, and the static
@@ -17,6 +20,7 @@ func (pr *programmer) nat(n *HostComputeNetwork) error {
 	h := pr.h
 	subnets := n.Subnets()
 	if len(subnets) == 0 {
+		// Normalize gives a nat network without IPAM its default subnet.
 		return fmt.Errorf("a NAT network needs a subnet (HNS IPAM of the nat network)")
 	}
 	prefix, err := subnets[0].Prefix()
@@ -81,6 +85,11 @@ func (pr *programmer) nat(n *HostComputeNetwork) error {
 			return err
 		}
 		h.SetEndpointGateway(ei, gw)
+		// A Hyper-V vNIC's MTU is 1500 (no jumbo frames on the nat
+		// network; HNS lowers it only for overlay, EncapOverhead): a
+		// bigger frame from the container is dropped at its port
+		// (docs/fidelity.md §4).
+		h.SetEndpointMTU(ei, natVNICMTU)
 		for _, a := range ips {
 			h.Stack.AddNeighbor(a, mac)
 		}

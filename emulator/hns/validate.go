@@ -463,6 +463,13 @@ func (v *validator) endpoints() {
 			if int(c.PrefixLength) > a.BitLen() {
 				v.ps.add(HCN_E_INVALID_PREFIX, KindEndpoint, lbl, field+".PrefixLength", "prefix length %d for %s", c.PrefixLength, a)
 			}
+			if c.zeroPrefix {
+				// A /0 endpoint prefix would put every address on the
+				// endpoint's link. No public source gives HNS's answer;
+				// HCN_E_INVALID_PREFIX is the closest code of the table.
+				// Omitting PrefixLength takes the subnet's.
+				v.ps.add(HCN_E_INVALID_PREFIX, KindEndpoint, lbl, field+".PrefixLength", "prefix length 0 for %s (omit it to take the subnet's)", a)
+			}
 			if a.Is4() && c.PrefixLength == 32 {
 				v.gate(FeatureSlash32EndpointPrefixes, HCN_E_REQUEST_UNSUPPORTED, KindEndpoint, lbl, field+".PrefixLength", "a /32 endpoint prefix")
 			}
@@ -498,6 +505,32 @@ func (v *validator) endpoints() {
 			}
 		}
 		v.endpointPolicies(e, lbl)
+	}
+}
+
+// Minimum MTUs. Windows takes an interface MTU from "the minimum packet
+// size (68)" up (Win32_NetworkAdapterConfiguration SetMTU,
+// https://learn.microsoft.com/windows/win32/cimwin32prov/setmtu-method-in-class-win32-networkadapterconfiguration),
+// the datagram every IPv4 module must forward unfragmented (RFC 791 section
+// 3.2); IPv6 needs a link MTU of 1280 or more (RFC 8200 section 5). An MTU
+// below them drops every packet.
+const (
+	MinMTU     = 68
+	MinMTUIPv6 = 1280
+)
+
+// interfaceMTU checks the MTU of an InterfaceParameters policy of e.
+func (v *validator) interfaceMTU(e *HostComputeEndpoint, lbl, field string, mtu int) {
+	if mtu < MinMTU {
+		// The closest code of the table: no public source gives HNS's.
+		v.ps.add(HCN_E_INVALID_POLICY, KindEndpoint, lbl, field, "MTU %d is below %d, the smallest interface MTU Windows takes (RFC 791 section 3.2)", mtu, MinMTU)
+		return
+	}
+	for _, c := range e.IpConfigurations {
+		if a, err := c.Addr(); err == nil && a.Is6() && mtu < MinMTUIPv6 {
+			v.ps.add(HCN_E_INVALID_POLICY, KindEndpoint, lbl, field, "MTU %d is below %d, the IPv6 minimum link MTU (RFC 8200 section 5), on an endpoint with IPv6 address %s", mtu, MinMTUIPv6, a)
+			return
+		}
 	}
 }
 
@@ -610,6 +643,8 @@ func (v *validator) endpointPolicies(e *HostComputeEndpoint, lbl string) {
 			if s.Flags&NatFlagsIPv6 != 0 {
 				v.gate(FeatureIPv6DualStack, HCN_E_REQUEST_UNSUPPORTED, KindEndpoint, lbl, at+".Settings.Flags", "NAT flag IPv6")
 			}
+		case InterfaceParametersPolicySetting:
+			v.interfaceMTU(e, lbl, at+".Settings.Mtu", int(s.Mtu))
 		case AclPolicySetting:
 			v.checkACL(KindEndpoint, lbl, at, aclFields{s.Protocols, s.Action, s.Direction, s.LocalAddresses, s.RemoteAddresses, s.LocalPorts, s.RemotePorts, s.RuleType})
 		case OutboundNatPolicySetting:

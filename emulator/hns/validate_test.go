@@ -146,6 +146,35 @@ func TestValidateRules(t *testing.T) {
 	}
 	custom := func(maj, min int) Profile { return Profile{Name: "custom", Version: Version{maj, min}} }
 	tests := []row{
+		// Endpoint prefix lengths and MTUs (issue 13).
+		{name: "endpoint prefix length 0", mutate: func(t *testing.T, o *Objects) {
+			if err := json.Unmarshal([]byte(`[{"IpAddress": "172.16.0.2", "PrefixLength": 0}]`), &ep(o, "web").IpConfigurations); err != nil {
+				t.Fatal(err)
+			}
+		}, want: []problem{{HCN_E_INVALID_PREFIX, KindEndpoint, "web", "IpConfigurations[0].PrefixLength"}}},
+		{name: "endpoint prefix length omitted takes the subnet's", mutate: func(t *testing.T, o *Objects) {
+			if err := json.Unmarshal([]byte(`[{"IpAddress": "172.16.0.2"}]`), &ep(o, "web").IpConfigurations); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "InterfaceParameters MTU 1", mutate: func(t *testing.T, o *Objects) {
+			e := ep(o, "pod2")
+			e.Policies = append(e.Policies, EndpointPolicy{Type: InterfaceParameters, Settings: raw(t, InterfaceParametersPolicySetting{Mtu: 1})})
+		}, want: []problem{{HCN_E_INVALID_POLICY, KindEndpoint, "pod2", "Policies[0] (InterfaceParameters).Settings.Mtu"}}},
+		{name: "InterfaceParameters MTU 0", mutate: func(t *testing.T, o *Objects) {
+			e := ep(o, "pod2")
+			e.Policies = append(e.Policies, EndpointPolicy{Type: InterfaceParameters, Settings: json.RawMessage(`{"Mtu": 0}`)})
+		}, want: []problem{{HCN_E_INVALID_POLICY, KindEndpoint, "pod2", "Policies[0] (InterfaceParameters).Settings.Mtu"}}},
+		{name: "InterfaceParameters MTU 68", mutate: func(t *testing.T, o *Objects) {
+			e := ep(o, "pod2")
+			e.Policies = append(e.Policies, EndpointPolicy{Type: InterfaceParameters, Settings: raw(t, InterfaceParametersPolicySetting{Mtu: 68})})
+		}},
+		{name: "InterfaceParameters MTU 1000 with IPv6", mutate: func(t *testing.T, o *Objects) {
+			addV6Bridge(t, o)
+			e := ep(o, "pod2")
+			e.IpConfigurations = append(e.IpConfigurations, IpConfig{IpAddress: "fd00:10::6", PrefixLength: 64})
+			e.Policies = append(e.Policies, EndpointPolicy{Type: InterfaceParameters, Settings: raw(t, InterfaceParametersPolicySetting{Mtu: 1000})})
+		}, want: []problem{{HCN_E_INVALID_POLICY, KindEndpoint, "pod2", "Policies[0] (InterfaceParameters).Settings.Mtu"}}},
 		// Networks.
 		{name: "unknown network type", mutate: func(t *testing.T, o *Objects) { nw(o, "cbr0").Type = "Bridge" },
 			want: []problem{{HCN_E_INVALID_NETWORK_TYPE, KindNetwork, "cbr0", "Type"}}},

@@ -35,7 +35,7 @@ func (h *Host) InjectEndpoint(ei int, buf *packet.Buffer, out *Outbox) {
 	if mtu := h.Switches[e.Switch].Port(e.Port).MTU; mtu > 0 && p.IsIP() && p.L3Len() > mtu {
 		// The vNIC's MTU bounds what the container sends as well (1450 on
 		// overlay): a bigger frame is dropped at the port (pktmon reason 23).
-		h.dropAt(out, CompVSwitch, e.Name, buf, &p, drop.MTUMismatch, "", "", "")
+		h.dropMTU(out, CompVSwitch, e.Name, buf, &p, mtu)
 		return
 	}
 	if fast {
@@ -61,7 +61,7 @@ func (h *Host) ReceiveWire(ni int, buf *packet.Buffer, out *Outbox) {
 		// A frame larger than the adapter's MTU does not get in (pktmon
 		// drop reason 23); with VXLAN this is how inner packets over
 		// MTU - 50 are lost between hosts (windows-behaviour.md §4 item 2).
-		h.dropAt(out, CompNIC, n.Name, buf, &p, drop.MTUMismatch, "", "", "")
+		h.dropMTU(out, CompNIC, n.Name, buf, &p, n.MTU)
 		return
 	}
 	if n.Switch >= 0 {
@@ -84,6 +84,16 @@ func (h *Host) dropAt(out *Outbox, comp, port string, buf *packet.Buffer, p *pac
 	if out.Trace.Enabled() {
 		out.Trace.Add(trace.Event{Host: h.Name, Component: comp, Port: port, Action: "drop", Reason: r, Detail: r.Text(),
 			Layer: layer, Group: group, Rule: rule, Before: trace.Snap(p, header.VXLANPort)})
+	}
+}
+
+// dropMTU drops a frame whose IP packet does not fit mtu (pktmon reason 23), saying
+// both in the trace ("length L > MTU M").
+func (h *Host) dropMTU(out *Outbox, comp, port string, buf *packet.Buffer, p *packet.Parsed, mtu int) {
+	out.drop(Drop{Host: h.Name, Component: comp, Port: port, Reason: drop.MTUMismatch, Buf: buf})
+	if out.Trace.Enabled() {
+		out.Trace.Add(trace.Event{Host: h.Name, Component: comp, Port: port, Action: "drop", Reason: drop.MTUMismatch,
+			Detail: drop.MTUMismatch.Text() + " (length " + itoa(p.L3Len()) + " > MTU " + itoa(mtu) + ")", Before: trace.Snap(p, header.VXLANPort)})
 	}
 }
 
@@ -174,7 +184,7 @@ func (h *Host) switchEgress(si int, port vswitch.PortID, buf *packet.Buffer, p *
 	switch {
 	case b.endpoint >= 0:
 		if mtu := h.Switches[si].Port(port).MTU; mtu > 0 && p.IsIP() && p.L3Len() > mtu {
-			h.dropAt(out, CompVSwitch, h.portName(si, port), buf, p, drop.MTUMismatch, "", "", "")
+			h.dropMTU(out, CompVSwitch, h.portName(si, port), buf, p, mtu)
 			return
 		}
 		if out.Trace.Enabled() {
@@ -196,7 +206,7 @@ func (h *Host) transmit(ni int, buf *packet.Buffer, p *packet.Parsed, out *Outbo
 	n := h.NICs[ni]
 	if p.IsIP() && p.L3Len() > n.MTU {
 		// pktmon drop reason 23: the frame does not fit the adapter's MTU.
-		h.dropAt(out, CompNIC, n.Name, buf, p, drop.MTUMismatch, "", "", "")
+		h.dropMTU(out, CompNIC, n.Name, buf, p, n.MTU)
 		return
 	}
 	if out.Trace.Enabled() {

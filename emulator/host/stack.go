@@ -79,6 +79,10 @@ type Stack struct {
 	nat      *winnat.NAT
 	natIface int
 
+	// frags maps a datagram WinNAT translated to the address its later
+	// fragments get (fragment.go); nil until the first fragment.
+	frags map[fragKey]fragEntry
+
 	// conns are connections the management OS opened (what it sent from
 	// HOST/host): replies to them are delivered, as its TCP/IP stack would,
 	// without a listener. Keyed by the reply's tuple; bounded.
@@ -404,7 +408,15 @@ func (s *Stack) ipInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 				}
 			}
 		} else if local {
-			v, r := s.nat.Inbound(p, out.Now, out.Trace)
+			var v winnat.Verdict
+			var r drop.Reason
+			handled := false
+			if p.Fragment {
+				v, r, handled = s.natFragment(p, false, netip.Addr{}, out.Now, out.Trace)
+			}
+			if !handled {
+				v, r = s.nat.Inbound(p, out.Now, out.Trace)
+			}
 			switch v {
 			case winnat.Dropped:
 				s.dropf(out, ifi, buf, r, CompWinNAT)
@@ -518,6 +530,8 @@ func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 	}
 	ri := s.lookup(p.Dst)
 	if ri < 0 {
+		// RFC 1812 §5.2.7.1: no route, network unreachable.
+		s.icmpError(ifi, p, o, header.ICMPv4DstUnreachable, header.ICMPv4NetUnreachable, out)
 		s.dropf(out, ifi, buf, drop.NoRoute, CompTCPIP)
 		return
 	}
@@ -541,7 +555,15 @@ func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 			s.dropf(out, ifi, buf, drop.NoRoute, CompTCPIP)
 			return
 		}
-		v, reason := s.nat.Outbound(p, ext, out.Now, out.Trace)
+		var v winnat.Verdict
+		var reason drop.Reason
+		handled := false
+		if p.Fragment {
+			v, reason, handled = s.natFragment(p, true, ext, out.Now, out.Trace)
+		}
+		if !handled {
+			v, reason = s.nat.Outbound(p, ext, out.Now, out.Trace)
+		}
 		if v == winnat.Dropped {
 			s.dropf(out, ifi, buf, reason, CompWinNAT)
 			return
@@ -567,11 +589,11 @@ func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 // translated it: an ICMP error goes to its source and quotes it.
 func (s *Stack) output(ifi int, nh netip.Addr, buf *packet.Buffer, p *packet.Parsed, out *Outbox, o *origin) {
 	ifc := &s.ifaces[ifi]
-	if p.L3Len() > ifc.MTU {
-		if p.Kind == packet.KindIPv6 || p.IPv4().Flags()&header.IPv4FlagDontFragment != 0 {
-			s.icmpErrorMTU(p, o, uint16(ifc.MTU), out)
-		}
-		// The model does not fragment: a packet over the MTU is dropped.
+	tooBig := p.L3Len() > ifc.MTU
+	if tooBig && (p.Kind == packet.KindIPv6 || p.IPv4().Flags()&header.IPv4FlagDontFragment != 0) {
+		// DF set (IPv6: routers never fragment): dropped, and the source
+		// told the next-hop MTU (RFC 1191; RFC 8201).
+		s.icmpErrorMTU(p, o, uint16(ifc.MTU), out)
 		s.dropf(out, ifi, buf, drop.MTUMismatch, CompTCPIP)
 		return
 	}
@@ -580,9 +602,18 @@ func (s *Stack) output(ifi int, nh netip.Addr, buf *packet.Buffer, p *packet.Par
 		if nh.IsMulticast() || (nh.Is4() && nh == netip.AddrFrom4([4]byte{255, 255, 255, 255})) {
 			mac = header.BroadcastMAC
 		} else {
+			if o != nil {
+				// A forwarded packet whose next hop does not answer ARP:
+				// host unreachable (RFC 1812 §5.2.7.1).
+				s.icmpError4(-1, p, o, header.ICMPv4DstUnreachable, header.ICMPv4HostUnreachable, 0, out)
+			}
 			s.dropf(out, ifi, buf, drop.NeighborUnresolved, CompTCPIP)
 			return
 		}
+	}
+	if tooBig {
+		s.fragment(ifi, mac, buf, p, out)
+		return
 	}
 	p.SetSrcMAC(ifc.MAC)
 	p.SetDstMAC(mac)

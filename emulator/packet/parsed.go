@@ -322,7 +322,9 @@ func (p *Parsed) decodeL4(off int, embedded bool) {
 			p.Err = ErrShortUDP
 			return
 		}
-		if !embedded && (int(u.Length()) < header.UDPSize || int(u.Length()) > rest) {
+		// A first fragment holds only part of the datagram its UDP length
+		// covers (RFC 768, RFC 791).
+		if !embedded && (int(u.Length()) < header.UDPSize || int(u.Length()) > rest && !p.Fragment) {
 			p.Err = ErrBadUDPLength
 			return
 		}

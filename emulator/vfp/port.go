@@ -57,7 +57,7 @@ type DirCounters struct {
 	FlowHits       uint64 // packets handled by the unified flow table
 	FlowMisses     uint64 // packets that took the slow path through the layers
 	FlowsCreated   uint64 // unified flows created
-	FlowTableFull  uint64 // flows not created because a table was full
+	FlowTableFull  uint64 // packets whose flows (some or all) were not created because a table was full; each counts once
 	DropsByReason  map[drop.Reason]uint64
 }
 

@@ -741,7 +741,7 @@ func (p *Port) dropSlow(k *ufKey, reason drop.Reason, l *Layer, g *Group, r *Rul
 			rules: slices.Clone(st.rules), misses: slices.Clone(st.misses)}
 		if _, ok := p.uft.insert(k, e, now, p.defTTL); ok {
 			p.counters[k.dir()].created++
-		} else {
+		} else if p.uft.n >= p.uft.max {
 			p.counters[k.dir()].tableFull++
 		}
 	}
@@ -752,6 +752,15 @@ func (p *Port) dropSlow(k *ufKey, reason drop.Reason, l *Layer, g *Group, r *Rul
 func (p *Port) commit(dir Direction, k *ufKey, flags uint8, now int64) {
 	st := &p.slow
 	c := &p.counters[dir]
+	// full: some table was full. The packet counts once in FlowTableFull
+	// however many of its flows (layer flow pairs, the unified flow) could
+	// not be made.
+	full := false
+	defer func() {
+		if full {
+			c.tableFull++
+		}
+	}()
 	for i := range st.pend {
 		pd := &st.pend[i]
 		lfs := pd.l.flows
@@ -764,7 +773,7 @@ func (p *Port) commit(dir Direction, k *ufKey, flags uint8, now int64) {
 		fh, ok := lfs.t.Insert(pd.fwdKey, layerFlow{id: fid, rule: pd.r, ruleGen: pd.r.gen, forward: true,
 			mod: pd.fwd, mss: pd.mssF, nat: pd.nat}, now, pd.ttl)
 		if !ok {
-			c.tableFull++
+			full = full || lfs.t.Len() >= lfs.t.Cap()
 			continue
 		}
 		lfs.epoch++
@@ -776,7 +785,8 @@ func (p *Port) commit(dir Direction, k *ufKey, flags uint8, now int64) {
 		} else {
 			// The reverse tuple is taken (e.g. a static NAT of two clients to
 			// one address and port): the reply keeps matching the older flow.
-			c.tableFull++
+			// That is no full table, unless the table is full too.
+			full = full || lfs.t.Len() >= lfs.t.Cap()
 		}
 		st.refs = append(st.refs, lfRef{l: pd.l, h: fh, id: fid})
 	}
@@ -801,7 +811,7 @@ func (p *Port) commit(dir Direction, k *ufKey, flags uint8, now int64) {
 		c.created++
 		slot = p.uft.at(h)
 	} else {
-		c.tableFull++
+		full = full || p.uft.n >= p.uft.max
 	}
 	if flags&(header.TCPFlagFIN|header.TCPFlagRST) != 0 {
 		p.tcpClose(slot, st.refs, flags, now)

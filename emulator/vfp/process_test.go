@@ -932,3 +932,23 @@ func TestPolicyChanges(t *testing.T) {
 	}
 	expect("after RemoveGroup", Pass)
 }
+
+// TestFlowTableFullCountsPackets fills a port whose unified flow table and
+// stateful layer hold 8 entries each with 20 new flows. A flow takes one
+// unified flow and two layer flows (the pair): the layer is full from the
+// fifth flow on, the unified flow table from the ninth. Each of the 16
+// packets that met a full table counts once in FlowTableFull (it read 28:
+// one count per table).
+func TestFlowTableFullCountsPackets(t *testing.T) {
+	const capacity, flows = 8, 20
+	p := newPort(t, PortOptions{FlowCapacity: capacity}, aclLayer(true, 10*time.Second))
+	for i := 0; i < flows; i++ {
+		if v, r, _ := run(p, Out, udpOut(t, peerIP, uint16(40000+i), 80), sec); v != Pass {
+			t.Fatalf("flow %d: %v (%v), want pass", i, v, r)
+		}
+	}
+	c := p.Counters().Out
+	if want := uint64(flows - capacity/2); c.FlowsCreated != capacity || c.FlowTableFull != want {
+		t.Errorf("flows created %d, flow table full %d; want %d and %d (one per packet)", c.FlowsCreated, c.FlowTableFull, capacity, want)
+	}
+}

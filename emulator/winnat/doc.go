@@ -46,8 +46,11 @@
 // Time is the virtual clock in nanoseconds (packet time). A session is
 // alive while now-lastSeen <= timeout: at exactly its timeout it still
 // translates, one nanosecond later it is gone (the rule of flow.Table).
-// Lookups expire what they touch; Expire reaps a few more per call, so
-// tables stay bounded without a full scan.
+// Lookups expire what they touch; Expire reaps a few more per call, oldest
+// first, so tables stay bounded without a full scan. Sessions are ordered by
+// expiry in a heap (expiry.go): a full port range or session table removes
+// every session idle past its timeout before it refuses a new one, so an
+// exhaustion is never declared while an expired mapping holds a port.
 //
 // # Performance and concurrency
 //

@@ -112,6 +112,15 @@ func (b *Backend) NotBuilt() []hostprobe.NotBuilt {
 // Lab returns the backend's lab, or nil before Setup.
 func (b *Backend) Lab() *Lab { return b.lab }
 
+// Session returns the lab's session ("hnsp-<id>", the start of its namespaces' names),
+// or "" before Setup.
+func (b *Backend) Session() string {
+	if b.lab == nil {
+		return ""
+	}
+	return b.lab.Session()
+}
+
 // Setup plans and builds topo. Without privileges it returns CheckPrivileges' error.
 func (b *Backend) Setup(ctx context.Context, topo *fabric.Topology) error {
 	if err := CheckPrivileges(); err != nil {

@@ -60,6 +60,12 @@ func registerLab(mk func() (*Lab, error)) (*Lab, error) {
 // (hnspath probe) should rather catch the signals itself, cancel its work, and Close
 // its labs from the main loop.
 func (l *Lab) CloseOnSignal() (stop func()) {
+	l.mu.Lock()
+	closed := l.closed
+	l.mu.Unlock()
+	if closed {
+		return func() {} // nothing left to close
+	}
 	sigState.mu.Lock()
 	defer sigState.mu.Unlock()
 	if sigState.handled == nil {

@@ -63,6 +63,17 @@ func Create(path string) (*File, error) {
 	return f, nil
 }
 
+// Write writes to the temporary file; an error names the destination path, not the
+// temporary name.
+func (f *File) Write(b []byte) (int, error) {
+	n, err := f.File.Write(b)
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = &os.PathError{Op: pe.Op, Path: f.path, Err: pe.Err}
+	}
+	return n, err
+}
+
 // Path returns the destination path.
 func (f *File) Path() string { return f.path }
 

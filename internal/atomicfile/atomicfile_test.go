@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -105,8 +106,8 @@ func TestWriteError(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.File.Close() // every later write fails, as on a full disk
-	if _, err := f.Write([]byte("x")); err == nil {
-		t.Fatal("write to a closed file succeeded")
+	if _, err := f.Write([]byte("x")); err == nil || !strings.Contains(err.Error(), path+":") {
+		t.Fatalf("write to a closed file: got %v, want an error naming %s", err, path)
 	}
 	if err := f.Commit(); err == nil {
 		t.Errorf("Commit of a file whose writes failed: got nil, want an error")
