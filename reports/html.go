@@ -214,6 +214,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 table.comparison td { white-space: nowrap; }
 .pass, .works { background: #e3f4e8; } .fail, .fails, .error { background: #fbe3e3; } .partial { background: #fdf1d6; } .skipped, .results { background: #eee; }
 pre { background: #f7f7f7; border: 1px solid #ddd; padding: .6em; overflow-x: auto; font-size: .85em; }
+code, pre { font-family: "DejaVu Sans Mono", "Liberation Mono", Consolas, Menlo, monospace; }
 code { font-size: .9em; }
 .summary { font-weight: bold; }
 figure { margin: 1em 0; } figcaption { font-size: .85em; color: #555; }
@@ -225,7 +226,8 @@ ul.constraints li, ul.notes li { margin: .2em 0; }
 .conclusion p { font-size: 1.15em; margin: .4em 0; }
 table.mode-flows { width: 100%; font-size: 1em; }
 table.mode-flows td.wire { font-size: .95em; min-width: 32em; }
-table.mode-flows td.wire code { font-size: 1em; white-space: pre-wrap; word-break: break-word; }
+table.mode-flows td.wire div { margin: .15em 0; }
+table.mode-flows td.wire code { font-size: .95em; white-space: pre-wrap; word-break: break-word; }
 </style>
 </head>
 <body>
@@ -356,7 +358,7 @@ table.mode-flows td.wire code { font-size: 1em; white-space: pre-wrap; word-brea
 <tr><th>flow</th><th>status</th><th>why</th><th>on the wire</th></tr>
 {{- range .Flows}}
 <tr class="{{.Status}}"><td>{{$m.FlowLabel .Flow}}</td><td>{{.Status}}{{with .Drop}}: {{.Reason}}{{end}}</td><td>{{with .Drop}}{{.Text}}{{if .Where}} at {{.Where}}{{end}}{{if .Rule}} [{{.Rule}}]{{end}}{{end}}{{if and .Why (ne .Status "works")}}<br>{{.Why}}{{end}}</td>
-<td class="wire">{{with .Wire}}<code>{{.Sent}}</code>{{if .OnWire}}<br>wire ({{.MACOnWire}} MAC): <code>{{.OnWire}}</code>{{end}}{{if .Received}}<br>received: <code>{{.Received}}</code>{{end}}{{if .Encap}}<br>{{.Encap}}, {{.Overhead}} bytes{{end}}{{range .Translation}}<br>{{.}}{{end}}{{end}}</td></tr>
+<td class="wire">{{with .Wire}}<div><b>sent</b> <code>{{.Sent}}</code></div>{{if .OnWire}}<div><b>wire</b> ({{.MACOnWire}} MAC) <code>{{.OnWire}}</code></div>{{end}}{{if .Received}}<div><b>received</b> <code>{{.Received}}</code></div>{{end}}{{if .Encap}}<div>{{.Encap}}, {{.Overhead}} bytes</div>{{end}}{{range .Translation}}<div>{{.}}</div>{{end}}{{end}}</td></tr>
 {{- end}}
 </table>
 {{- with .Cost}}<p>Cost: {{printf "%.0f" .NsPerPacket}} ns/packet after the first round ({{printf "%.0f" .FirstNsPerPacket}} ns/packet in it), {{.Packets}} packets × {{.Rounds}} rounds — a quick measurement.</p>{{end}}

@@ -245,15 +245,23 @@ func FormatTrace(p *result.Packet, indent string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%spacket %d in at %s, t=%s\n", indent, p.Index, p.In, time.Duration(p.TimeNS))
 	var first *result.Headers
-	for _, s := range p.Trace {
+	for i := range p.Trace {
+		s := &p.Trace[i]
 		if s.Before != nil {
 			first = s.Before
 			break
 		}
-		if s.After != nil {
-			first = s.After
-			break
+		if originates(s) || s.After == nil {
+			continue
 		}
+		first = s.After
+		break
+	}
+	if len(p.Trace) > 0 && p.Trace[0].Before == nil && len(p.Frame) > 0 && (first == nil || originates(&p.Trace[0])) {
+		// The first stage answered (an ARP reply): show the input itself.
+		var in packet.Parsed
+		in.Decode(p.Frame)
+		first = headers(trace.Snap(&in, 4789))
 	}
 	if first != nil {
 		fmt.Fprintf(&b, "%s  %s\n", indent, FormatHeaders(first))
@@ -304,10 +312,13 @@ func FormatTrace(p *result.Packet, indent string) string {
 				fmt.Fprintf(&b, "%s        %s\n", indent, c)
 			}
 		}
-		if s.After != nil {
+		switch {
+		case s.After != nil:
 			prev = s.After
-		} else if s.Before != nil {
+		case s.Before != nil:
 			prev = s.Before
+		case originates(s):
+			prev = nil // a new packet whose headers were not recorded
 		}
 	}
 	for _, o := range p.Outputs {

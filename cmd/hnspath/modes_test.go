@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,6 +68,44 @@ func TestModesJSONAndMarkdown(t *testing.T) {
 	}
 	if !strings.Contains(out, "| flow | nat | overlay |") || strings.Contains(out, "l2bridge") {
 		t.Errorf("--md --mode nat,overlay: got\n%s", out)
+	}
+	if strings.Contains(out, "&gt;") || strings.Contains(out, "&lt;") || !strings.Contains(out, "icmp web -> gateway-ping") {
+		t.Errorf("--md escapes arrows as HTML entities (a reader of the raw Markdown sees them):\n%s", out)
+	}
+}
+
+// TestModesConclusion: the comparison leads with what to use for this
+// traffic and why the others fail (golden files of text and Markdown,
+// without the cost measurement so that they are stable). The expected
+// recommendation follows from the documented behaviour the table shows:
+// transparent and l2tunnel carry all 7 flows, nat has no port mapping for
+// flow 4 and no IPv6 (flow 6), l2bridge's VFP NAT has no ICMP
+// transposition (flow 5).
+func TestModesConclusion(t *testing.T) {
+	for _, format := range []string{"txt", "md"} {
+		args := []string{"modes", "--workload", sampleWorkload, "--pcap", samplePcap, "--cost-time", "0s"}
+		if format == "md" {
+			args = append(args, "--md")
+		}
+		code, out, errs := runCmd(t, args...)
+		if code != exitOK {
+			t.Fatalf("exit %d, stderr %s", code, errs)
+		}
+		for _, w := range []string{
+			"for this traffic: use transparent (all 7 flows work, cost not measured)",
+			"l2tunnel also carries them: cost not measured",
+			"nat fails 2 of 7 flows because flow 4 (tcp laptop:50001 -> web:8080 (inbound)): winnat-no-mapping (no mapping); flow 6",
+			"l2bridge fails 1 of 7 flows because flow 5 (icmp web -> gateway-ping (outbound)): vfp-no-icmp-transposition",
+		} {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: output lacks %q", format, w)
+			}
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if last := lines[len(lines)-1]; !strings.Contains(last, "PASS: for this traffic: use transparent") {
+			t.Errorf("%s: last line %q, want the verdict", format, last)
+		}
+		checkGolden(t, "modes/sample."+format+".golden", []byte(out))
 	}
 }
 
@@ -153,4 +192,62 @@ func TestModesHTMLInChromium(t *testing.T) {
 		t.Fatalf("screenshot %s: %v", shot, err)
 	}
 	t.Logf("screenshot: %s", shot)
+
+	// The conclusion is above the fold: a 1280x800 screenshot holds the
+	// verdict banner (PASS green, #1b7a3a) and the conclusion's left border
+	// (#1b5fa8), colours no other element of the page paints (see
+	// reports.TestVerdictAboveTheFold for the method). The screenshot is
+	// kept in testdata/out/ as the artifact.
+	outDir, err := filepath.Abs(filepath.Join("testdata", "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fold := filepath.Join(outDir, "modes-fold.png")
+	_ = os.Remove(fold)
+	if err := exec.CommandContext(ctx, bin, append(common, "--user-data-dir="+t.TempDir(), "--screenshot="+fold, "--window-size=1280,800", "--hide-scrollbars", "file://"+page)...).Run(); err != nil {
+		t.Fatalf("chromium --screenshot: %v", err)
+	}
+	counts := colourCounts(t, fold, [3]uint8{0x1b, 0x7a, 0x3a}, [3]uint8{0x1b, 0x5f, 0xa8})
+	if counts[0] < 20000 {
+		t.Errorf("the first 800 pixels hold %d pixels of the verdict banner, want 20000 or more (%s)", counts[0], fold)
+	}
+	if counts[1] < 6*40 {
+		t.Errorf("the first 800 pixels hold %d pixels of the conclusion's border, want at least 6x40 (%s)", counts[1], fold)
+	}
+	if i, j := bytes.Index(dom, []byte(`id="conclusion"`)), bytes.Index(dom, []byte(`<table class="modes">`)); i < 0 || i > j {
+		t.Errorf("Chromium's DOM: conclusion at %d, modes table at %d: want the conclusion first", i, j)
+	}
+	t.Logf("above the fold: %s (verdict %d pixels, conclusion border %d)", fold, counts[0], counts[1])
+}
+
+// colourCounts counts, for each colour, the pixels of a PNG within 3 of it
+// in every channel.
+func colourCounts(t *testing.T, file string, cs ...[3]uint8) []int {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatalf("no screenshot: %v", err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", file, err)
+	}
+	near := func(a uint32, b uint8) bool { d := int(a>>8) - int(b); return d >= -3 && d <= 3 }
+	n := make([]int, len(cs))
+	bd := img.Bounds()
+	for y := bd.Min.Y; y < bd.Max.Y; y++ {
+		for x := bd.Min.X; x < bd.Max.X; x++ {
+			r, g, b, _ := img.At(x, y).RGBA()
+			for i, c := range cs {
+				if near(r, c[0]) && near(g, c[1]) && near(b, c[2]) {
+					n[i]++
+				}
+			}
+		}
+	}
+	return n
 }

@@ -172,6 +172,9 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, "run", err)
 		}
 	}
+	if *out != "" {
+		fmt.Fprintf(stdout, "results in %s: per scenario NAME.results.jsonl and NAME.pcapng (Wireshark), and summary.json; a report: hnspath report %s\n", *out, *out)
+	}
 	if ew.err != nil {
 		return fail(stderr, "run", fmt.Errorf("write standard output: %w", ew.err))
 	}

@@ -154,7 +154,12 @@ func writeLongScenario(t *testing.T, dir string, n int) string {
 			t.Fatal(err)
 		}
 		if name == "nat-outbound-udp.yaml" {
-			b = []byte(strings.Replace(string(b), `raw(load="query 2")`+"\n", fmt.Sprintf(`raw(load="query 2")`+"\n    repeat: %d\n", n), 1))
+			// The third packet (a DNS query, id 2) repeats n times.
+			const q2 = `raw(load=hex"0002 0100 0001 0000 0000 0000 07 6578616d706c65 03 636f6d 00 0001 0001")`
+			if !strings.Contains(string(b), q2+"\n") {
+				t.Fatalf("nat-outbound-udp.yaml has no packet %s", q2)
+			}
+			b = []byte(strings.Replace(string(b), q2+"\n", fmt.Sprintf(q2+"\n    repeat: %d\n", n), 1))
 		}
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

@@ -27,7 +27,7 @@ func TestTrace(t *testing.T) {
 			"drop: winnat-no-mapping (no mapping) at host1/tcpip/eth0", "outcome: dropped",
 		}},
 		{"scenario packet", []string{"--scenario", "../../scenarios/library/nat-outbound-udp.yaml", "--packet", "2"}, exitOK, []string{
-			"packet 2 in at server", "delivered at host1/web", `udp(sport=53, dport=40000) / raw(load="answer 1")`,
+			"packet 2 in at server", "delivered at host1/web", `udp(sport=53, dport=40000) / raw(load=0x0001818000010001000000000765`,
 		}},
 		{"scenario too short", []string{"-s", "../../scenarios/library/nat-outbound-udp.yaml", "-n", "9"}, exitFail, nil},
 		{"bad spec", []string{"-t", natTopology, "--at", "client", "ipv4(dst=10.0.0.4) / tcp(dprot=1)"}, exitFail, nil},
@@ -89,6 +89,12 @@ func TestTraceGolden(t *testing.T) {
 		{"vsid-mismatch", []string{"-s", "../../scenarios/library/overlay-vni-mismatch.yaml", "-n", "1"}, []string{
 			"2. host2 vswitch eth0: drop Virtual Subnet ID does not match (vsid-mismatch, pktmon DropReason 20)",
 			"drop: vsid-mismatch (Virtual Subnet ID does not match, pktmon DropReason 20) at host2/vswitch/eth0",
+		}},
+		{"arp-proxy", []string{"-t", "../../scenarios/library/topologies/overlay.yaml", "--at", "host1/pod-a", "arp(pdst=10.244.1.1)"}, []string{
+			"0e:2a:0a:f4:01:02 > ff:ff:ff:ff:ff:ff arp 10.244.1.2 > 10.244.1.1 len 42",
+			"1. host1 vfp pod-a: answer-arp 10.244.1.1 is-at 0e:2a:0a:f4:01:01 (VFP ARP proxy)",
+			"2. host1 endpoint pod-a: deliver",
+			"-> delivered at host1/pod-a",
 		}},
 		{"ttl-exceeded", []string{"-s", "../../scenarios/library/nat-ttl-exceeded.yaml", "-n", "1"}, []string{
 			"2. host1 tcpip vEthernet (nat): icmp-error type 11 code 0",
