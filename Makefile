@@ -8,7 +8,7 @@ PGO     := $(CURDIR)/cmd/hnspath/default.pgo
 COMMIT  := $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo +dirty)
 LDFLAGS := -X main.commit=$(COMMIT)
 
-.PHONY: all build run test test-go vet check fuzz bench soak pgo deps clean
+.PHONY: all build run test test-go vet vet-windows check fuzz bench soak pgo deps clean
 
 all: build
 
@@ -20,22 +20,31 @@ run: build
 	./$(BIN) run --out $(OUT)/run
 
 # Everything the tests need (tshark, Chromium, benchstat) where it can be
-# installed, then vet (also for Windows) and every test.
-test: deps vet test-go
+# installed, then every test with the full vet suite, and vet for Windows.
+# One build serves both test and vet (go test -vet=all), so a cold cache pays
+# for the compile once; the Windows vet covers every package for GOOS=windows.
+test: deps test-go vet-windows
 
 test-go:
-	$(GO) test ./...
+	@echo "== go test -vet=all ./...: builds, vets (every analyzer) and tests every package (minutes on a cold cache)"
+	$(GO) test -vet=all ./...
+	@echo "== go vet: the packages without tests"
+	@pkgs="$$($(GO) list -f '{{if not (or .TestGoFiles .XTestGoFiles)}}{{.ImportPath}}{{end}}' ./...)"; \
+	if [ -n "$$pkgs" ]; then echo "$(GO) vet $$pkgs"; $(GO) vet $$pkgs; fi
+
+vet-windows:
+	@echo "== GOOS=windows go vet ./...: the Windows build of every package, hcsshim included (minutes on a cold cache)"
+	GOOS=windows $(GO) vet ./...
 
 vet:
 	$(GO) vet ./...
 	GOOS=windows $(GO) vet ./...
-	GOOS=windows $(GO) build -o /dev/null ./cmd/hnspath
 
 deps:
 	./scripts/deps.sh
 
-# check = vet + tests + a smoke run of every emulator benchmark (STYLE.md §4).
-check: vet test-go
+# check = tests with vet (also for Windows) + a smoke run of every emulator benchmark.
+check: test-go vet-windows
 	$(GO) test -run='^$$' -bench=. -benchtime=100x ./emulator/...
 
 # The soak: 2M flows per mode over 80 h of virtual time (every timeout crossed),

@@ -11,7 +11,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
-    echo "deps: installing ${need[*]}" >&2
+    echo "deps: installing ${need[*]} with apt-get (a few minutes on a fresh machine; the tests that read pcapng with tshark and render HTML in Chromium need them)" >&2
     # wireshark-common asks whether non-root users may capture; answer no.
     echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
     (apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}") >/dev/null 2>&1 ||
@@ -21,6 +21,7 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 if ! command -v benchstat >/dev/null 2>&1 && [ ! -x "$(go env GOPATH)/bin/benchstat" ]; then
+  echo "deps: installing benchstat (go install golang.org/x/perf/cmd/benchstat)" >&2
   go install golang.org/x/perf/cmd/benchstat@latest >/dev/null 2>&1 ||
     echo "deps: could not install benchstat; the test that runs it will skip" >&2
 fi
