@@ -44,7 +44,7 @@ var Differences = []KnownDifference{
 		ID:      "host-hairpin",
 		Windows: "the NAT host cannot reach a container through its own external IP:port or localhost (no loopback): winnat-no-host-loopback",
 		Linux:   "a DNAT rule in the nat output chain (Docker's userland-proxy=false) delivers the host's own connection to the container",
-		Source:  "DESIGN.md §3 nat; reference/windows-behaviour.md §2.2 item 4; Linux: nft nat output hook (hostprobe/linux DNAT.Local)",
+		Source:  "DESIGN.md §3 nat; docs/windows-behaviour.md §2.2 item 4; Linux: nft nat output hook (hostprobe/linux DNAT.Local)",
 		Match: func(a, b *result.Packet, d *Difference) bool {
 			return strings.HasSuffix(a.In, "/host") && hasDrop(a, "winnat-no-host-loopback")
 		},
@@ -78,7 +78,7 @@ var Differences = []KnownDifference{
 		ID:      "vfp-icmp-snat",
 		Windows: "VFP's NAT has no ICMP transposition: pings and ICMP errors through OutBoundNAT or a remote path are dropped",
 		Linux:   "masquerade translates ICMP queries (by id) and ICMP errors (by the quoted packet)",
-		Source:  "reference/hcn-schema.md §5 (kubernetes/website windows-networking.md \"Limitations\"); Linux nf_nat_icmp",
+		Source:  "docs/windows-tools.md §5 (kubernetes/website windows-networking.md \"Limitations\"); Linux nf_nat_icmp",
 		Match: func(a, b *result.Packet, d *Difference) bool {
 			return hasDrop(a, "vfp-no-icmp-transposition") || hasDrop(a, "icmp-not-transposed")
 		},
@@ -124,7 +124,7 @@ var Differences = []KnownDifference{
 			"so the packet is switched: its TTL and source MAC stay as they were",
 		Linux: "the Linux analogue translates in the host's IP stack (conntrack), which routes the packet: TTL - 1 and " +
 			"the host's MAC as source",
-		Source: "DESIGN.md §3 VFP (NAT/LB actions in the port's layers); reference/windows-behaviour.md §1.1; Linux nf_nat in prerouting",
+		Source: "DESIGN.md §3 VFP (NAT/LB actions in the port's layers); docs/windows-behaviour.md §1.1; Linux nf_nat in prerouting",
 		// Labelled by the Comparer (a TTL one lower on the Linux side, with the source MAC).
 	},
 	{
@@ -149,7 +149,7 @@ var Differences = []KnownDifference{
 			"established connection stays with its old (here removed) backend until the entry expires or is deleted " +
 			"(kube-proxy deletes conntrack entries of removed backends for UDP only)",
 		Source: "DESIGN.md §3 VFP (UFT entries carry the port's generation; a policy change re-evaluates flows lazily); " +
-			"reference/windows-behaviour.md §1.1; Linux net/netfilter/nf_nat_core.c (nf_nat_setup_info once per connection); " +
+			"docs/windows-behaviour.md §1.1; Linux net/netfilter/nf_nat_core.c (nf_nat_setup_info once per connection); " +
 			"kubernetes pkg/proxy/conntrack (cleanup of stale UDP entries)",
 		Match: func(a, b *result.Packet, d *Difference) bool {
 			return reevaluatedLB(a)
@@ -173,7 +173,7 @@ var Differences = []KnownDifference{
 		Windows: "a frame longer than the NIC's MTU reaches the NIC, where pktmon sees it and drops it (reason 23, MTU mismatch)",
 		Linux: "the link drops a frame longer than the MTU before any packet tap sees it (veth: is_skb_forwardable in " +
 			"veth_xmit; a physical NIC discards it as oversize): there is no wire-rx, only the link's drop counter",
-		Source: "reference/windows-behaviour.md §5.1 (pktmon drop reason 23), §4 item 2; Linux drivers/net/veth.c, " +
+		Source: "docs/windows-behaviour.md §5.1 (pktmon drop reason 23), §4 item 2; Linux drivers/net/veth.c, " +
 			"net/core/dev.c (is_skb_forwardable)",
 		Match: func(a, b *result.Packet, d *Difference) bool {
 			return d.What == "missing" && d.Kind == result.KindWireRx && hasDropAt(a, "mtu-mismatch", d.Port) &&
@@ -187,7 +187,7 @@ var Differences = []KnownDifference{
 			"mismatch), even by 1 to 4 bytes",
 		Linux: "a veth forwards frames up to MTU + 4 bytes (room for an 802.1Q tag: is_skb_forwardable allows " +
 			"mtu + hard_header_len + VLAN_HLEN), so IP packets of MTU+1 to MTU+4 bytes pass",
-		Source: "reference/windows-behaviour.md §5.1 (pktmon drop reason 23); Linux net/core/dev.c is_skb_forwardable, " +
+		Source: "docs/windows-behaviour.md §5.1 (pktmon drop reason 23); Linux net/core/dev.c is_skb_forwardable, " +
 			"drivers/net/veth.c veth_xmit",
 		Match: func(a, b *result.Packet, d *Difference) bool {
 			return withinVLANSlack(a)
@@ -257,7 +257,7 @@ var Differences = []KnownDifference{
 			"routed by the host to that node, as any packet to a remote pod subnet (l2bridge-cross-host): TTL - 1",
 		Linux: "br_netfilter NATs the frame in the bridge and, as the new route leaves by the same bridge (the NIC is a " +
 			"bridge port), bridges it to the next hop's MAC without ip_forward (bridged DNAT): the TTL is not decremented",
-		Source: "DESIGN.md §3 l2bridge (L3/L4 unchanged, remote pod subnets routed via the host); reference/windows-behaviour.md " +
+		Source: "DESIGN.md §3 l2bridge (L3/L4 unchanged, remote pod subnets routed via the host); docs/windows-behaviour.md " +
 			"§3.3 (a remote endpoint's MAC is not sent on the wire); Linux net/bridge/br_netfilter_hooks.c " +
 			"br_nf_pre_routing_finish (\"bridged dnat\")",
 		Match: func(a, b *result.Packet, d *Difference) bool {

@@ -125,7 +125,7 @@ func ParseComponents(name string, data []byte) ([]Component, error) {
 // Meta is the metadata pktmon logs with a packet (event 160 FramePayload, 170
 // FrameDropPayload): "[Drop: ]PktGroupId N, PktNumber N, Appearance N, Direction Rx,
 // Type Ethernet, Component N, Edge N, Filter N, [DropReason R, DropLocation L,]
-// OriginalSize N, LoggedSize N" (format strings in reference/samples/
+// OriginalSize N, LoggedSize N" (format strings in emulator/drop/testdata/
 // pktmon_etw_schema__*: PktMon_FramePayload, PktMon_FrameDropPayload). pktmon's text
 // output starts each packet with it; converters put it in the pcapng packet comment.
 type Meta struct {
@@ -234,7 +234,7 @@ func Clip(s string) string {
 	return s
 }
 
-// dropReasons is PktMon_DropReason (reference/samples/pktmon_etw_schema__*, lines 147-200);
+// dropReasons is PktMon_DropReason (pktmon/testdata/pktmon_dropreason.npl.txt, from microsoft/NetMon_Parsers_for_PacketMon);
 // vmswitch uses the same numbers (samples/vmswitch_drop_reasons__*).
 var dropReasons = map[int]string{
 	0: "Unspecified", 1: "Invalid Data", 2: "Invalid Packet", 3: "Insufficient resources", 4: "Adapter not ready",

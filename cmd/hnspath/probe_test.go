@@ -319,7 +319,7 @@ func TestProbeKilledThenClean(t *testing.T) {
 // on the kernel.
 const partialScenario = `name: transparent-acl
 summary: an ACL on a transparent endpoint blocks port 22
-sources: ["reference/hcn-schema.md: ACL policy (a test scenario of hnspath probe)"]
+sources: ["docs/windows-behaviour.md §3.1: ACL policy (a test scenario of hnspath probe)"]
 topology:
   hosts:
     - name: host1

@@ -1,6 +1,6 @@
 // Package drop names why the emulator dropped a packet, in Windows' own
 // vocabulary where one exists: pktmon/vmswitch drop reasons, VFP drop
-// reasons, WinNAT and the TCP/IP stack (reference/windows-behaviour.md §5,
+// reasons, WinNAT and the TCP/IP stack (docs/windows-behaviour.md §5,
 // samples/pktmon_etw_schema__*, samples/vmswitch_drop_reasons__*,
 // samples/vfpext_etw_schema__*).
 //

@@ -9,7 +9,7 @@ import (
 // descriptions below are Microsoft's table of HCN error codes
 // (MicrosoftDocs/Virtualization-Documentation
 // virtualization/api/hcn/Reference/HCNHResult.md; saved in
-// reference/samples/hcn_hresult_codes__MicrosoftDocs_HCNHResult.md). The
+// emulator/hns/testdata/hcn_hresult_codes.md). The
 // constants keep the Windows spelling (as hcsshim's hcn/hcnerrors.go does
 // for HCN_E_PORT_ALREADY_EXISTS) so they can be grepped against Windows
 // output.

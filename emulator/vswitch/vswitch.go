@@ -7,7 +7,7 @@
 // each port's VFP layers before and after the decision and moves the frame;
 // keeping the switch free of VFP keeps this package a leaf of the datapath.
 //
-// Forwarding facts modelled (reference/windows-behaviour.md §3):
+// Forwarding facts modelled (docs/windows-behaviour.md §3):
 //   - vNIC MACs are known to the switch, not learned; unknown unicast from a
 //     vNIC goes to the external port, unknown unicast from outside is dropped
 //     ("found no destination (unicast)", VfpExt drop reason 11);

@@ -15,7 +15,7 @@ import (
 )
 
 // pktmon command lines (MicrosoftDocs windowsserverdocs pktmon-syntax.md, pktmon filter add,
-// pktmon start, pktmon etl2pcap; reference/hcn-schema.md §4.4). The functions return the
+// pktmon start, pktmon etl2pcap; docs/windows-tools.md §4.4). The functions return the
 // arguments after "pktmon".
 
 // Filter is a `pktmon filter add` filter: a packet is reported when it matches every

@@ -11,7 +11,7 @@ import (
 	vfptext "github.com/hnspath/hnspath/emulator/vfp/vfpctrl"
 )
 
-// vfpctrl command lines (reference/hcn-schema.md §4.1: the verbs Microsoft's scripts use).
+// vfpctrl command lines (docs/windows-tools.md §4.1: the verbs Microsoft's scripts use).
 // The functions return the arguments after "vfpctrl".
 
 // ListVMSwitchPortArgs returns `/list-vmswitch-port`: every switch port with its name,
@@ -32,7 +32,7 @@ func GetRuleCounterArgs(port string) []string { return []string{"/port", port, "
 
 // ProcessTuplesArgs returns `/port P /process-tuples "<proto> <src> <sport> <dst> <dport> <dir> <flags>"`:
 // VFP evaluates the tuple on the port as if a packet carried it
-// (microsoft/SdnDiagnostics SdnDiag.Server.psm1:3372-3381, reference/samples/vfpctrl_output_field_names__*).
+// (microsoft/SdnDiagnostics SdnDiag.Server.psm1:3372-3381, docs/windows-tools.md §4.1).
 func ProcessTuplesArgs(port string, t Tuple) []string {
 	return []string{"/port", port, "/process-tuples", t.String()}
 }

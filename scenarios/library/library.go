@@ -3,7 +3,7 @@
 // the binary with go:embed. `hnspath run` without arguments runs them all.
 //
 // Every expectation in the library comes from documented behaviour, cited
-// in each file's summary and sources (reference/windows-behaviour.md and
+// in each file's summary and sources (docs/windows-behaviour.md and
 // the documents it cites), not from what the emulator happens to do: when
 // the emulator disagrees with the documentation, the scenario fails.
 //

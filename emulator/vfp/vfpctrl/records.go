@@ -38,7 +38,7 @@ func (r *Record) Get(key string) string {
 // starts is empty; "ITEM LIST", "=====" lines, blank lines, lines starting with "#" and "Command ... succeeded!"
 // end nothing and are skipped. A line starting with "ERROR:" is an error naming the line.
 // Lines without " : " continue the previous value. The real formats of
-// /list-unified-flow and /process-tuples are not public (reference/hcn-schema.md §6):
+// /list-unified-flow and /process-tuples are not public (docs/windows-tools.md §6):
 // the parser keeps every key, so callers read the ones they know.
 func ParseRecords(name string, r io.Reader, starts ...string) ([]Record, error) {
 	sc := bufio.NewScanner(r)

@@ -9,10 +9,10 @@ import (
 )
 
 // wb cites the behaviour reference.
-const wb = "reference/windows-behaviour.md "
+const wb = "docs/windows-behaviour.md "
 
 // constraints are each mode's documented constraints (DESIGN.md §3 and the
-// sections of reference/windows-behaviour.md they come from, which name the
+// sections of docs/windows-behaviour.md they come from, which name the
 // primary sources).
 var constraints = map[string][]reports.Constraint{
 	NAT: {

@@ -93,7 +93,7 @@ func TestSampleModes(t *testing.T) {
 		}
 		for _, c := range mr.Constraints {
 			if !strings.Contains(c.Source, "windows-behaviour.md §") {
-				t.Errorf("%s: constraint %q cites %q, want a section of reference/windows-behaviour.md", mr.Mode, c.Text, c.Source)
+				t.Errorf("%s: constraint %q cites %q, want a section of docs/windows-behaviour.md", mr.Mode, c.Text, c.Source)
 			}
 		}
 	}
