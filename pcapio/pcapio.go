@@ -33,6 +33,8 @@
 //   - link types beyond 16 bits and the pcap FCS bits: Reader converts the
 //     32-bit link-type field to layers.LinkType (uint16), so an FCS-carrying
 //     capture reads as plain Ethernet;
+//   - a pcap file cut after a record header: Reader returns io.EOF, a clean
+//     end, where the file is truncated;
 //   - NgReader skips, without a word, packets whose interface's link type
 //     differs from the first interface's, unless WantMixedLinkType.
 //
