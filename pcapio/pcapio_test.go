@@ -300,6 +300,8 @@ func TestReadErrors(t *testing.T) {
 		{"pcap link type", "d4c3b2a1 0200 0400 00000000 00000000 ffff0000 71000000", "f: offset 0: link type 113 is not Ethernet (1)"},
 		{"pcap fcs", "d4c3b2a1 0200 0400 00000000 00000000 ffff0000 01000010", "f: offset 0: pcap frames carry an FCS: not supported"},
 		{"pcap cut record", pcapHdr + "00000000 00000000 0e000000 0e000000 0200", "f: packet 1 (offset 24): record: file ends inside it: unexpected EOF"},
+		// pcapgo v1.7.7 reads this as a clean end of file (io.EOF).
+		{"pcap record without data", pcapHdr + "00000000 00000000 0e000000 0e000000", "f: packet 1 (offset 24): record: file ends inside it: unexpected EOF"},
 		{"pcap cut record header", pcapHdr + "00000000 00000000 0e000000 0e000000 020000000001020000000099 0800 0000", "f: packet 2 (offset 54): record header: file ends inside it: unexpected EOF"},
 		{"pcap huge record", pcapHdr + "00000000 00000000 ffffffff 0e000000", "f: packet 1 (offset 24): record of 4294967295 bytes, more than 67108864"},
 		{"ng bad byte order", "0a0d0d0a 1c000000 01020304", "f: offset 0: pcapng: section header: bad byte-order magic 0x01020304"},

@@ -98,8 +98,9 @@ type Reader struct {
 	ifaces []iface // pcapng: interfaces of the current section
 	last   time.Time
 	verd   Verdict
-	rawIP  bool // AllowRawIP: raw IPv4/IPv6 link types accepted
-	info   Info // of the packet being read, for NextInfo
+	pkt    Packet // the packet being read (pcapng), reused so reading allocates nothing per packet
+	rawIP  bool   // AllowRawIP: raw IPv4/IPv6 link types accepted
+	info   Info   // of the packet being read, for NextInfo
 }
 
 // NextInfo is Next, also returning what the capture says about the
@@ -533,7 +534,8 @@ func (r *Reader) epb(typ uint32, b []byte) (*Packet, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Packet{Port: r.portOf(ifc), Time: timeOf(ifc, ts), Data: b[20 : 20+capLen]}
+	p := &r.pkt
+	*p = Packet{Port: r.portOf(ifc), Time: timeOf(ifc, ts), Data: b[20 : 20+capLen]}
 	r.info = Info{LinkType: ifc.linkType, Interface: ifc.name, IfaceMAC: ifc.mac, IfaceDescription: ifc.desc}
 	if origLen > capLen {
 		p.OrigLen = int(origLen)
@@ -593,7 +595,8 @@ func (r *Reader) spb(b []byte) (*Packet, error) {
 		capLen = min(capLen, uint64(ifc.snapLen))
 	}
 	capLen = min(capLen, uint64(len(b)-4))
-	p := &Packet{Port: r.portOf(ifc), Time: r.last, Data: b[4 : 4+capLen]}
+	p := &r.pkt
+	*p = Packet{Port: r.portOf(ifc), Time: r.last, Data: b[4 : 4+capLen]}
 	r.info = Info{LinkType: ifc.linkType, Interface: ifc.name, IfaceMAC: ifc.mac, IfaceDescription: ifc.desc}
 	if uint64(origLen) > capLen {
 		p.OrigLen = int(origLen)

@@ -2,12 +2,17 @@ package pcapio
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // Writer is what NgWriter and PcapWriter have in common.
@@ -33,65 +38,46 @@ type NgOptions struct {
 // NgWriter writes pcapng: one section, one Ethernet interface per port
 // (named after it, created when first used), nanosecond timestamps,
 // comments and verdicts. It buffers: call Flush at the end.
+//
+// The blocks are written by gopacket's pcapgo.NgWriter. What this type
+// adds is the mapping of ports to interfaces, and a section without
+// interfaces: pcapgo writes the Section Header Block together with a first
+// interface, so the pcapgo writer is made when the first port is, and a
+// file without packets gets the Section Header Block alone.
 type NgWriter struct {
-	w     *bufio.Writer
+	out   *bufio.Writer    // the caller's writer, buffered
+	ng    *pcapgo.NgWriter // nil until the first port
 	opts  NgOptions
-	ports map[string]uint32
-	buf   []byte
+	ports map[string]int
+
+	// scratch for Write, reused so that a packet without a comment or
+	// verdict allocates nothing
+	comment [1]string
+	verdict [1]pcapgo.NgEpbVerdict
+	vbuf    []byte
 }
 
 // snapLen is the snap length written in interface and file headers.
 const snapLen = 262144
 
-// NewNgWriter writes a Section Header Block to w and returns a writer for
-// the packets.
+// NewNgWriter returns a writer of pcapng to w. The Section Header Block
+// is written with the first interface, or by Flush if there is none.
 func NewNgWriter(w io.Writer, opts NgOptions) (*NgWriter, error) {
-	nw := &NgWriter{w: bufio.NewWriterSize(w, 64<<10), opts: opts, ports: map[string]uint32{}}
-	b := binary.LittleEndian.AppendUint32(nil, ngByteOrder)
-	b = binary.LittleEndian.AppendUint16(b, 1)              // major version
-	b = binary.LittleEndian.AppendUint16(b, 0)              // minor version
-	b = binary.LittleEndian.AppendUint64(b, math.MaxUint64) // section length: not given (-1)
-	var o []byte
-	o = appendOption(o, optComment, []byte(opts.Comment))
-	o = appendOption(o, 4, []byte(opts.Application)) // shb_userappl
-	b = appendEnd(b, o)
-	if err := nw.block(blockSHB, b); err != nil {
-		return nil, err
-	}
-	return nw, nil
+	return &NgWriter{out: bufio.NewWriterSize(w, 64<<10), opts: opts, ports: map[string]int{}}, nil
 }
 
-// appendOption appends one option (section 3.5) unless the value is empty.
-func appendOption(b []byte, code uint16, v []byte) []byte {
-	if len(v) == 0 {
-		return b
-	}
-	b = binary.LittleEndian.AppendUint16(b, code)
-	b = binary.LittleEndian.AppendUint16(b, uint16(len(v)))
-	b = append(b, v...)
-	return append(b, make([]byte, (4-len(v)%4)%4)...)
+func (w *NgWriter) section() pcapgo.NgWriterOptions {
+	return pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{Application: w.opts.Application, Comment: w.opts.Comment}}
 }
 
-// appendEnd appends the options o, ended by opt_endofopt, if there are any.
-func appendEnd(b, o []byte) []byte {
-	if len(o) == 0 {
-		return b
+func (w *NgWriter) iface(name string) pcapgo.NgInterface {
+	return pcapgo.NgInterface{
+		Name:                name,
+		Description:         w.opts.Descriptions[name],
+		LinkType:            layers.LinkTypeEthernet,
+		SnapLength:          snapLen,
+		TimestampResolution: 9, // nanoseconds; pcapgo writes 9 whatever is given
 	}
-	b = append(b, o...)
-	return append(b, 0, 0, 0, 0)
-}
-
-// block writes a block (section 3.1) with a body whose length is a
-// multiple of 4.
-func (w *NgWriter) block(typ uint32, body []byte) error {
-	n := uint32(12 + len(body))
-	var h [8]byte
-	binary.LittleEndian.PutUint32(h[:], typ)
-	binary.LittleEndian.PutUint32(h[4:], n)
-	w.w.Write(h[:])
-	w.w.Write(body)
-	_, err := w.w.Write(h[4:])
-	return err
 }
 
 // AddPort writes an Interface Description Block for the port unless it
@@ -99,7 +85,7 @@ func (w *NgWriter) block(typ uint32, body []byte) error {
 // ports it has not seen.
 func (w *NgWriter) AddPort(name string) (int, error) {
 	if id, ok := w.ports[name]; ok {
-		return int(id), nil
+		return id, nil
 	}
 	if name == "" {
 		return 0, errors.New("pcapng: packet without a port")
@@ -107,20 +93,18 @@ func (w *NgWriter) AddPort(name string) (int, error) {
 	if len(name) > math.MaxUint16 {
 		return 0, fmt.Errorf("pcapng: port name of %d bytes is too long", len(name))
 	}
-	b := binary.LittleEndian.AppendUint16(nil, LinkTypeEthernet)
-	b = binary.LittleEndian.AppendUint16(b, 0)
-	b = binary.LittleEndian.AppendUint32(b, snapLen)
-	var o []byte
-	o = appendOption(o, optIfName, []byte(name))
-	o = appendOption(o, optIfDesc, []byte(w.opts.Descriptions[name]))
-	o = appendOption(o, optIfTsresol, []byte{9}) // nanoseconds
-	b = appendEnd(b, o)
-	if err := w.block(blockIDB, b); err != nil {
-		return 0, err
+	var id int
+	var err error
+	if w.ng == nil {
+		w.ng, err = pcapgo.NewNgWriterInterface(w.out, w.iface(name), w.section())
+	} else {
+		id, err = w.ng.AddInterface(w.iface(name))
 	}
-	id := uint32(len(w.ports))
+	if err != nil {
+		return 0, fmt.Errorf("pcapng: %w", err)
+	}
 	w.ports[name] = id
-	return int(id), nil
+	return id, nil
 }
 
 // unixNano returns t in nanoseconds since 1970; the zero Time is 0.
@@ -149,58 +133,83 @@ func (w *NgWriter) Write(p Packet) error {
 	if len(p.Data) > snapLen || len(p.Comment) > math.MaxUint16-3 {
 		return fmt.Errorf("pcapng: packet of %d bytes or comment of %d bytes too long", len(p.Data), len(p.Comment))
 	}
-	orig := max(p.OrigLen, len(p.Data))
-	b := w.buf[:0]
-	b = binary.LittleEndian.AppendUint32(b, uint32(id))
-	b = binary.LittleEndian.AppendUint32(b, uint32(ts>>32))
-	b = binary.LittleEndian.AppendUint32(b, uint32(ts))
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(p.Data)))
-	b = binary.LittleEndian.AppendUint32(b, uint32(orig))
-	b = append(b, p.Data...)
-	b = append(b, make([]byte, (4-len(p.Data)%4)%4)...)
-	var o []byte
-	o = appendOption(o, optComment, []byte(p.Comment))
+	ci := gopacket.CaptureInfo{
+		Timestamp:      time.Unix(0, int64(ts)), // pcapgo writes UnixNano; the zero Time would not be 0
+		CaptureLength:  len(p.Data),
+		Length:         max(p.OrigLen, len(p.Data)),
+		InterfaceIndex: id,
+	}
+	var opts pcapgo.NgPacketOptions
+	if p.Comment != "" {
+		w.comment[0] = p.Comment
+		opts.Comments = w.comment[:]
+	}
 	if v := p.Verdict; v != nil {
-		vb := []byte{byte(v.Type)}
 		switch v.Type {
 		case VerdictLinuxTC, VerdictLinuxXDP:
-			vb = binary.LittleEndian.AppendUint64(vb, v.Value)
+			w.vbuf = binary.LittleEndian.AppendUint64(w.vbuf[:0], v.Value)
 		default:
-			vb = append(vb, v.Data...)
+			w.vbuf = append(w.vbuf[:0], v.Data...)
 		}
-		o = appendOption(o, optEpbVerdict, vb)
+		w.verdict[0] = pcapgo.NgEpbVerdict{Type: pcapgo.NgEpbVerdictType(v.Type), Data: w.vbuf}
+		opts.Verdicts = w.verdict[:]
 	}
-	b = appendEnd(b, o)
-	w.buf = b
-	return w.block(blockEPB, b)
+	if err := w.ng.WritePacketWithOptions(ci, p.Data, opts); err != nil {
+		return fmt.Errorf("pcapng: %w", err)
+	}
+	return nil
 }
 
 // Flush writes buffered blocks to the underlying writer.
-func (w *NgWriter) Flush() error { return w.w.Flush() }
+func (w *NgWriter) Flush() error {
+	if w.ng == nil {
+		if err := w.sectionOnly(); err != nil {
+			return err
+		}
+	} else if err := w.ng.Flush(); err != nil {
+		return err
+	}
+	return w.out.Flush()
+}
+
+// sectionOnly writes the Section Header Block of a file without
+// interfaces: pcapgo writes one with a first interface, into a scratch
+// buffer here, and the first block is kept.
+func (w *NgWriter) sectionOnly() error {
+	var scratch bytes.Buffer
+	ng, err := pcapgo.NewNgWriterInterface(&scratch, w.iface("-"), w.section())
+	if err == nil {
+		err = ng.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("pcapng: %w", err)
+	}
+	b := scratch.Bytes()
+	if n := int(binary.LittleEndian.Uint32(b[4:8])); n <= len(b) && binary.LittleEndian.Uint32(b) == blockSHB {
+		_, err = w.out.Write(b[:n])
+		return err
+	}
+	return errors.New("pcapng: pcapgo wrote no section header block")
+}
 
 // PcapWriter writes classic pcap (draft-ietf-opsawg-pcap) with nanosecond
-// timestamps and link type Ethernet. pcap has no ports, comments or
-// verdicts: Write ignores them. It buffers: call Flush at the end.
+// timestamps and link type Ethernet, through gopacket's pcapgo.Writer.
+// pcap has no ports, comments or verdicts: Write ignores them. It buffers:
+// call Flush at the end.
 type PcapWriter struct {
-	w   *bufio.Writer
-	hdr [16]byte
+	w  *bufio.Writer
+	pw *pcapgo.Writer
 }
 
 // NewPcapWriter writes the pcap file header to w and returns a writer for
 // the packets.
 func NewPcapWriter(w io.Writer) (*PcapWriter, error) {
-	pw := &PcapWriter{w: bufio.NewWriterSize(w, 64<<10)}
-	h := binary.LittleEndian.AppendUint32(nil, pcapMagicNano)
-	h = binary.LittleEndian.AppendUint16(h, 2)
-	h = binary.LittleEndian.AppendUint16(h, 4)
-	h = binary.LittleEndian.AppendUint32(h, 0) // reserved (thiszone)
-	h = binary.LittleEndian.AppendUint32(h, 0) // reserved (sigfigs)
-	h = binary.LittleEndian.AppendUint32(h, snapLen)
-	h = binary.LittleEndian.AppendUint32(h, LinkTypeEthernet)
-	if _, err := pw.w.Write(h); err != nil {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	pw := pcapgo.NewWriterNanos(bw)
+	if err := pw.WriteFileHeader(snapLen, layers.LinkTypeEthernet); err != nil {
 		return nil, err
 	}
-	return pw, nil
+	return &PcapWriter{w: bw, pw: pw}, nil
 }
 
 // Write appends a packet record.
@@ -215,13 +224,15 @@ func (w *PcapWriter) Write(p Packet) error {
 	if ts/1e9 > math.MaxUint32 {
 		return fmt.Errorf("pcap: time %v after 2106", p.Time)
 	}
-	binary.LittleEndian.PutUint32(w.hdr[0:], uint32(ts/1e9))
-	binary.LittleEndian.PutUint32(w.hdr[4:], uint32(ts%1e9))
-	binary.LittleEndian.PutUint32(w.hdr[8:], uint32(len(p.Data)))
-	binary.LittleEndian.PutUint32(w.hdr[12:], uint32(max(p.OrigLen, len(p.Data))))
-	w.w.Write(w.hdr[:])
-	_, err = w.w.Write(p.Data)
-	return err
+	ci := gopacket.CaptureInfo{
+		Timestamp:     time.Unix(0, int64(ts)), // pcapgo writes the zero Time as now
+		CaptureLength: len(p.Data),
+		Length:        max(p.OrigLen, len(p.Data)),
+	}
+	if err := w.pw.WritePacket(ci, p.Data); err != nil {
+		return fmt.Errorf("pcap: %w", err)
+	}
+	return nil
 }
 
 // Flush writes buffered records to the underlying writer.

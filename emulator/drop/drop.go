@@ -10,6 +10,8 @@
 // layer's numeric code where it has one, and Windows' text.
 package drop
 
+import "strconv"
+
 // Reason is why a packet was dropped. The zero value means not dropped.
 type Reason uint16
 
@@ -29,11 +31,12 @@ const (
 
 var layerNames = [...]string{"", "pktmon", "vfp", "winnat", "tcpip", "hns", "hnspath"}
 
+// String returns the layer's name, or "Layer(N)" for a value with none.
 func (l Layer) String() string {
 	if int(l) < len(layerNames) {
 		return layerNames[l]
 	}
-	return "layer?"
+	return "Layer(" + strconv.Itoa(int(l)) + ")"
 }
 
 // Reasons.
@@ -158,13 +161,21 @@ var table = [numReasons]info{
 	FrameTooBig:           {"frame-too-big", LayerEmulator, -1, "frame larger than the emulator's buffers"},
 }
 
-// String returns the slug, e.g. "winnat-no-mapping".
+// String returns the slug, e.g. "winnat-no-mapping", or "reason?" for an
+// unknown value.
+//
+// TODO(#17): return "Reason(N)" for an unknown value once
+// emulator/vfp/port.go asks r.Valid() instead of comparing String() with
+// "reason?" (it is being edited elsewhere).
 func (r Reason) String() string {
 	if r < numReasons {
 		return table[r].slug
 	}
 	return "reason?"
 }
+
+// Valid reports whether r is a known reason (None included).
+func (r Reason) Valid() bool { return r < numReasons }
 
 // Slug returns the stable identifier used in scenario files and results.
 func (r Reason) Slug() string { return r.String() }

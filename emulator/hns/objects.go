@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"unicode/utf8"
 )
 
 // Objects is the set of HNS objects of one host, in HCN v2 JSON:
@@ -349,8 +350,12 @@ func (o *Objects) resolveReferences(ps *problems) {
 	}
 }
 
-// linkNamespaces makes endpoint<->namespace links two-way.
+// linkNamespaces makes endpoint<->namespace links two-way. It finds
+// objects through indexes keyed as sameID compares IDs, so an import of
+// many endpoints takes linear time (it used to scan every endpoint for every
+// namespace resource and every resource for every endpoint).
 func (o *Objects) linkNamespaces(ps *problems) {
+	eps := newIDIndex(len(o.Endpoints), func(i int) string { return o.Endpoints[i].Id })
 	for i := range o.Namespaces {
 		ns := &o.Namespaces[i]
 		for _, r := range ns.Resources {
@@ -361,7 +366,12 @@ func (o *Objects) linkNamespaces(ps *problems) {
 			if err != nil {
 				continue
 			}
-			e := o.EndpointByID(id)
+			var e *HostComputeEndpoint
+			if j, ok := eps.find(id); !ok {
+				e = o.EndpointByID(id)
+			} else if j >= 0 {
+				e = &o.Endpoints[j]
+			}
 			if e == nil {
 				continue
 			}
@@ -374,27 +384,132 @@ func (o *Objects) linkNamespaces(ps *problems) {
 			}
 		}
 	}
+	nss := newIDIndex(len(o.Namespaces), func(i int) string { return o.Namespaces[i].Id })
+	members := make(map[int]*idIndex) // namespace index -> its endpoint resources, built on first use
 	for i := range o.Endpoints {
 		e := &o.Endpoints[i]
 		if e.HostComputeNamespace == "" {
 			continue
 		}
-		ns := o.NamespaceByID(e.HostComputeNamespace)
-		if ns == nil {
+		j, ok := nss.find(e.HostComputeNamespace)
+		if !ok {
+			j = -1
+			if ns := o.NamespaceByID(e.HostComputeNamespace); ns != nil {
+				j = namespaceIndex(o, ns)
+			}
+		}
+		if j < 0 {
 			continue
 		}
+		ns := &o.Namespaces[j]
+		m := members[j]
+		if m == nil {
+			m = endpointResources(ns)
+			members[j] = m
+		}
 		found := false
-		for _, r := range ns.Resources {
-			if id, err := r.ID(); err == nil && r.Type == NamespaceResourceTypeEndpoint && sameID(id, e.Id) {
-				found = true
-				break
+		if k, ok := m.find(e.Id); ok {
+			found = k >= 0
+		} else {
+			for _, r := range ns.Resources {
+				if id, err := r.ID(); err == nil && r.Type == NamespaceResourceTypeEndpoint && sameID(id, e.Id) {
+					found = true
+					break
+				}
 			}
 		}
 		if !found {
 			data, _ := json.Marshal(NamespaceResourceEndpoint{Id: e.Id})
 			ns.Resources = append(ns.Resources, NamespaceResource{Type: NamespaceResourceTypeEndpoint, Data: data})
+			m.add(e.Id, len(ns.Resources)-1)
 		}
 	}
+}
+
+// namespaceIndex returns the index of ns in o.Namespaces.
+func namespaceIndex(o *Objects, ns *HostComputeNamespace) int {
+	for i := range o.Namespaces {
+		if &o.Namespaces[i] == ns {
+			return i
+		}
+	}
+	return -1
+}
+
+// endpointResources indexes the endpoint IDs among ns's resources.
+func endpointResources(ns *HostComputeNamespace) *idIndex {
+	x := &idIndex{m: make(map[string]int, len(ns.Resources))}
+	for i, r := range ns.Resources {
+		if r.Type != NamespaceResourceTypeEndpoint {
+			continue
+		}
+		if id, err := r.ID(); err == nil {
+			x.add(id, i)
+		}
+	}
+	return x
+}
+
+// idIndex finds the first of a list of objects whose ID is sameID with a
+// given one, in constant time. sameID compares canonical GUIDs with
+// strings.EqualFold, which for ASCII is comparing upper case; an index that
+// holds a non-ASCII ID answers nothing (find's ok is false) and the caller
+// scans the list instead, so the answer is always sameID's.
+type idIndex struct {
+	m      map[string]int // upper-case canonical ID -> first index
+	linear bool           // an ID is not ASCII: callers scan
+}
+
+// newIDIndex indexes the IDs id(0) ... id(n-1).
+func newIDIndex(n int, id func(i int) string) idIndex {
+	x := idIndex{m: make(map[string]int, n)}
+	for i := 0; i < n; i++ {
+		x.add(id(i), i)
+	}
+	return x
+}
+
+// sameIDKey returns the index key of an ID, and false when it is not ASCII.
+func sameIDKey(id string) (string, bool) {
+	c, _ := canonicalGUID(id)
+	for i := 0; i < len(c); i++ {
+		if c[i] >= utf8.RuneSelf {
+			return "", false
+		}
+	}
+	return strings.ToUpper(c), true
+}
+
+// add records that the object at index i has this ID, unless an earlier
+// object has it already.
+func (x *idIndex) add(id string, i int) {
+	if x.linear {
+		return
+	}
+	k, ok := sameIDKey(id)
+	if !ok {
+		x.linear, x.m = true, nil
+		return
+	}
+	if _, dup := x.m[k]; !dup {
+		x.m[k] = i
+	}
+}
+
+// find returns the index of the first object with this ID, or -1; ok is
+// false when the index cannot tell and the caller must scan.
+func (x *idIndex) find(id string) (i int, ok bool) {
+	if x.linear {
+		return 0, false
+	}
+	k, ok := sameIDKey(id)
+	if !ok {
+		return 0, false
+	}
+	if i, hit := x.m[k]; hit {
+		return i, true
+	}
+	return -1, true
 }
 
 // NetworkByID returns the network with this ID (case and braces ignored), or nil.

@@ -2,6 +2,7 @@ package packet
 
 import (
 	"net/netip"
+	"strconv"
 
 	"github.com/hnspath/hnspath/emulator/header"
 )
@@ -20,11 +21,12 @@ const (
 
 var kindNames = [...]string{"unknown", "other", "arp", "ipv4", "ipv6"}
 
+// String returns the kind's name, or "Kind(N)" for a value with none.
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
 		return kindNames[k]
 	}
-	return "kind?"
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // DecodeError says why a frame could not be decoded. Zero means it could.
@@ -61,11 +63,12 @@ var decodeErrorNames = [...]string{
 	"truncated ICMP header",
 }
 
+// String says what was wrong, or "DecodeError(N)" for a value with no name.
 func (e DecodeError) String() string {
 	if int(e) < len(decodeErrorNames) {
 		return decodeErrorNames[e]
 	}
-	return "decode error?"
+	return "DecodeError(" + strconv.Itoa(int(e)) + ")"
 }
 
 // Parsed is a frame decoded once. Offsets are from the start of the frame.
