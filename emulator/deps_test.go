@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestDeps enforces DESIGN.md §1 and STYLE.md §1: the emulator uses the
+// TestDeps enforces docs/design.md §1 and docs/style.md §1: the emulator uses the
 // standard library only (tests may use gopacket as an oracle), and inside it
 // header and checksum are leaves, packet builds on them alone, and winnat
 // and vfp never import each other (Tailscale tstest/deptest pattern).

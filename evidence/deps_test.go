@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestDeps checks the tier rule of evidence (DESIGN.md §1): it is a job,
+// TestDeps checks the tier rule of evidence (docs/design.md §1): it is a job,
 // so it imports the emulator and the neutral packages but no other job
 // (scenarios, bench, hostprobe) and not reports or cmd; its comparison
 // types import only the standard library, so that reports can render

@@ -12,7 +12,7 @@ import (
 )
 
 // Input is one frame to inject: at a port named as the emulator names it
-// (HOST/ENDPOINT, HOST/host, HOST/NIC, PEER, router; DESIGN.md §2), at a
+// (HOST/ENDPOINT, HOST/host, HOST/NIC, PEER, router; docs/design.md §2), at a
 // virtual time. Real backends inject in order and ignore the gaps between
 // times (they wait for each frame's effects instead).
 type Input struct {

@@ -18,7 +18,7 @@ type KnownDifference struct {
 	ID string
 	// Windows and Linux say what each does.
 	Windows, Linux string
-	// Source cites where the Windows behaviour is documented (DESIGN.md, reference/) and
+	// Source cites where the Windows behaviour is documented (docs/design.md, docs/windows-behaviour.md) and
 	// where the Linux behaviour comes from.
 	Source string
 	// Match reports whether a difference d between result a (Windows side) and b (Linux
@@ -44,7 +44,7 @@ var Differences = []KnownDifference{
 		ID:      "host-hairpin",
 		Windows: "the NAT host cannot reach a container through its own external IP:port or localhost (no loopback): winnat-no-host-loopback",
 		Linux:   "a DNAT rule in the nat output chain (Docker's userland-proxy=false) delivers the host's own connection to the container",
-		Source:  "DESIGN.md §3 nat; docs/windows-behaviour.md §2.2 item 4; Linux: nft nat output hook (hostprobe/linux DNAT.Local)",
+		Source:  "docs/design.md §3 nat; docs/windows-behaviour.md §2.2 item 4; Linux: nft nat output hook (hostprobe/linux DNAT.Local)",
 		Match: func(a, b *result.Packet, d *Difference) bool {
 			return strings.HasSuffix(a.In, "/host") && hasDrop(a, "winnat-no-host-loopback")
 		},
@@ -68,7 +68,7 @@ var Differences = []KnownDifference{
 		ID:      "ipv6-nat",
 		Windows: "WinNAT and nat networks have no IPv6 (overlay neither): IPv6 is dropped",
 		Linux:   "IPv6 forwarding and NAT66 exist, but the Linux analogue runs hosts without IPv6 addresses with IPv6 off, so nothing comes out",
-		Source:  "DESIGN.md §3 nat (\"No IPv6\"), overlay (\"no IPv6 on overlay\"); hostprobe/linux layout (disable_ipv6, enableIPv6)",
+		Source:  "docs/design.md §3 nat (\"No IPv6\"), overlay (\"no IPv6 on overlay\"); hostprobe/linux layout (disable_ipv6, enableIPv6)",
 		Match: func(a, b *result.Packet, d *Difference) bool {
 			return hasDrop(a, "winnat-ipv6-unsupported") || hasDrop(a, "hns-ipv6-unsupported") || isIPv6(a.Frame)
 		},
@@ -124,7 +124,7 @@ var Differences = []KnownDifference{
 			"so the packet is switched: its TTL and source MAC stay as they were",
 		Linux: "the Linux analogue translates in the host's IP stack (conntrack), which routes the packet: TTL - 1 and " +
 			"the host's MAC as source",
-		Source: "DESIGN.md §3 VFP (NAT/LB actions in the port's layers); docs/windows-behaviour.md §1.1; Linux nf_nat in prerouting",
+		Source: "docs/design.md §3 VFP (NAT/LB actions in the port's layers); docs/windows-behaviour.md §1.1; Linux nf_nat in prerouting",
 		// Labelled by the Comparer (a TTL one lower on the Linux side, with the source MAC).
 	},
 	{
@@ -134,7 +134,7 @@ var Differences = []KnownDifference{
 			"as a whole (MAC included) for the reply",
 		Linux: "br_netfilter NATs a frame the bridge forwards and bridges it on when the new destination is behind the same " +
 			"bridge (bridged DNAT): the destination MAC becomes the backend's, the source MAC stays the sender's",
-		Source: "DESIGN.md §3 l2bridge (VFP rewrites the source MAC to the host's), VFP (one header transposition, cached " +
+		Source: "docs/design.md §3 l2bridge (VFP rewrites the source MAC to the host's), VFP (one header transposition, cached " +
 			"per flow pair); emulator/vfp LBNAT; Linux net/bridge/br_netfilter_hooks.c br_nf_pre_routing_finish (\"bridged dnat\")",
 		Match: func(a, b *result.Packet, d *Difference) bool {
 			return d.What == "field" && d.Field == "ether.src" && d.Kind == result.KindDelivered &&
@@ -148,7 +148,7 @@ var Differences = []KnownDifference{
 		Linux: "conntrack fixes a connection's NAT binding on its first packet and keeps it after the rules change: the " +
 			"established connection stays with its old (here removed) backend until the entry expires or is deleted " +
 			"(kube-proxy deletes conntrack entries of removed backends for UDP only)",
-		Source: "DESIGN.md §3 VFP (UFT entries carry the port's generation; a policy change re-evaluates flows lazily); " +
+		Source: "docs/design.md §3 VFP (UFT entries carry the port's generation; a policy change re-evaluates flows lazily); " +
 			"docs/windows-behaviour.md §1.1; Linux net/netfilter/nf_nat_core.c (nf_nat_setup_info once per connection); " +
 			"kubernetes pkg/proxy/conntrack (cleanup of stale UDP entries)",
 		Match: func(a, b *result.Packet, d *Difference) bool {
@@ -257,7 +257,7 @@ var Differences = []KnownDifference{
 			"routed by the host to that node, as any packet to a remote pod subnet (l2bridge-cross-host): TTL - 1",
 		Linux: "br_netfilter NATs the frame in the bridge and, as the new route leaves by the same bridge (the NIC is a " +
 			"bridge port), bridges it to the next hop's MAC without ip_forward (bridged DNAT): the TTL is not decremented",
-		Source: "DESIGN.md §3 l2bridge (L3/L4 unchanged, remote pod subnets routed via the host); docs/windows-behaviour.md " +
+		Source: "docs/design.md §3 l2bridge (L3/L4 unchanged, remote pod subnets routed via the host); docs/windows-behaviour.md " +
 			"§3.3 (a remote endpoint's MAC is not sent on the wire); Linux net/bridge/br_netfilter_hooks.c " +
 			"br_nf_pre_routing_finish (\"bridged dnat\")",
 		Match: func(a, b *result.Packet, d *Difference) bool {
@@ -273,7 +273,7 @@ var Differences = []KnownDifference{
 		ID:      "winnat-filtering",
 		Windows: "WinNAT filters inbound by remote address only (address-dependent filtering): another port of a contacted address gets in",
 		Linux:   "conntrack lets in only replies from the connection's remote address and port (address and port dependent)",
-		Source:  "DESIGN.md §3 nat (Get-NetNat defaults); RFC 4787 section 5; Linux nf_conntrack tuples",
+		Source:  "docs/design.md §3 nat (Get-NetNat defaults); RFC 4787 section 5; Linux nf_conntrack tuples",
 		Match: func(a, b *result.Packet, d *Difference) bool {
 			for _, st := range a.Trace {
 				if st.Component == "winnat" && strings.Contains(st.Detail, "address-dependent filtering") {
@@ -299,20 +299,20 @@ var Differences = []KnownDifference{
 			"UDP idle 120 s",
 		Linux: "conntrack timeouts: ICMP 30 s, TCP established 432000 s (5 days), SYN_SENT 120 s, UDP 30 s until a reply " +
 			"(120 s once assured); virtual time between packets ages conntrack (Namespace.AgeConntrack)",
-		Source: "DESIGN.md §3 nat (observed Get-NetNat defaults); Linux Documentation/networking/nf_conntrack-sysctl.rst",
+		Source: "docs/design.md §3 nat (observed Get-NetNat defaults); Linux Documentation/networking/nf_conntrack-sysctl.rst",
 		// Labelled by the Comparer (a NAT session after a pause in virtual time).
 	},
 	{
 		ID:      "transparent-host",
 		Windows: "the management OS reaches containers of a transparent network on its vNIC on the external switch",
 		Linux:   "a macvlan parent and its children cannot talk to each other (macvlan bridge mode bridges only between children)",
-		Source:  "DESIGN.md §3 transparent; Linux drivers/net/macvlan.c",
+		Source:  "docs/design.md §3 transparent; Linux drivers/net/macvlan.c",
 	},
 	{
 		ID:      "l2bridge-ipvlan-mac",
 		Windows: "VFP rewrites the destination MAC to the container's on ingress",
 		Linux:   "ipvlan L2 delivers with the host's MAC as destination (no rewrite); only with --l2bridge ipvlan",
-		Source:  "DESIGN.md §3 l2bridge, §4; Linux drivers/net/ipvlan",
+		Source:  "docs/design.md §3 l2bridge, §4; Linux drivers/net/ipvlan",
 	},
 	{
 		ID:      "nat-port-choice",

@@ -1,5 +1,5 @@
 // Package hostprobe runs scenarios on real datapaths and compares them with the
-// emulator (DESIGN.md §4).
+// emulator (docs/design.md §4).
 //
 // A Backend builds a topology (fabric.Topology, the emulator's), injects a scenario's
 // frames at the emulator's port names, records what came out at every port as

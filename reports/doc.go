@@ -2,7 +2,7 @@
 // Markdown, JSON, JUnit XML and one self-contained HTML page with inline
 // SVG plots (gonum.org/v1/plot).
 //
-// It reads files, never the datapath (DESIGN.md §1, STYLE.md §1: reports
+// It reads files, never the datapath (docs/design.md §1, docs/style.md §1: reports
 // does not import the emulator):
 //
 //   - scenario results: JSON Lines of result.Packet, one file per

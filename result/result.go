@@ -1,4 +1,4 @@
-// Package result is the results contract of DESIGN.md §2: for every input
+// Package result is the results contract of docs/design.md §2: for every input
 // packet of a scenario, where it went (ports, with the bytes) or where and
 // why it was dropped, and the trace of the stages it passed.
 //

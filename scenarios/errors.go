@@ -7,7 +7,7 @@ import (
 )
 
 // InputError is a problem in a scenario or topology file, located by file,
-// line and column, and by the field's path in the file (STYLE.md §3).
+// line and column, and by the field's path in the file (docs/style.md §3).
 type InputError struct {
 	// File is the file name as given (for the built-in library,
 	// "library/NAME.yaml").

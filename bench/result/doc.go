@@ -3,7 +3,7 @@
 // table, and the comparison with a baseline that decides whether a run regressed.
 //
 // It does not import the emulator or run anything, so `reports` and other tools can read
-// bench files without the datapath (DESIGN.md §1, STYLE.md §1). Package bench runs the
+// bench files without the datapath (docs/design.md §1, docs/style.md §1). Package bench runs the
 // workloads and returns a *Report.
 //
 // # Units

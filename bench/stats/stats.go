@@ -3,11 +3,11 @@
 // outlier fences and least-squares line fits.
 //
 // The median, its interval and the U test come from golang.org/x/perf/benchmath, the code
-// behind benchstat (STYLE.md §1), so a comparison printed here agrees with what benchstat
+// behind benchstat (docs/style.md §1), so a comparison printed here agrees with what benchstat
 // prints for the same files. Quantiles and fits come from gonum's stat package.
 //
 // Nothing here panics on empty or degenerate input: gonum's stat.Quantile panics on empty
-// or unsorted slices (STYLE.md §4), so every caller goes through this package's guards.
+// or unsorted slices (docs/style.md §4), so every caller goes through this package's guards.
 package stats
 
 import (

@@ -65,7 +65,7 @@ func eq[T comparable](t *testing.T, what string, got, want T) {
 
 // TestWorkloadOracle sends the frames of flow 0 of every workload through its
 // own fabric and decodes what comes out with gopacket, checking it against the
-// behaviour the emulator's fabric tests and DESIGN.md §3 describe: where each
+// behaviour the emulator's fabric tests and docs/design.md §3 describe: where each
 // mode delivers, and which headers it rewrites. Flow 0 uses source port 1024
 // and destination port 1024 (or the service's port).
 func TestWorkloadOracle(t *testing.T) {

@@ -93,7 +93,7 @@ func usage(w io.Writer) {
 }
 
 // newFlags returns a FlagSet for a command, with usage wired up as
-// STYLE.md §3 asks (pflag's Usage is nil by default).
+// docs/style.md §3 asks (pflag's Usage is nil by default).
 func newFlags(c *command, stderr io.Writer) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(c.name, pflag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -118,7 +118,7 @@ func Echo4(t testing.TB, srcMAC, dstMAC, src, dst string, id, seq uint16, reply 
 }
 
 // Decoded is a frame decoded by gopacket, layer by layer, keeping the inner
-// frame of a VXLAN packet separately (STYLE.md: one DecodingLayerParser would
+// frame of a VXLAN packet separately (docs/style.md: one DecodingLayerParser would
 // let the inner headers overwrite the outer).
 type Decoded struct {
 	Eth    *layers.Ethernet

@@ -18,7 +18,7 @@ func VXLAN4(t testing.TB, srcMAC, dstMAC, srcPA, dstPA string, sport, dport uint
 }
 
 // VXLANOuter is the outer part of a VXLAN frame decoded with gopacket layer
-// by layer (STYLE.md: one parser would let the inner headers overwrite the
+// by layer (docs/style.md: one parser would let the inner headers overwrite the
 // outer ones), with the inner frame's bytes.
 type VXLANOuter struct {
 	Eth   layers.Ethernet

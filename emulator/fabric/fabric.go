@@ -34,7 +34,7 @@ const NoPort PortID = -1
 // PortKind is what a port is.
 type PortKind uint8
 
-// Port kinds. Port names follow DESIGN.md §2: HOST/ENDPOINT, HOST/host,
+// Port kinds. Port names follow docs/design.md §2: HOST/ENDPOINT, HOST/host,
 // HOST/NIC, PEER.
 const (
 	PortEndpoint PortKind = iota // a container vNIC: HOST/ENDPOINT

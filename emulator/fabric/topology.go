@@ -6,7 +6,7 @@ import (
 
 // Topology is the emulated world: Windows hosts with their HNS objects,
 // outside peers, and the underlay that joins them. It is what scenario files
-// hold under `topology:` (DESIGN.md §2), in JSON or YAML with these keys.
+// hold under `topology:` (docs/design.md §2), in JSON or YAML with these keys.
 type Topology struct {
 	Hosts    []HostSpec   `json:"hosts"`
 	Peers    []PeerSpec   `json:"peers,omitempty"`

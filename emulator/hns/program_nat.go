@@ -14,7 +14,7 @@ const natVNICMTU = 1500
 // nat programs a NAT network: an internal vSwitch, the management OS's
 // gateway vNIC "vEthernet (<name>)" with IP forwarding on, WinNAT between
 // the network's prefix and the host's external addresses, and the static
-// port mappings of the endpoints' PortMapping policies (DESIGN.md §3 nat;
+// port mappings of the endpoints' PortMapping policies (docs/design.md §3 nat;
 // docs/windows-tools.md §5: VFP is disabled on nat networks, so no VFP).
 func (pr *programmer) nat(n *HostComputeNetwork) error {
 	h := pr.h

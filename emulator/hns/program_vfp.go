@@ -87,7 +87,7 @@ func (a *portAlloc) take(n int) (lo, hi uint16, ok bool) {
 }
 
 // vfpNetwork programs a network whose policy lives in VFP: transparent,
-// l2bridge, l2tunnel, overlay (DESIGN.md §3; windows-behaviour.md §3).
+// l2bridge, l2tunnel, overlay (docs/design.md §3; windows-behaviour.md §3).
 func (pr *programmer) vfpNetwork(n *HostComputeNetwork) error {
 	switch n.Type {
 	case Transparent, L2Bridge, L2Tunnel, Overlay:

@@ -8,7 +8,7 @@
 // endpoint, sent on the wire through a NIC, or dropped. What leaves is put
 // in an Outbox owned by the caller (package fabric), which carries wire
 // frames to the next host or peer. Within a host, stages call each other
-// directly on concrete types (STYLE.md §2.7), and nothing allocates per
+// directly on concrete types (docs/style.md §2.7), and nothing allocates per
 // frame in steady state; frames that must be copied (flooding, generated
 // replies) come from the caller's buffer pool.
 package host

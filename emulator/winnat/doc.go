@@ -1,6 +1,6 @@
 // Package winnat models WinNAT, the translator behind the default `nat`
 // network of a Windows container host (windows-behaviour.md section 2;
-// DESIGN.md section 3 "nat"): one internal IPv4 prefix, dynamic sessions
+// docs/design.md section 3 "nat"): one internal IPv4 prefix, dynamic sessions
 // for TCP, UDP and ICMP queries, static port mappings, observed idle
 // timeouts, address-dependent filtering, ICMP error translation and
 // hairpinning from containers. WinNAT has no IPv6.

@@ -66,7 +66,7 @@ const (
 )
 
 // key finds a session from one side: 16 bytes without pointers or
-// padding (STYLE.md 2.6), so the map hashes and compares it as one 128-bit
+// padding (docs/style.md 2.6), so the map hashes and compares it as one 128-bit
 // block (a 14-byte key measured about 8 ns slower per lookup, through the
 // runtime's variable-length hash). For ICMP queries lport is the identifier
 // and rport is 0. pad is always 0.

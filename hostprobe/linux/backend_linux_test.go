@@ -135,7 +135,7 @@ func TestBackendOverlay(t *testing.T) {
 		t.Fatalf("packet 1: got %d frames on host1's wire, want 1", len(fs))
 	}
 	// Decode outer headers layer by layer up to VXLAN, then the inner frame on its own
-	// (STYLE.md §1: one DecodingLayerParser would let the inner headers overwrite the outer).
+	// (docs/style.md §1: one DecodingLayerParser would let the inner headers overwrite the outer).
 	var eth layers.Ethernet
 	var ip layers.IPv4
 	var udp layers.UDP

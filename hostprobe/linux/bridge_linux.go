@@ -45,7 +45,7 @@ func (s BridgeStage) String() string {
 // hardware addresses of frames crossing a bridge. It is the building block for the
 // l2bridge MAC rewrite where ipvlan is not available (ErrLinkKindUnsupported): VFP
 // rewrites the source MAC to the host's on egress and the destination MAC to the
-// container's on ingress (DESIGN.md section 3). Empty match fields match anything; the
+// container's on ingress (docs/design.md section 3). Empty match fields match anything; the
 // first matching rule of a stage applies, in the order added.
 type MACRewrite struct {
 	// Name labels the rule in Counters and as its nft comment (default "mac-rewrite#<n>").

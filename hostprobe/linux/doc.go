@@ -3,7 +3,7 @@
 // them with AF_PACKET sockets, captures what the kernel does with them, and removes
 // everything again.
 //
-// On top of the toolkit sits the Linux backend of hostprobe (DESIGN.md §4): [PlanTopology]
+// On top of the toolkit sits the Linux backend of hostprobe (docs/design.md §4): [PlanTopology]
 // turns an emulator topology into a [Layout] (nat = bridge + masquerade/DNAT, l2bridge =
 // ipvlan L2 or, where the kernel lacks ipvlan ([ErrLinkKindUnsupported]), a bridge with
 // [MACRewrite] rules, transparent = macvlan bridge, overlay = vxlan with FDB entries, ACL =

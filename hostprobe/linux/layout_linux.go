@@ -15,7 +15,7 @@ import (
 	"github.com/hnspath/hnspath/hostprobe"
 )
 
-// The Linux analogue of a topology (DESIGN.md §4). Every emulator port gets a place in a
+// The Linux analogue of a topology (docs/design.md §4). Every emulator port gets a place in a
 // network namespace:
 //
 //	emulator port     Linux                                           capture / injection

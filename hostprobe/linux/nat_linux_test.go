@@ -216,7 +216,7 @@ func TestBridgeMasqueradeDNAT(t *testing.T) {
 
 	// Packets the host namespace sends itself only see the nat output chain: the mapping
 	// with Local reaches the container, the one without does not (Windows NAT has no
-	// such loopback either, DESIGN.md section 3).
+	// such loopback either, docs/design.md section 3).
 	t.Run("local dnat", func(t *testing.T) {
 		tests := []struct {
 			port    string

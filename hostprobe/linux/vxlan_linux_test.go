@@ -62,7 +62,7 @@ func TestVXLANOverlay(t *testing.T) {
 	fs := drain(t, c)
 
 	// encap checks an underlay frame: outer headers from src to dst VTEP, UDP to 4789,
-	// VXLAN with the VNI, and returns the inner frame. Per STYLE.md the inner frame is
+	// VXLAN with the VNI, and returns the inner frame. Per docs/style.md the inner frame is
 	// decoded by a second, separate decode of vx.Payload.
 	encap := func(t *testing.T, p gopacket.Packet, srcMAC, dstMAC net.HardwareAddr, src, dst string) []byte {
 		t.Helper()

@@ -3,7 +3,7 @@
 // network compartments, captures it with pktmon, reads the captures back into result
 // packets, measures throughput for `hnspath bench --against windows`, and reads the
 // host's own VFP rules with vfpctrl so that they can be diffed against the emulator's
-// (DESIGN.md §4; user documentation in docs/windows-probe.md).
+// (docs/design.md §4; user documentation in docs/windows-probe.md).
 //
 // The logic runs on every platform against three interfaces: HCN (the HNS calls),
 // Runner (pktmon, vfpctrl and the container runtime) and Sender (sockets in a

@@ -1,5 +1,5 @@
 // Package deptest checks the import rules between the tiers of the house
-// (DESIGN.md §1), the way Tailscale's tstest/deptest checks its binaries:
+// (docs/design.md §1), the way Tailscale's tstest/deptest checks its binaries:
 // list the packages with `go list -json`, classify each by the tier it
 // lives in, and report every import that runs sideways or upward.
 //
@@ -142,7 +142,7 @@ func Check(module string, pkgs []Package, allow map[string]string) []Violation {
 		from := strings.TrimPrefix(path, prefix)
 		ft, fjob := Classify(from)
 		if ft == Unknown {
-			add(Violation{From: from, To: "-", Rule: "package belongs to no tier (DESIGN.md §1); place it in internal/deptest"})
+			add(Violation{From: from, To: "-", Rule: "package belongs to no tier (docs/design.md §1); place it in internal/deptest"})
 			continue
 		}
 		seen := map[string]bool{}
@@ -181,7 +181,7 @@ func Check(module string, pkgs []Package, allow map[string]string) []Violation {
 func rule(ft Tier, fjob string, tt Tier, tjob string) string {
 	switch {
 	case tt == Unknown:
-		return "imports a package that belongs to no tier (DESIGN.md §1)"
+		return "imports a package that belongs to no tier (docs/design.md §1)"
 	case ft == Emulator && tt != Emulator:
 		return "the emulator imports the standard library and itself only"
 	case ft == Neutral && tt > Neutral:

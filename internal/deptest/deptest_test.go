@@ -145,8 +145,8 @@ func TestCheck(t *testing.T) {
 			name: "a package outside every tier",
 			pkgs: []Package{pkg("capture", "fmt"), pkg("result", "capture")},
 			want: []Violation{
-				{From: "capture", To: "-", Rule: "package belongs to no tier (DESIGN.md §1); place it in internal/deptest"},
-				{From: "result", To: "capture", Rule: "imports a package that belongs to no tier (DESIGN.md §1)"},
+				{From: "capture", To: "-", Rule: "package belongs to no tier (docs/design.md §1); place it in internal/deptest"},
+				{From: "result", To: "capture", Rule: "imports a package that belongs to no tier (docs/design.md §1)"},
 			},
 		},
 		{

@@ -11,7 +11,7 @@ import (
 // wb cites the behaviour reference.
 const wb = "docs/windows-behaviour.md "
 
-// constraints are each mode's documented constraints (DESIGN.md §3 and the
+// constraints are each mode's documented constraints (docs/design.md §3 and the
 // sections of docs/windows-behaviour.md they come from, which name the
 // primary sources).
 var constraints = map[string][]reports.Constraint{
@@ -49,7 +49,7 @@ var constraints = map[string][]reports.Constraint{
 		{Text: "static IPs only, no DHCP",
 			Source: wb + "§3.3 (VD advanced.md)"},
 		{Text: "IPv6 (dual stack) from Windows Server 2022 (HNS 11.10)",
-			Source: wb + "§3.1 feature gates (hcsshim hcnglobals.go); DESIGN.md §3"},
+			Source: wb + "§3.1 feature gates (hcsshim hcnglobals.go); docs/design.md §3"},
 	},
 	L2Tunnel: {
 		{Text: "for the Microsoft cloud (Azure) only",

@@ -7,7 +7,7 @@
 //
 // It lives under cmd/hnspath/internal because only the command needs it and
 // because it runs the datapath: package reports renders the comparison but
-// must not import the emulator (DESIGN.md §1), so the types are reports'
+// must not import the emulator (docs/design.md §1), so the types are reports'
 // and the driving is here.
 //
 // # Inputs

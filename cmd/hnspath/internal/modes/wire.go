@@ -30,7 +30,7 @@ type headers struct {
 
 // parseHeaders decodes a frame's headers with gopacket. VXLAN (UDP 4789) is
 // decoded layer by layer: the outer headers, then the inner frame with its
-// own structs (STYLE.md §1: one parser would let the inner headers
+// own structs (docs/style.md §1: one parser would let the inner headers
 // overwrite the outer ones).
 func parseHeaders(b []byte) headers {
 	h := headers{length: len(b)}
