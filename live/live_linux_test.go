@@ -1,0 +1,228 @@
+package live
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hnspath/hnspath/emulator/fabric"
+	"github.com/hnspath/hnspath/hostprobe/linux"
+	"github.com/hnspath/hnspath/scenarios"
+)
+
+// The test binary doubles as `hnspath live exec`: with HNSPATH_LIVE_EXEC set
+// to "RUNDIR PORT" it runs its arguments after "--" in the port's namespace.
+func TestMain(m *testing.M) {
+	if v := os.Getenv("HNSPATH_LIVE_EXEC"); v != "" {
+		dir, port, _ := strings.Cut(v, " ")
+		args := os.Args
+		for i, a := range args {
+			if a == "--" {
+				args = args[i+1:]
+				break
+			}
+		}
+		err := Exec(dir, port, args)
+		os.Stderr.WriteString(err.Error() + "\n")
+		os.Exit(126)
+	}
+	os.Exit(m.Run())
+}
+
+// session is a running live session for a test.
+type session struct {
+	t    *testing.T
+	dir  string
+	stop func() *Result
+}
+
+func needRoot(t *testing.T, tools ...string) {
+	t.Helper()
+	if err := linux.CheckPrivileges(); err != nil {
+		t.Skipf("live needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN): %v", err)
+	}
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (Debian: apt-get install -y %s)", tool, tool)
+		}
+	}
+}
+
+func start(t *testing.T, topoFile string, ports ...string) *session {
+	t.Helper()
+	topo, err := scenarios.LoadTopology(topoFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := topo.Build(fabric.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	type out struct {
+		r   *Result
+		err error
+	}
+	done := make(chan out, 1)
+	go func() {
+		r, err := Run(ctx, Config{Topology: topo.Topology, Fabric: f, Ports: ports, RunDir: dir, Ready: func(*State) { close(ready) }})
+		done <- out{r, err}
+	}()
+	select {
+	case <-ready:
+	case o := <-done:
+		cancel()
+		t.Fatalf("live session did not start: %v", o.err)
+	}
+	s := &session{t: t, dir: dir}
+	var res *Result
+	s.stop = func() *Result {
+		if cancel != nil {
+			cancel()
+			cancel = nil
+			o := <-done
+			if o.err != nil {
+				t.Errorf("live session: %v", o.err)
+			}
+			res = o.r
+		}
+		return res
+	}
+	t.Cleanup(func() { s.stop() })
+	return s
+}
+
+// cmd returns a command that runs argv in port's namespace.
+func (s *session) cmd(ctx context.Context, port string, argv ...string) *exec.Cmd {
+	c := exec.CommandContext(ctx, os.Args[0], append([]string{"--"}, argv...)...)
+	c.Env = append(os.Environ(), "HNSPATH_LIVE_EXEC="+s.dir+" "+port)
+	return c
+}
+
+// server starts argv in port's namespace until the test ends; its output is in the buffer.
+func (s *session) server(port string, argv ...string) *bytes.Buffer {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := s.cmd(ctx, port, argv...)
+	var out bytes.Buffer
+	c.Stdout, c.Stderr = &out, &out
+	if err := c.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { cancel(); c.Wait() })
+	return &out
+}
+
+func (s *session) run(port string, argv ...string) string {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c := s.cmd(ctx, port, argv...)
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	out, err := c.Output()
+	if err != nil {
+		s.t.Fatalf("%s: %v: %v\n%s%s", port, argv, err, out, stderr.Bytes())
+	}
+	return string(out)
+}
+
+// httpServer serves the text "hello from PORT" and logs each client address.
+const httpServer = `
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = ("hello from " + sys.argv[3] + " to " + self.client_address[0] + "\n").encode()
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *a): pass
+http.server.HTTPServer((sys.argv[1], int(sys.argv[2])), H).serve_forever()
+`
+
+func curl(url string) []string {
+	return []string{"curl", "-sS", "-m", "10", "--retry", "20", "--retry-connrefused", "--retry-delay", "1", url}
+}
+
+// A container on nat reaches an outside server; the server sees the NIC's
+// address (WinNAT's source NAT); from outside, the published port 8082
+// reaches the container's port 80 and the container sees the client's own
+// address (windows-behaviour.md §2: WinNAT port mappings keep the source).
+func TestHTTPThroughNAT(t *testing.T) {
+	needRoot(t, "python3", "curl")
+	s := start(t, "testdata/nat.yaml", "host1/web", "server", "client")
+	s.server("server", "python3", "-c", httpServer, "198.18.0.10", "80", "server")
+	s.server("host1/web", "python3", "-c", httpServer, "0.0.0.0", "80", "web")
+
+	if got, want := s.run("host1/web", curl("http://198.18.0.10/")...), "hello from server to 10.0.0.4\n"; got != want {
+		t.Errorf("outbound: got %q, want %q", got, want)
+	}
+	if got, want := s.run("client", curl("http://10.0.0.4:8082/")...), "hello from web to 10.0.0.99\n"; got != want {
+		t.Errorf("published port: got %q, want %q", got, want)
+	}
+	r := s.stop()
+	for _, c := range r.Ports {
+		if c.Received == 0 || c.Sent == 0 {
+			t.Errorf("port %s: %+v, want frames both ways", c.Port, c)
+		}
+	}
+}
+
+// udpPeer sends one datagram from the container (port 40000) to the server's
+// port 53; the server answers from 198.19.0.7:53 (another address: WinNAT's
+// address-dependent filtering drops it), then from 198.18.0.10:5300 (same
+// address, another port: passes) and 198.18.0.10:53. The container prints the
+// source of everything it receives until the 53 answer.
+const udpClient = `
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 40000)); s.settimeout(2)
+while True:
+    s.sendto(b"query", ("198.18.0.10", 53))
+    try:
+        while True:
+            d, a = s.recvfrom(2048)
+            print(a[0], a[1], d.decode(), flush=True)
+            if a[1] == 53: raise SystemExit(0)
+    except socket.timeout:
+        pass
+`
+
+const udpServer = `
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("198.18.0.10", 53))
+o = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); o.bind(("198.18.0.10", 5300))
+x = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+x.setsockopt(socket.SOL_IP, 19, 1)  # IP_TRANSPARENT: send from 198.19.0.7, an address behind the server peer
+x.bind(("198.19.0.7", 53))
+while True:
+    d, a = s.recvfrom(2048)
+    x.sendto(b"other address", a)
+    o.sendto(b"other port", a)
+    s.sendto(b"answer", a)
+`
+
+func TestUDPAddressDependentFiltering(t *testing.T) {
+	needRoot(t, "python3")
+	s := start(t, "testdata/nat.yaml", "host1/web", "server")
+	s.server("server", "python3", "-c", udpServer)
+	out := s.run("host1/web", "python3", "-c", udpClient)
+	if !strings.Contains(out, "198.18.0.10 5300 other port\n") || !strings.HasSuffix(out, "198.18.0.10 53 answer\n") {
+		t.Errorf("container received:\n%s\nwant the answers from 198.18.0.10:5300 and :53", out)
+	}
+	if strings.Contains(out, "other address") {
+		t.Errorf("container received the datagram from 198.19.0.7 that address-dependent filtering drops:\n%s", out)
+	}
+	r := s.stop()
+	found := false
+	for _, d := range r.Drops {
+		if d.Component == "winnat" && strings.Contains(strings.ToLower(d.Reason), "filter") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("drops %+v: want a winnat filtering drop", r.Drops)
+	}
+}
