@@ -5,7 +5,9 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,7 +32,80 @@ func TestMain(m *testing.M) {
 		os.Stderr.WriteString(err.Error() + "\n")
 		os.Exit(126)
 	}
+	if dir := os.Getenv("HNSPATH_LIVE_RUN"); dir != "" {
+		// A live session on testdata/nat.yaml until SIGINT/SIGTERM (or kill -9).
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+		defer stop()
+		topo, err := scenarios.LoadTopology("testdata/nat.yaml")
+		if err != nil {
+			panic(err)
+		}
+		f, err := topo.Build(fabric.Options{})
+		if err != nil {
+			panic(err)
+		}
+		if _, err := Run(ctx, Config{Topology: topo.Topology, Fabric: f, Ports: []string{"host1/web", "server"}, RunDir: dir}); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
+}
+
+// child starts a live session in another process and waits for its state file.
+func child(t *testing.T) (*exec.Cmd, *State) {
+	t.Helper()
+	dir := t.TempDir()
+	c := exec.Command(os.Args[0])
+	c.Env = append(os.Environ(), "HNSPATH_LIVE_RUN="+dir)
+	c.Stderr = os.Stderr
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 600; i++ {
+		if st, err := ReadState(dir); err == nil {
+			return c, st
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.Process.Kill()
+	c.Wait()
+	t.Fatal("live session did not write its state file in 30s")
+	return nil, nil
+}
+
+// After SIGTERM the session removes everything; after kill -9 its namespaces
+// stay until linux.Clean (what `hnspath probe clean` runs) removes them.
+func TestNoResidue(t *testing.T) {
+	needRoot(t)
+	c, st := child(t)
+	if l, _ := linux.Leftovers(st.Session + "-"); len(l) == 0 {
+		t.Fatalf("running session %s: no namespaces found", st.Session)
+	}
+	c.Process.Signal(syscall.SIGTERM)
+	if err := c.Wait(); err != nil {
+		t.Errorf("after SIGTERM: %v", err)
+	}
+	if l, err := linux.Leftovers(st.Session + "-"); len(l) > 0 || err != nil {
+		t.Errorf("after SIGTERM: leftovers %v (%v)", l, err)
+	}
+
+	c, st = child(t)
+	c.Process.Kill()
+	c.Wait()
+	l, _ := linux.Leftovers(st.Session + "-")
+	if len(l) == 0 {
+		t.Fatalf("after kill -9: nothing left, want the namespaces that Clean removes")
+	}
+	removed, err := linux.Clean(st.Session + "-")
+	if err != nil {
+		t.Errorf("clean: %v", err)
+	}
+	t.Logf("clean removed %v", removed)
+	if l, err := linux.Leftovers(st.Session + "-"); len(l) > 0 || err != nil {
+		t.Errorf("after kill -9 and clean: leftovers %v (%v)", l, err)
+	}
 }
 
 // session is a running live session for a test.
