@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"sort"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -22,17 +21,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-const (
-	slots    = 512   // receive buffers per port
-	slotSize = 16384 // bytes per receive buffer (frames up to the emu side's MTU)
-	emuMTU   = 9000  // MTU of the emulator's veth ends: never the bottleneck
-)
+// emuMTU is the MTU of the emulator's veth ends: never the bottleneck.
+const emuMTU = 9000
 
-// rx is one frame read from a port, in slot of that port's reader.
+// rx is one ring block of a port, handed to the owner.
 type rx struct {
-	port int32
-	slot int32
-	n    int32
+	port  int32
+	block int32
 }
 
 // attached is one port bound to a veth pair.
@@ -40,8 +35,8 @@ type attached struct {
 	name string
 	id   fabric.PortID
 	fd   int
-	bufs [][]byte
-	free chan int32
+	ring *ring
+	back chan int32 // blocks the owner is done with
 	ctr  Counters
 }
 
@@ -68,6 +63,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	stateWritten := false
 	defer func() {
 		for _, p := range ports {
+			p.ring.close()
 			if p.fd >= 0 {
 				unix.Close(p.fd)
 			}
@@ -105,17 +101,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if err := setupPort(emu, ns, fmt.Sprintf("v%d", i), p, addrs, mtu); err != nil {
 			return nil, fmt.Errorf("port %q: %w", name, err)
 		}
-		a := &attached{name: name, id: id, fd: -1, free: make(chan int32, slots)}
+		a := &attached{name: name, id: id, fd: -1, back: make(chan int32, ringBlocks)}
 		a.ctr.Port = name
-		mem := make([]byte, slots*slotSize)
-		for s := 0; s < slots; s++ {
-			a.bufs = append(a.bufs, mem[s*slotSize:(s+1)*slotSize:(s+1)*slotSize])
-			a.free <- int32(s)
-		}
 		ifname := fmt.Sprintf("v%d", i)
 		if err := emu.Do(func() error {
 			fd, err := openPacket(ifname)
 			a.fd = fd
+			if err == nil {
+				a.ring, err = setupRing(fd)
+			}
 			return err
 		}); err != nil {
 			return nil, fmt.Errorf("port %q: %w", name, err)
@@ -139,15 +133,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 
-	frames := make(chan rx, slots*len(ports))
-	var stop atomic.Bool
+	blocks := make(chan rx, ringBlocks*len(ports))
+	done := make(chan struct{})
 	var wg sync.WaitGroup
 	for i, a := range ports {
 		wg.Add(1)
-		go read(int32(i), a, frames, &stop, &wg)
+		go read(int32(i), a, blocks, done, &wg)
 	}
 	defer func() {
-		stop.Store(true)
+		close(done)
 		wg.Wait()
 	}()
 	if cfg.Ready != nil {
@@ -165,21 +159,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		werr = pcap.Write(pcapio.Packet{Port: port, Time: t, Data: frame})
 	}
-loop:
-	for {
-		var in rx
-		select {
-		case <-ctx.Done():
-			break loop
-		case in = <-frames:
-		}
-		a := ports[in.port]
-		frame := a.bufs[in.slot][:in.n]
-		now := time.Now()
+	var a *attached
+	var now time.Time
+	inject := func(frame []byte) {
 		a.ctr.Received++
 		record(a.name, frame, now)
 		f.Inject(a.id, frame, int64(now.Sub(start)), &res)
-		a.free <- in.slot
 		for _, o := range res.Outputs {
 			if o.Kind != fabric.Delivered {
 				continue
@@ -207,6 +192,20 @@ loop:
 			writeTrace(cfg.Trace, a.name, &res)
 		}
 	}
+loop:
+	for {
+		var in rx
+		select {
+		case <-ctx.Done():
+			break loop
+		case in = <-blocks:
+		}
+		a = ports[in.port]
+		now = time.Now()
+		frames(a.ring.block(in.block), inject)
+		a.ring.release(in.block)
+		a.back <- in.block
+	}
 	if pcap != nil && werr == nil {
 		werr = pcap.Flush()
 	}
@@ -231,34 +230,41 @@ func writeTrace(w interface{ Write([]byte) (int, error) }, port string, res *fab
 	}
 }
 
-// read moves frames from a's socket to the owner until stop.
-func read(i int32, a *attached, out chan<- rx, stop *atomic.Bool, wg *sync.WaitGroup) {
+// read hands the blocks of a's ring to the owner, in ring order, until done.
+// While the owner holds blocks it waits for one back rather than poll (poll
+// reports a block the owner holds as readable).
+func read(i int32, a *attached, out chan<- rx, done <-chan struct{}, wg *sync.WaitGroup) {
 	defer wg.Done()
-	for !stop.Load() {
-		var s int32
+	pfd := []unix.PollFd{{Fd: int32(a.fd), Events: unix.POLLIN | unix.POLLERR}}
+	var next int32
+	held := 0
+	for {
 		select {
-		case s = <-a.free:
+		case <-done:
+			return
 		default:
-			// The owner holds every slot: wait for one, looking at stop now and then.
-			select {
-			case s = <-a.free:
-			case <-time.After(100 * time.Millisecond):
-				continue
-			}
 		}
-		for {
-			n, err := unix.Read(a.fd, a.bufs[s])
-			if err == nil && n > 0 {
-				out <- rx{port: i, slot: s, n: int32(n)}
-				break
+		if held < ringBlocks && a.ring.ready(next) {
+			select {
+			case out <- rx{port: i, block: next}:
+			case <-done:
+				return
 			}
-			if stop.Load() || err != nil && !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) {
-				a.free <- s
-				if err != nil && !errors.Is(err, unix.EAGAIN) {
-					return
-				}
-				break
+			next = (next + 1) % ringBlocks
+			held++
+			continue
+		}
+		if held > 0 {
+			select {
+			case <-a.back:
+				held--
+			case <-done:
+				return
 			}
+			continue
+		}
+		if _, err := unix.Poll(pfd, 100); err != nil && !errors.Is(err, unix.EINTR) {
+			return
 		}
 	}
 }
@@ -266,8 +272,7 @@ func read(i int32, a *attached, out chan<- rx, stop *atomic.Bool, wg *sync.WaitG
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 // openPacket opens an AF_PACKET socket bound to ifname in the calling
-// thread's namespace, that does not see its own writes and wakes up every
-// 100 ms.
+// thread's namespace, that does not see its own writes.
 func openPacket(ifname string) (int, error) {
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {
@@ -287,11 +292,6 @@ func openPacket(ifname string) (int, error) {
 	}
 	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20)
 	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 8<<20)
-	tv := unix.Timeval{Usec: 100000}
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-		unix.Close(fd)
-		return -1, err
-	}
 	return fd, nil
 }
 
