@@ -3,6 +3,8 @@ package live
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -11,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/hnspath/hnspath/emulator/fabric"
 	"github.com/hnspath/hnspath/hostprobe/linux"
 	"github.com/hnspath/hnspath/scenarios"
@@ -128,6 +133,10 @@ func needRoot(t *testing.T, tools ...string) {
 }
 
 func start(t *testing.T, topoFile string, ports ...string) *session {
+	return startPcap(t, nil, topoFile, ports...)
+}
+
+func startPcap(t *testing.T, pcap io.Writer, topoFile string, ports ...string) *session {
 	t.Helper()
 	topo, err := scenarios.LoadTopology(topoFile)
 	if err != nil {
@@ -146,7 +155,7 @@ func start(t *testing.T, topoFile string, ports ...string) *session {
 	}
 	done := make(chan out, 1)
 	go func() {
-		r, err := Run(ctx, Config{Topology: topo.Topology, Fabric: f, Ports: ports, RunDir: dir, Ready: func(*State) { close(ready) }})
+		r, err := Run(ctx, Config{Topology: topo.Topology, Fabric: f, Ports: ports, RunDir: dir, Pcap: pcap, Ready: func(*State) { close(ready) }})
 		done <- out{r, err}
 	}()
 	select {
@@ -178,6 +187,20 @@ func (s *session) cmd(ctx context.Context, port string, argv ...string) *exec.Cm
 	c := exec.CommandContext(ctx, os.Args[0], append([]string{"--"}, argv...)...)
 	c.Env = append(os.Environ(), "HNSPATH_LIVE_EXEC="+s.dir+" "+port)
 	return c
+}
+
+// oneShot starts argv in port's namespace; the channel gets its output when it exits.
+func (s *session) oneShot(port string, argv ...string) <-chan string {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ch := make(chan string, 1)
+	c := s.cmd(ctx, port, argv...)
+	c.Stderr = os.Stderr
+	go func() {
+		defer cancel()
+		out, _ := c.Output()
+		ch <- string(out)
+	}()
+	return ch
 }
 
 // server starts argv in port's namespace until the test ends; its output is in the buffer.
@@ -299,5 +322,83 @@ func TestUDPAddressDependentFiltering(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("drops %+v: want a winnat filtering drop", r.Drops)
+	}
+}
+
+// tcpMSS: the server accepts one connection on port 9000, reads until EOF and
+// prints the byte count and the MSS of its socket; the client connects,
+// prints its MSS and sends 1 MB.
+const tcpMSSServer = `
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 9000)); s.listen(1)
+c, a = s.accept(); n = 0
+while True:
+    d = c.recv(65536)
+    if not d: break
+    n += len(d)
+print(a[0], n, c.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG), flush=True)
+`
+
+const tcpMSSClient = `
+import socket, sys, time
+for i in range(50):
+    try:
+        s = socket.create_connection((sys.argv[1], 9000), timeout=10); break
+    except OSError:
+        time.sleep(0.2)
+print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG), flush=True)
+s.sendall(b"x" * 1000000); s.close()
+`
+
+// Across two overlay nodes the pods' vNICs have an MTU of 1450 (the 50-byte
+// VXLAN EncapOverhead, windows-behaviour.md §4: microsoft/SDN#517), so TCP
+// negotiates an MSS of 1450-40 = 1410 and a 1 MB stream arrives whole,
+// encapsulated in frames that fit the underlay's 1500.
+func TestOverlayTCPMSS(t *testing.T) {
+	needRoot(t, "python3")
+	var pcap bytes.Buffer
+	s := startPcap(t, &pcap, "testdata/overlay.yaml", "host1/pod-a", "host2/pod-c")
+	srv := s.oneShot("host2/pod-c", "python3", "-c", tcpMSSServer)
+	// TCP_MAXSEG is the MSS less the 12-byte timestamp option Linux puts in
+	// every segment: 1410 - 12.
+	if got, want := s.run("host1/pod-a", "python3", "-c", tcpMSSClient, "10.244.2.2"), "1398\n"; got != want {
+		t.Errorf("client TCP_MAXSEG: got %q, want %q", got, want)
+	}
+	if got, want := <-srv, "10.244.1.2 1000000 1398\n"; got != want {
+		t.Errorf("server: got %q, want %q (client address, bytes, TCP_MAXSEG)", got, want)
+	}
+	r := s.stop()
+	for _, d := range r.Drops {
+		if strings.Contains(strings.ToLower(d.Reason), "mtu") {
+			t.Errorf("drop %+v: nothing should exceed the MTU", d)
+		}
+	}
+	// The SYNs as gopacket decodes them: MSS option 1410 both ways.
+	rd, err := pcapgo.NewNgReader(&pcap, pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	syns := 0
+	for {
+		data, _, err := rd.ReadPacketData()
+		if err != nil {
+			break
+		}
+		pk := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.Default)
+		tcp, ok := pk.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		if !ok || !tcp.SYN {
+			continue
+		}
+		for _, o := range tcp.Options {
+			if o.OptionType == layers.TCPOptionKindMSS {
+				syns++
+				if mss := binary.BigEndian.Uint16(o.OptionData); mss != 1410 {
+					t.Errorf("SYN %v:%v: MSS %d, want 1410", tcp.SrcPort, tcp.DstPort, mss)
+				}
+			}
+		}
+	}
+	if syns < 2 {
+		t.Errorf("pcap: %d SYNs with an MSS option, want the SYN and the SYN-ACK", syns)
 	}
 }
