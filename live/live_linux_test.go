@@ -402,3 +402,23 @@ func TestOverlayTCPMSS(t *testing.T) {
 		t.Errorf("pcap: %d SYNs with an MSS option, want the SYN and the SYN-ACK", syns)
 	}
 }
+
+// A NodePort service on an l2bridge node: without DSR the backend sees the
+// load balancer's SourceVIP (10.244.1.254) instead of the client, with DSR
+// it sees the client's own address (windows-behaviour.md §3.6, §4 issue 12;
+// kubernetes/kubernetes#93166).
+func TestL2BridgeLBClientAddress(t *testing.T) {
+	needRoot(t, "python3", "curl", "ip")
+	s := start(t, "testdata/l2bridge.yaml", "host1/pod-b", "client")
+	// The model does not answer the pod's ARP for the SourceVIP (nothing in the
+	// topology owns 10.244.1.254); like the scenario l2bridge-nodeport-client-ip,
+	// the pod sends its replies to the node's MAC.
+	s.run("host1/pod-b", "ip", "neigh", "replace", "10.244.1.254", "lladdr", "00:15:5d:00:00:04", "dev", "eth0")
+	s.server("host1/pod-b", "python3", "-c", httpServer, "0.0.0.0", "8080", "pod-b")
+	if got, want := s.run("client", curl("http://10.0.0.4:30080/")...), "hello from pod-b to 10.244.1.254\n"; got != want {
+		t.Errorf("NodePort without DSR: got %q, want %q", got, want)
+	}
+	if got, want := s.run("client", curl("http://10.0.0.4:30081/")...), "hello from pod-b to 10.0.0.99\n"; got != want {
+		t.Errorf("NodePort with DSR: got %q, want %q", got, want)
+	}
+}
