@@ -35,8 +35,13 @@ type Config struct {
 	// Fabric is the fabric built from it.
 	Topology fabric.Topology
 	Fabric   *fabric.Fabric
-	// Ports are the fabric ports to attach, by name (HOST/ENDPOINT, HOST/NIC, PEER).
+	// Ports are the fabric ports to attach to a new namespace each, by name
+	// (HOST/ENDPOINT, HOST/NIC, PEER).
 	Ports []string
+	// Interfaces attaches ports (by name) to existing interfaces (a veth end,
+	// a TAP device...) of the namespace Run is called in, by interface name.
+	// They are used as they are: Run configures nothing on them.
+	Interfaces map[string]string
 	// RunDir receives the session state file (live.json) that Exec reads.
 	RunDir string
 	// Pcap, when not nil, receives a pcapng with one interface per port:
@@ -58,7 +63,8 @@ type State struct {
 	Ports   []PortNamespace `json:"ports"`
 }
 
-// PortNamespace names the namespace (under /run/netns) and the interface of a port.
+// PortNamespace names the namespace (under /run/netns) and the interface of a
+// port; Namespace is empty for a port attached to an existing interface.
 type PortNamespace struct {
 	Port      string `json:"port"`
 	Namespace string `json:"namespace"`
@@ -70,6 +76,9 @@ func (s *State) Namespace(port string) (string, error) {
 	names := make([]string, 0, len(s.Ports))
 	for _, p := range s.Ports {
 		if p.Port == port {
+			if p.Namespace == "" {
+				return "", fmt.Errorf("port %q is attached to the existing interface %s, not to a namespace of session %s: run programs where that interface is", port, p.Interface, s.Session)
+			}
 			return p.Namespace, nil
 		}
 		names = append(names, p.Port)

@@ -49,9 +49,31 @@ type dropKey struct {
 // The fabric is used only by the goroutine that called Run.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	f := cfg.Fabric
-	if len(cfg.Ports) == 0 {
+	if len(cfg.Ports) == 0 && len(cfg.Interfaces) == 0 {
 		return nil, errors.New("no ports to attach")
 	}
+	// Existing interfaces are opened first, in the caller's namespace (before
+	// anything else runs on this goroutine's thread).
+	type ext struct{ port, ifname string }
+	var exts []ext
+	for port, ifname := range cfg.Interfaces {
+		exts = append(exts, ext{port, ifname})
+	}
+	sort.Slice(exts, func(i, j int) bool { return exts[i].port < exts[j].port })
+	extFDs := make([]int, 0, len(exts))
+	runtime.LockOSThread()
+	for _, e := range exts {
+		fd, err := openPacket(e.ifname)
+		if err != nil {
+			runtime.UnlockOSThread()
+			for _, fd := range extFDs {
+				unix.Close(fd)
+			}
+			return nil, fmt.Errorf("port %q: interface %s: %w", e.port, e.ifname, err)
+		}
+		extFDs = append(extFDs, fd)
+	}
+	runtime.UnlockOSThread()
 	lab, err := linux.NewLab()
 	if err != nil {
 		return nil, err
@@ -81,6 +103,30 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	st := &State{Session: lab.Session(), PID: os.Getpid()}
 	byID := make(map[fabric.PortID]int32)
+	for i, e := range exts {
+		a := &attached{name: e.port, id: fabric.NoPort, fd: extFDs[i], back: make(chan int32, ringBlocks)}
+		a.ctr.Port = e.port
+		ports = append(ports, a) // closed by the deferred teardown from here on
+	}
+	for i, e := range exts {
+		a := ports[i]
+		id, ok := f.PortByName(e.port)
+		if !ok {
+			return nil, fmt.Errorf("port %q: no such port in the topology", e.port)
+		}
+		if _, dup := byID[id]; dup {
+			return nil, fmt.Errorf("port %q: attached twice", e.port)
+		}
+		if k := f.Port(id).Kind; k == fabric.PortRouter || k == fabric.PortHostOS {
+			return nil, fmt.Errorf("port %q is a %s port: only endpoints, NICs and peers can be attached", e.port, k)
+		}
+		if a.ring, err = setupRing(a.fd); err != nil {
+			return nil, fmt.Errorf("port %q: %w", e.port, err)
+		}
+		a.id = id
+		byID[id] = int32(i)
+		st.Ports = append(st.Ports, PortNamespace{Port: e.port, Interface: e.ifname})
+	}
 	for i, name := range cfg.Ports {
 		id, ok := f.PortByName(name)
 		if !ok {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/binary"
 	"io"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -420,5 +422,80 @@ func TestL2BridgeLBClientAddress(t *testing.T) {
 	}
 	if got, want := s.run("client", curl("http://10.0.0.4:30081/")...), "hello from pod-b to 10.0.0.99\n"; got != want {
 		t.Errorf("NodePort with DSR: got %q, want %q", got, want)
+	}
+}
+
+// A port attached to an existing interface: the outside server runs in a
+// namespace the test made itself, on the peer end of a veth pair whose other
+// end the session opens (Run is called inside that namespace).
+func TestExistingInterface(t *testing.T) {
+	needRoot(t, "python3", "curl", "ip")
+	lab, err := linux.NewLab()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lab.Close()
+	x, err := lab.NewNamespace("x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac, _ := net.ParseMAC("02:00:00:00:01:10")
+	for _, step := range []func() error{
+		func() error { return x.AddVeth("ext0", x, "srv0") },
+		func() error { return x.SetMAC("srv0", mac) },
+		func() error { return x.SetOffloads("srv0", false) },
+		func() error { return x.SetOffloads("ext0", false) },
+		func() error { return x.AddAddr("srv0", netip.MustParsePrefix("198.18.0.10/15")) },
+		func() error { return x.SetUp("lo", "srv0", "ext0") },
+		func() error {
+			return x.AddRoute(linux.Route{Dst: netip.MustParsePrefix("0.0.0.0/0"), Gw: netip.MustParseAddr("198.18.0.1"), Dev: "srv0"})
+		},
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	topo, err := scenarios.LoadTopology("testdata/nat.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := topo.Build(fabric.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- x.Do(func() error {
+			_, err := Run(ctx, Config{Topology: topo.Topology, Fabric: f, Ports: []string{"host1/web"},
+				Interfaces: map[string]string{"server": "ext0"}, RunDir: dir, Ready: func(*State) { close(ready) }})
+			return err
+		})
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("live session did not start: %v", err)
+	}
+	s := &session{t: t, dir: dir}
+	srv := exec.Command("ip", "netns", "exec", x.FullName(), "python3", "-c", httpServer, "198.18.0.10", "80", "server")
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Wait()
+	defer srv.Process.Kill()
+	got := s.run("host1/web", curl("http://198.18.0.10/")...)
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("live session: %v", err)
+	}
+	if want := "hello from server to 10.0.0.4\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if _, err := ReadState(dir); err == nil {
+		t.Errorf("state file left in %s after the session", dir)
 	}
 }

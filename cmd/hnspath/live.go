@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/hnspath/hnspath/emulator/fabric"
@@ -19,7 +20,7 @@ const defaultLiveRunDir = "/run/hnspath-live"
 
 func init() {
 	register(&command{name: "live", summary: "attach a topology's ports to network namespaces: real programs' traffic through the model (Linux, root)",
-		usage: "run --topology file --port PORT... [--run-dir dir] [--pcap file] [--json file] [--trace] [--duration d]\n  hnspath live exec [--run-dir dir] PORT -- command [args]", run: runLive})
+		usage: "run --topology file --port PORT... [--iface PORT=IFNAME]... [--run-dir dir] [--pcap file] [--json file] [--trace] [--duration d]\n  hnspath live exec [--run-dir dir] PORT -- command [args]", run: runLive})
 }
 
 func runLive(args []string, stdout, stderr io.Writer) int {
@@ -51,6 +52,7 @@ func runLiveRun(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags(c, stderr)
 	topo := fs.StringP("topology", "t", "", "topology `file` (YAML or JSON)")
 	ports := fs.StringArrayP("port", "p", nil, "topology `PORT` to attach to a new namespace (HOST/ENDPOINT, HOST/NIC or PEER; repeatable)")
+	ifaces := fs.StringArray("iface", nil, "`PORT=IFNAME`: attach PORT to an existing interface (veth end, TAP) of the namespace hnspath runs in, used as it is (repeatable)")
 	runDir := fs.String("run-dir", defaultLiveRunDir, "`dir` for the session state file that `live exec` reads")
 	pcap := fs.String("pcap", "", "write every frame in and out of the attached ports to a pcapng `file` (one interface per port)")
 	jsonOut := fs.String("json", "", "write the result (per-port counts, drops with reasons) as JSON to `file`")
@@ -59,8 +61,19 @@ func runLiveRun(args []string, stdout, stderr io.Writer) int {
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
 	}
-	if *topo == "" || len(*ports) == 0 {
-		return usageErr(stderr, fs, "give --topology and at least one --port")
+	if *topo == "" || len(*ports)+len(*ifaces) == 0 {
+		return usageErr(stderr, fs, "give --topology and at least one --port or --iface")
+	}
+	ifmap := map[string]string{}
+	for _, v := range *ifaces {
+		port, ifname, ok := strings.Cut(v, "=")
+		if !ok || port == "" || ifname == "" {
+			return usageErr(stderr, fs, "--iface %s: want PORT=IFNAME", v)
+		}
+		if _, dup := ifmap[port]; dup {
+			return usageErr(stderr, fs, "--iface %s: port %s is given twice", v, port)
+		}
+		ifmap[port] = ifname
 	}
 	if fs.NArg() > 0 {
 		return usageErr(stderr, fs, "unexpected arguments %q", fs.Args())
@@ -73,7 +86,7 @@ func runLiveRun(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, "live", err)
 	}
-	cfg := live.Config{Topology: t.Topology, Fabric: f, Ports: *ports, RunDir: *runDir}
+	cfg := live.Config{Topology: t.Topology, Fabric: f, Ports: *ports, Interfaces: ifmap, RunDir: *runDir}
 	if *trace {
 		cfg.Trace = stderr
 	}
@@ -98,6 +111,10 @@ func runLiveRun(args []string, stdout, stderr io.Writer) int {
 		in.working("live session " + st.Session)
 		fmt.Fprintf(stdout, "live session %s ready (state %s/%s)\n", st.Session, *runDir, live.StateFile)
 		for _, p := range st.Ports {
+			if p.Namespace == "" {
+				fmt.Fprintf(stdout, "  %-20s dev %s (existing interface)\n", p.Port, p.Interface)
+				continue
+			}
 			fmt.Fprintf(stdout, "  %-20s netns %s dev %s   hnspath live exec --run-dir %s %s -- CMD\n", p.Port, p.Namespace, p.Interface, *runDir, p.Port)
 		}
 	}
