@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests use beyond Go: tshark (reads our pcapng output),
-# Chromium (renders the HTML report), benchstat (reads our bench output).
+# Chromium (renders the HTML report), benchstat (reads our bench output),
+# curl, iperf3, python3 and iproute2 (real programs for the live tests).
 # Tests that need a missing tool skip with a message, so this script is
 # best effort off CI: it installs only as root with apt-get, and never fails
 # the build because a package could not be installed.
@@ -8,6 +9,12 @@ set -u
 need=()
 command -v tshark >/dev/null 2>&1 || need+=(tshark)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# hnspath live's tests run real programs through the model: a client, a server
+# and a throughput tool inside the namespaces they create (as root).
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v iperf3 >/dev/null 2>&1 || need+=(iperf3)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     export DEBIAN_FRONTEND=noninteractive
