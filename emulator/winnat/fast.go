@@ -39,11 +39,11 @@ func (n *NAT) OutboundSession(p *packet.Parsed, now int64) (r Ref, ok bool) {
 	// The key straight from the header, as the two words the index hashes:
 	// cheaper than netip's As4 and a key built in memory.
 	ip := p.Bytes()[p.L3:]
-	src := [4]byte(ip[ipSrcOff : ipSrcOff+4])
+	src := [4]byte(ip[header.IPv4SrcAddrOffset : header.IPv4SrcAddrOffset+4])
 	if !n.internal4(src) {
 		return 0, false
 	}
-	i, s := n.getOut(binary.LittleEndian.Uint64(ip[ipSrcOff:ipSrcOff+8]), keyWord(p.SrcPort, remotePort(p.IPProto, p.DstPort), p.IPProto, dirOut))
+	i, s := n.getOut(binary.LittleEndian.Uint64(ip[header.IPv4SrcAddrOffset:header.IPv4SrcAddrOffset+8]), keyWord(p.SrcPort, remotePort(p.IPProto, p.DstPort), p.IPProto, dirOut))
 	if s == nil || s.flags&flagHairpin != 0 || n.expired(s, now) {
 		return 0, false
 	}
@@ -79,7 +79,7 @@ func (n *NAT) InboundSession(p *packet.Parsed, now int64) (r Ref, ok bool) {
 	// The inbound key's local address is the destination: the header's two
 	// addresses with their halves swapped.
 	ip := p.Bytes()[p.L3:]
-	i, s := n.getWords(bits.RotateLeft64(binary.LittleEndian.Uint64(ip[ipSrcOff:ipSrcOff+8]), 32),
+	i, s := n.getWords(bits.RotateLeft64(binary.LittleEndian.Uint64(ip[header.IPv4SrcAddrOffset:header.IPv4SrcAddrOffset+8]), 32),
 		keyWord(p.DstPort, remotePort(p.IPProto, p.SrcPort), p.IPProto, dirIn), dirIn)
 	if s == nil || !n.inboundHit(s, p, now) {
 		return 0, false

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/hnspath/hnspath/emulator/checksum"
 	"github.com/hnspath/hnspath/emulator/drop"
 	"github.com/hnspath/hnspath/emulator/header"
 )
@@ -96,7 +97,7 @@ type session struct {
 	// Checksum deltas of the rewrites (see rewrite.go): outbound (source
 	// internal -> external) for the IPv4 header and the transport checksum,
 	// and inbound (destination external -> internal).
-	outIP, outL4, inIP, inL4 uint16
+	outIP, outL4, inIP, inL4 checksum.Delta
 	m                        uint32 // owning mapping, index into NAT.maps
 	next, prev               uint32 // the mapping's other sessions; 0 ends
 	serial                   uint32 // which session of its slot this is (see Ref)
