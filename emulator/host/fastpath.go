@@ -73,10 +73,12 @@ type fastPath struct {
 
 // sessionTags are the cache's notes on one WinNAT session: which path its
 // packets took in each direction (1-based slots of fastPaths.paths by
-// direction-1; 0 none), valid while ref is the session's Ref.
+// direction-1; 0 none), valid while serial is the Serial of the session in
+// that Index. 8 bytes, so that the array adds little to the session's own
+// cache line per packet.
 type sessionTags struct {
-	ref  winnat.Ref
-	slot [2]uint16
+	serial uint32
+	slot   [2]uint16
 }
 
 // fastRecord follows one slow-path run to tell whether it took a path the
@@ -130,7 +132,7 @@ func (f *fastPaths) reset(h *Host) {
 // path returns the cached path session r took in direction dir, or nil.
 func (f *fastPaths) path(r winnat.Ref, dir uint8) *fastPath {
 	i := r.Index()
-	if i >= len(f.tags) || f.tags[i].ref != r {
+	if i >= len(f.tags) || f.tags[i].serial != r.Serial() {
 		return nil
 	}
 	slot := int(f.tags[i].slot[dir-1])
@@ -151,8 +153,8 @@ func (f *fastPaths) tag(r winnat.Ref, dir uint8, slot int) {
 		f.tags = append(f.tags, make([]sessionTags, i+1-len(f.tags))...)
 	}
 	t := &f.tags[i]
-	if t.ref != r {
-		*t = sessionTags{ref: r}
+	if t.serial != r.Serial() {
+		*t = sessionTags{serial: r.Serial()}
 	}
 	t.slot[dir-1] = uint16(slot)
 }

@@ -23,6 +23,10 @@ type Ref uint64
 // array with. Two live sessions never share an Index.
 func (r Ref) Index() int { return int(uint32(r)) }
 
+// Serial tells apart the sessions that held one Index in turn: a cache
+// that keeps notes by Index checks it to know a note is this session's.
+func (r Ref) Serial() uint32 { return uint32(r >> 32) }
+
 // ref returns the Ref of session i.
 func (n *NAT) ref(i uint32) Ref { return Ref(i) | Ref(n.sess(i).serial)<<32 }
 

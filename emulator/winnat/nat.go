@@ -342,7 +342,9 @@ func (n *NAT) addSession(mi uint32, s session, now int64) uint32 {
 	}
 	s.m = mi
 	s.flags |= flagLive
-	n.serial++
+	if n.serial++; n.serial == 0 { // 0 is no session's: zeroed notes match none
+		n.serial = 1
+	}
 	s.serial = n.serial
 	s.created, s.lastSeen = now, now
 	s.tclass = timeoutClass(s.proto, s.state)
