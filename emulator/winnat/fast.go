@@ -27,8 +27,8 @@ func (r Ref) Index() int { return int(uint32(r)) }
 // that keeps notes by Index checks it to know a note is this session's.
 func (r Ref) Serial() uint32 { return uint32(r >> 32) }
 
-// ref returns the Ref of session i.
-func (n *NAT) ref(i uint32) Ref { return Ref(i) | Ref(n.sess(i).serial)<<32 }
+// refOf returns the Ref of session i, s.
+func refOf(i uint32, s *session) Ref { return Ref(i) | Ref(s.serial)<<32 }
 
 // OutboundSession returns the session Outbound would translate p with
 // without making one (a live, unexpired, non-hairpin session of p's
@@ -51,7 +51,7 @@ func (n *NAT) OutboundSession(p *packet.Parsed, now int64) (r Ref, ok bool) {
 	if s == nil || s.flags&flagHairpin != 0 || n.expired(s, now) {
 		return 0, false
 	}
-	return Ref(i) | Ref(s.serial)<<32, true
+	return refOf(i, s), true
 }
 
 // TranslateOutbound translates p with session r, which OutboundSession
@@ -88,7 +88,7 @@ func (n *NAT) InboundSession(p *packet.Parsed, now int64) (r Ref, ok bool) {
 	if s == nil || !n.inboundHit(s, p, now) {
 		return 0, false
 	}
-	return Ref(i) | Ref(s.serial)<<32, true
+	return refOf(i, s), true
 }
 
 // TranslateInbound translates p with session r, which InboundSession just

@@ -152,7 +152,7 @@ func (n *NAT) outbound(p *packet.Parsed, ext netip.Addr, now int64) result {
 				n.snat(p, s)
 				n.touch(i, s, p.TCPFlags, true, now)
 				inc(&n.st.out)
-				return result{v: Translated, why: noteSession, sess: i, ref: n.ref(i)}
+				return result{v: Translated, why: noteSession, sess: i, ref: refOf(i, s)}
 			}
 		}
 	}
@@ -192,7 +192,7 @@ func (n *NAT) outbound(p *packet.Parsed, ext netip.Addr, now int64) result {
 	s := n.sess(i)
 	n.snat(p, s)
 	inc(&n.st.out)
-	return result{v: Translated, why: noteNewSession, sess: i, ref: n.ref(i)}
+	return result{v: Translated, why: noteNewSession, sess: i, ref: refOf(i, s)}
 }
 
 // newOutbound makes a session from internal src:sport to dst:dport through
@@ -259,7 +259,7 @@ func (n *NAT) inbound(p *packet.Parsed, now int64) result {
 				n.dnat(p, s)
 				n.touch(i, s, p.TCPFlags, false, now)
 				inc(&n.st.in)
-				return result{v: Translated, why: noteSession, sess: i, ref: n.ref(i)}
+				return result{v: Translated, why: noteSession, sess: i, ref: refOf(i, s)}
 			}
 		}
 	}
@@ -321,9 +321,10 @@ func (n *NAT) inbound(p *packet.Parsed, now int64) result {
 		return n.verdict(NotHandled, drop.None, noteNoMapping)
 	}
 	i := n.addSession(mi, s, now)
-	n.dnat(p, n.sess(i))
+	ns := n.sess(i)
+	n.dnat(p, ns)
 	inc(&n.st.in)
-	return result{v: Translated, why: why, sess: i, ref: n.ref(i)}
+	return result{v: Translated, why: why, sess: i, ref: refOf(i, ns)}
 }
 
 // inboundStatic translates a packet for static mapping mi and makes its
@@ -345,9 +346,10 @@ func (n *NAT) inboundStatic(p *packet.Parsed, mi uint32, src [4]byte, sport uint
 		return n.verdict(Dropped, drop.NATSessionLimit, noteNone)
 	}
 	i := n.addSession(mi, s, now)
-	n.dnat(p, n.sess(i))
+	ns := n.sess(i)
+	n.dnat(p, ns)
 	inc(&n.st.in)
-	return result{v: Translated, why: noteStatic, sess: i, ref: n.ref(i)}
+	return result{v: Translated, why: noteStatic, sess: i, ref: refOf(i, ns)}
 }
 
 func (n *NAT) hairpin(p *packet.Parsed, now int64) result {
