@@ -193,3 +193,72 @@ func TestARPRequestFrame(t *testing.T) {
 		t.Fatal("ARPReplySender accepted a reply from another address")
 	}
 }
+
+// TestExportedOffsets: the offsets other packages rewrite at hold, in
+// frames gopacket serializes, the fields gopacket wrote there.
+func TestExportedOffsets(t *testing.T) {
+	ser := func(ls ...gopacket.SerializableLayer) []byte {
+		buf := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, SrcIP: []byte{172, 16, 0, 2}, DstIP: []byte{198, 18, 0, 9}}
+	u16 := func(b []byte, off int) uint16 { return binary.BigEndian.Uint16(b[off:]) }
+
+	ip.Protocol = layers.IPProtocolTCP
+	tcp := &layers.TCP{SrcPort: 40000, DstPort: 443, Seq: 1, ACK: true, Window: 512}
+	if err := tcp.SetNetworkLayerForChecksum(ip); err != nil {
+		t.Fatal(err)
+	}
+	b := ser(ip, tcp)
+	var gip layers.IPv4
+	if err := gip.DecodeFromBytes(b, gopacket.NilDecodeFeedback); err != nil {
+		t.Fatal(err)
+	}
+	if got := u16(b, header.IPv4ChecksumOffset); got != gip.Checksum {
+		t.Errorf("IPv4 checksum at %d = %#04x, gopacket %#04x", header.IPv4ChecksumOffset, got, gip.Checksum)
+	}
+	if got := netip.AddrFrom4([4]byte(b[header.IPv4SrcAddrOffset:])); got.String() != "172.16.0.2" {
+		t.Errorf("IPv4 source at %d = %v", header.IPv4SrcAddrOffset, got)
+	}
+	if got := netip.AddrFrom4([4]byte(b[header.IPv4DstAddrOffset:])); got.String() != "198.18.0.9" {
+		t.Errorf("IPv4 destination at %d = %v", header.IPv4DstAddrOffset, got)
+	}
+	var gtcp layers.TCP
+	if err := gtcp.DecodeFromBytes(b[20:], gopacket.NilDecodeFeedback); err != nil {
+		t.Fatal(err)
+	}
+	l4 := b[20:]
+	if u16(l4, header.TCPSrcPortOffset) != 40000 || u16(l4, header.TCPDstPortOffset) != 443 || u16(l4, header.TCPChecksumOffset) != gtcp.Checksum {
+		t.Errorf("TCP ports/checksum at %d/%d/%d = %d %d %#04x, want 40000 443 %#04x", header.TCPSrcPortOffset, header.TCPDstPortOffset,
+			header.TCPChecksumOffset, u16(l4, header.TCPSrcPortOffset), u16(l4, header.TCPDstPortOffset), u16(l4, header.TCPChecksumOffset), gtcp.Checksum)
+	}
+
+	ip.Protocol = layers.IPProtocolUDP
+	udp := &layers.UDP{SrcPort: 5353, DstPort: 53}
+	if err := udp.SetNetworkLayerForChecksum(ip); err != nil {
+		t.Fatal(err)
+	}
+	l4 = ser(ip, udp, gopacket.Payload("hello"))[20:]
+	var gudp layers.UDP
+	if err := gudp.DecodeFromBytes(l4, gopacket.NilDecodeFeedback); err != nil {
+		t.Fatal(err)
+	}
+	if u16(l4, header.UDPSrcPortOffset) != 5353 || u16(l4, header.UDPDstPortOffset) != 53 || u16(l4, header.UDPChecksumOffset) != gudp.Checksum || gudp.Checksum == 0 {
+		t.Errorf("UDP ports/checksum = %d %d %#04x, want 5353 53 %#04x", u16(l4, header.UDPSrcPortOffset), u16(l4, header.UDPDstPortOffset),
+			u16(l4, header.UDPChecksumOffset), gudp.Checksum)
+	}
+
+	ip.Protocol = layers.IPProtocolICMPv4
+	icmp := &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(layers.ICMPv4TypeEchoRequest, 0), Id: 0x1234, Seq: 7}
+	l4 = ser(ip, icmp)[20:]
+	var gicmp layers.ICMPv4
+	if err := gicmp.DecodeFromBytes(l4, gopacket.NilDecodeFeedback); err != nil {
+		t.Fatal(err)
+	}
+	if u16(l4, header.ICMPIdentOffset) != 0x1234 || u16(l4, header.ICMPChecksumOffset) != gicmp.Checksum {
+		t.Errorf("ICMP ident/checksum = %#04x %#04x, want 0x1234 %#04x", u16(l4, header.ICMPIdentOffset), u16(l4, header.ICMPChecksumOffset), gicmp.Checksum)
+	}
+}

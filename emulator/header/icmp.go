@@ -21,14 +21,21 @@ import (
 const (
 	icmpType     = 0
 	icmpCode     = 1
-	icmpChecksum = 2
-	icmpIdent    = 4
+	icmpChecksum = ICMPChecksumOffset
+	icmpIdent    = ICMPIdentOffset
 	icmpSeq      = 6
 
 	// ICMPv4MinimumSize is the size of the fixed ICMPv4 header.
 	ICMPv4MinimumSize = 8
 	// ICMPv6MinimumSize is the size of the fixed ICMPv6 header.
 	ICMPv6MinimumSize = 8
+
+	// ICMPChecksumOffset and ICMPIdentOffset are the offsets of the
+	// checksum and of a query's identifier (echo, timestamp, information;
+	// ICMPv6 echo alike) from the start of the message, for code that
+	// rewrites them in place.
+	ICMPChecksumOffset = 2
+	ICMPIdentOffset    = 4
 )
 
 // ICMPv4 message types (RFC 792, RFC 950).

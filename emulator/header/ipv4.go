@@ -32,9 +32,17 @@ const (
 	v4FlagsFO  = 6
 	v4TTL      = 8
 	v4Protocol = 9
-	v4Checksum = 10
-	v4Src      = 12
-	v4Dst      = 16
+	v4Checksum = IPv4ChecksumOffset
+	v4Src      = IPv4SrcAddrOffset
+	v4Dst      = IPv4DstAddrOffset
+
+	// IPv4ChecksumOffset, IPv4SrcAddrOffset and IPv4DstAddrOffset are the
+	// offsets, from the start of the header, of the header checksum and of
+	// the two addresses, for code that rewrites them in place (WinNAT).
+	// The two addresses are adjacent: 8 bytes from IPv4SrcAddrOffset.
+	IPv4ChecksumOffset = 10
+	IPv4SrcAddrOffset  = 12
+	IPv4DstAddrOffset  = 16
 
 	// IPv4MinimumSize is the size of an IPv4 header without options.
 	IPv4MinimumSize = 20

@@ -23,18 +23,27 @@ import (
 //	|           Checksum            |         Urgent Pointer        |
 //	+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 const (
-	tcpSrcPort  = 0
-	tcpDstPort  = 2
+	tcpSrcPort  = TCPSrcPortOffset
+	tcpDstPort  = TCPDstPortOffset
 	tcpSeq      = 4
 	tcpAck      = 8
 	tcpDataOff  = 12
 	tcpFlags    = 13
 	tcpWindow   = 14
-	tcpChecksum = 16
+	tcpChecksum = TCPChecksumOffset
 	tcpUrgent   = 18
 
 	// TCPMinimumSize is the size of a TCP header without options.
 	TCPMinimumSize = 20
+
+	// TCPSrcPortOffset, TCPDstPortOffset and TCPChecksumOffset are the
+	// offsets of the ports and of the checksum from the start of the
+	// header, for code that rewrites them in place. UDP has its ports at
+	// the same offsets (UDPSrcPortOffset, UDPDstPortOffset), not its
+	// checksum.
+	TCPSrcPortOffset  = 0
+	TCPDstPortOffset  = 2
+	TCPChecksumOffset = 16
 
 	// TCPOptionMSS is the kind of the Maximum Segment Size option (RFC 9293 section 3.2).
 	TCPOptionMSS = 2

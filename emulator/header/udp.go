@@ -16,10 +16,17 @@ import (
 //	|     Length      |    Checksum     |
 //	+--------+--------+--------+--------+
 const (
-	udpSrcPort  = 0
-	udpDstPort  = 2
+	udpSrcPort  = UDPSrcPortOffset
+	udpDstPort  = UDPDstPortOffset
 	udpLength   = 4
-	udpChecksum = 6
+	udpChecksum = UDPChecksumOffset
+
+	// UDPSrcPortOffset, UDPDstPortOffset and UDPChecksumOffset are the
+	// offsets of the ports and of the checksum from the start of the
+	// header, for code that rewrites them in place.
+	UDPSrcPortOffset  = 0
+	UDPDstPortOffset  = 2
+	UDPChecksumOffset = 6
 
 	// UDPSize is the size of a UDP header.
 	UDPSize = 8

@@ -17,16 +17,19 @@ import (
 // its session. So the slow path, when it took exactly one of these paths,
 // records the outcome (the MACs the stack wrote, where the frame left, the
 // smallest MTU on the way) as a path, and tags the WinNAT session with it,
-// one tag per direction. The next packet of the flow finds its session
-// (the lookup WinNAT would do anyway: no second table, no second cache
-// miss), checks the tag and the path, and applies the same rewrite:
+// one tag per direction, in the cache's own array indexed by the session's
+// slot (winnat.Ref.Index): WinNAT knows nothing of the cache. The next
+// packet of the flow finds its session (the lookup WinNAT would do anyway:
+// no second hash table), checks the tag and the path, and applies the same
+// rewrite:
 // WinNAT's translation (winnat.TranslateOutbound and TranslateInbound:
 // same timers, TCP state and counters), TTL, MACs.
 //
 // Paths are few (one per port and next hop) and shared by all the sessions
 // that took them. The table is valid for one configuration: any change to
 // the host, its stack or the NAT network's switch (Host.gen, Switch.Gen)
-// empties it and starts a new epoch, which strands the tags of the old one.
+// empties it and its tags. A tag names the session by its Ref, so a
+// session made later in the same slot finds no tag.
 // What can differ between packets of one session is checked per packet:
 // ingress port, MACs, VLAN, validity, TTL > 1, length against the smallest
 // MTU on the way (the vNIC's included), fragments, and the hop budget. The
@@ -35,7 +38,7 @@ import (
 // ways packet by packet.
 type fastPaths struct {
 	off     bool
-	epoch   uint16
+	tags    []sessionTags // by winnat.Ref.Index
 	hostGen uint64
 	sw      *vswitch.Switch // the NAT's internal switch
 	swGen   uint64
@@ -66,6 +69,16 @@ type fastPath struct {
 	mtu            int32
 	srcMAC, dstMAC header.MAC
 	outMACs        [12]byte // destination and source MAC the stack writes, as in the frame
+}
+
+// sessionTags are the cache's notes on one WinNAT session: which path its
+// packets took in each direction (1-based slots of fastPaths.paths by
+// direction-1; 0 none), valid while serial is the Serial of the session in
+// that Index. 8 bytes, so that the array adds little to the session's own
+// cache line per packet.
+type sessionTags struct {
+	serial uint32
+	slot   [2]uint16
 }
 
 // fastRecord follows one slow-path run to tell whether it took a path the
@@ -105,18 +118,10 @@ func (f *fastPaths) current(h *Host) bool {
 	return f.hostGen == h.gen && f.sw != nil && f.swGen == f.sw.Gen()
 }
 
-// reset empties the table and starts a new epoch. Epochs are 16 bits (they
-// live in the sessions); when they wrap, every session's tags go, so that
-// no tag of the epoch's previous round can look current.
+// reset empties the table and the sessions' tags.
 func (f *fastPaths) reset(h *Host) {
 	f.paths = f.paths[:0]
-	f.epoch++
-	if f.epoch == 0 {
-		f.epoch = 1
-		if h.Stack.nat != nil {
-			h.Stack.nat.ClearPathTags()
-		}
-	}
+	clear(f.tags)
 	f.hostGen, f.sw = h.gen, nil
 	if s := h.Stack; s.natIface >= 0 && s.ifaces[s.natIface].sw >= 0 {
 		f.sw = h.Switches[s.ifaces[s.natIface].sw]
@@ -124,15 +129,34 @@ func (f *fastPaths) reset(h *Host) {
 	}
 }
 
-// path returns the cached path of tag t in direction dir, or nil.
-func (f *fastPaths) path(t winnat.PathTag, dir uint8) *fastPath {
-	if t.Epoch != f.epoch || t.Slot == 0 || int(t.Slot) > len(f.paths) {
+// path returns the cached path session r took in direction dir, or nil.
+func (f *fastPaths) path(r winnat.Ref, dir uint8) *fastPath {
+	i := r.Index()
+	if i >= len(f.tags) || f.tags[i].serial != r.Serial() {
 		return nil
 	}
-	if fp := &f.paths[t.Slot-1]; fp.dir == dir {
+	slot := int(f.tags[i].slot[dir-1])
+	if slot == 0 || slot > len(f.paths) {
+		return nil
+	}
+	if fp := &f.paths[slot-1]; fp.dir == dir {
 		return fp
 	}
 	return nil
+}
+
+// tag notes that session r took path slot (1-based) in direction dir.
+// It allocates only to grow the array to a new largest session slot.
+func (f *fastPaths) tag(r winnat.Ref, dir uint8, slot int) {
+	i := r.Index()
+	if i >= len(f.tags) {
+		f.tags = append(f.tags, make([]sessionTags, i+1-len(f.tags))...)
+	}
+	t := &f.tags[i]
+	if t.serial != r.Serial() {
+		*t = sessionTags{serial: r.Serial()}
+	}
+	t.slot[dir-1] = uint16(slot)
 }
 
 // matches reports whether p, entering at port in, may take path fp.
@@ -150,17 +174,16 @@ func (h *Host) fastForward(dir uint8, in int, buf *packet.Buffer, p *packet.Pars
 	}
 	nat := h.Stack.nat
 	var r winnat.Ref
-	var tag winnat.PathTag
 	var ok bool
 	if dir == pathOut {
-		r, tag, ok = nat.OutboundSession(p, out.Now)
+		r, ok = nat.OutboundSession(p, out.Now)
 	} else {
-		r, tag, ok = nat.InboundSession(p, out.Now)
+		r, ok = nat.InboundSession(p, out.Now)
 	}
 	if !ok {
 		return false
 	}
-	fp := f.path(tag, dir)
+	fp := f.path(r, dir)
 	if fp == nil || !fp.matches(in, p) {
 		return false
 	}
@@ -223,7 +246,7 @@ func (h *Host) slowOutbound(ei int, buf *packet.Buffer, p *packet.Parsed, out *O
 	// the stack routed it out of, the NIC's.
 	r.fp.out = int32(em.NIC)
 	r.fp.mtu = int32(min(s.ifaces[rec.out].MTU, h.NICs[em.NIC].MTU, portMTU(h.Switches[e.Switch], e.Port)))
-	h.remember(&r.fp, em.Buf, rec.nat, true)
+	h.remember(&r.fp, em.Buf, rec.nat)
 }
 
 // slowInbound runs p, which arrived at NIC ni (owned by the management OS),
@@ -246,7 +269,7 @@ func (h *Host) slowInbound(ni int, buf *packet.Buffer, p *packet.Parsed, out *Ou
 	// routed it out of (the host vNIC), the container vNIC's (0: none).
 	r.fp.out = int32(em.Endpoint)
 	r.fp.mtu = int32(min(n.MTU, s.ifaces[rec.out].MTU, portMTU(h.Switches[e.Switch], e.Port)))
-	h.remember(&r.fp, em.Buf, rec.nat, false)
+	h.remember(&r.fp, em.Buf, rec.nat)
 }
 
 // portMTU returns a switch port's MTU, or a bound no frame reaches when it
@@ -260,7 +283,7 @@ func portMTU(sw *vswitch.Switch, port vswitch.PortID) int {
 
 // remember adds path fp, with the MACs the slow path left in frame b, to
 // the table (once) and tags session r with it.
-func (h *Host) remember(fp *fastPath, b *packet.Buffer, r winnat.Ref, out bool) {
+func (h *Host) remember(fp *fastPath, b *packet.Buffer, r winnat.Ref) {
 	f := &h.fast
 	if !f.current(h) {
 		f.reset(h)
@@ -283,5 +306,5 @@ func (h *Host) remember(fp *fastPath, b *packet.Buffer, r winnat.Ref, out bool) 
 		f.paths = append(f.paths, *fp)
 		slot = len(f.paths)
 	}
-	h.Stack.nat.SetPathTag(r, out, winnat.PathTag{Epoch: f.epoch, Slot: uint16(slot)})
+	f.tag(r, fp.dir, slot)
 }

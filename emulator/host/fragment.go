@@ -96,18 +96,20 @@ const (
 // carry no ports and get only the address (RFC 4787 §11 REQ-14, RFC 5508
 // §5: a NAT must translate fragmented datagrams). A later fragment that
 // arrives before its first one, or of a datagram WinNAT did not translate,
-// is not handled (ok false): the caller treats it as before. It allocates
+// is not handled (ok false): the caller treats it as before. ref is the
+// session a first fragment was translated with (what Outbound or Inbound
+// returned), 0 for a later fragment. It allocates
 // only to record a first fragment's translation (a map entry per
 // fragmented datagram; unfragmented traffic never comes here).
-func (s *Stack) natFragment(p *packet.Parsed, outbound bool, ext netip.Addr, now int64, tr *trace.Recorder) (v winnat.Verdict, r drop.Reason, ok bool) {
+func (s *Stack) natFragment(p *packet.Parsed, outbound bool, ext netip.Addr, now int64, tr *trace.Recorder) (v winnat.Verdict, r drop.Reason, ref winnat.Ref, ok bool) {
 	ip := p.IPv4()
 	k := fragKey{src: p.Src.As4(), dst: p.Dst.As4(), id: ip.ID(), proto: p.IPProto, out: outbound}
 	if p.FirstFrag {
 		p.Fragment = false // WinNAT keys on the ports the first fragment has
 		if outbound {
-			v, r = s.nat.Outbound(p, ext, now, tr)
+			v, r, ref = s.nat.Outbound(p, ext, now, tr)
 		} else {
-			v, r = s.nat.Inbound(p, now, tr)
+			v, r, ref = s.nat.Inbound(p, now, tr)
 		}
 		p.Fragment = true
 		if v == winnat.Translated {
@@ -120,11 +122,11 @@ func (s *Stack) natFragment(p *packet.Parsed, outbound bool, ext netip.Addr, now
 			}
 			s.frags[k] = fragEntry{addr: a.As4(), at: now}
 		}
-		return v, r, true
+		return v, r, ref, true
 	}
 	e, found := s.frags[k]
 	if !found || now-e.at > fragLifetime {
-		return 0, drop.None, false
+		return 0, drop.None, 0, false
 	}
 	if outbound {
 		ip.SetSrcAddrWithChecksumUpdate(e.addr)
@@ -133,5 +135,5 @@ func (s *Stack) natFragment(p *packet.Parsed, outbound bool, ext netip.Addr, now
 		ip.SetDstAddrWithChecksumUpdate(e.addr)
 		p.Dst = netip.AddrFrom4(e.addr)
 	}
-	return winnat.Translated, drop.None, true
+	return winnat.Translated, drop.None, 0, true
 }

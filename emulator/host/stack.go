@@ -410,12 +410,13 @@ func (s *Stack) ipInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 		} else if local {
 			var v winnat.Verdict
 			var r drop.Reason
+			var ref winnat.Ref
 			handled := false
 			if p.Fragment {
-				v, r, handled = s.natFragment(p, false, netip.Addr{}, out.Now, out.Trace)
+				v, r, ref, handled = s.natFragment(p, false, netip.Addr{}, out.Now, out.Trace)
 			}
 			if !handled {
-				v, r = s.nat.Inbound(p, out.Now, out.Trace)
+				v, r, ref = s.nat.Inbound(p, out.Now, out.Trace)
 			}
 			switch v {
 			case winnat.Dropped:
@@ -423,7 +424,7 @@ func (s *Stack) ipInput(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 				return
 			case winnat.Translated:
 				if out.rec.on {
-					out.rec.nat, out.rec.dir = s.nat.LastInbound(), pathIn
+					out.rec.nat, out.rec.dir = ref, pathIn
 				}
 				s.forward(ifi, buf, p, out, true, &o)
 				return
@@ -557,19 +558,20 @@ func (s *Stack) forward(ifi int, buf *packet.Buffer, p *packet.Parsed, out *Outb
 		}
 		var v winnat.Verdict
 		var reason drop.Reason
+		var ref winnat.Ref
 		handled := false
 		if p.Fragment {
-			v, reason, handled = s.natFragment(p, true, ext, out.Now, out.Trace)
+			v, reason, ref, handled = s.natFragment(p, true, ext, out.Now, out.Trace)
 		}
 		if !handled {
-			v, reason = s.nat.Outbound(p, ext, out.Now, out.Trace)
+			v, reason, ref = s.nat.Outbound(p, ext, out.Now, out.Trace)
 		}
 		if v == winnat.Dropped {
 			s.dropf(out, ifi, buf, reason, CompWinNAT)
 			return
 		}
 		if out.rec.on && v == winnat.Translated {
-			out.rec.nat, out.rec.dir = s.nat.LastOutbound(), pathOut
+			out.rec.nat, out.rec.dir = ref, pathOut
 		}
 	}
 	p.DecTTL()

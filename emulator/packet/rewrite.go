@@ -80,15 +80,15 @@ func (p *Parsed) l4ChecksumAt(off int) bool {
 func (p *Parsed) updatePseudo(old, new []byte) {
 	switch p.IPProto {
 	case header.ProtoTCP:
-		if p.l4ChecksumAt(16) {
+		if p.l4ChecksumAt(header.TCPChecksumOffset) {
 			header.TCP(p.b[p.L4:p.End]).UpdateChecksumPseudoHeaderAddress(old, new)
 		}
 	case header.ProtoUDP:
-		if p.l4ChecksumAt(6) {
+		if p.l4ChecksumAt(header.UDPChecksumOffset) {
 			header.UDP(p.b[p.L4:p.End]).UpdateChecksumPseudoHeaderAddress(old, new)
 		}
 	case header.ProtoICMPv6:
-		if p.l4ChecksumAt(2) {
+		if p.l4ChecksumAt(header.ICMPChecksumOffset) {
 			header.ICMPv6(p.b[p.L4:p.End]).UpdateChecksumPseudoHeaderAddress(old, new)
 		}
 	}
@@ -100,7 +100,7 @@ func (p *Parsed) SetSrcPort(port uint16) {
 	switch {
 	case p.IPProto == header.ProtoTCP:
 		t := header.TCP(p.b[p.L4:p.End])
-		if p.l4ChecksumAt(16) {
+		if p.l4ChecksumAt(header.TCPChecksumOffset) {
 			t.SetSrcPortWithChecksumUpdate(port)
 		} else {
 			t.SetSrcPort(port)
@@ -108,7 +108,7 @@ func (p *Parsed) SetSrcPort(port uint16) {
 		p.SrcPort = port
 	case p.IPProto == header.ProtoUDP:
 		u := header.UDP(p.b[p.L4:p.End])
-		if p.l4ChecksumAt(6) {
+		if p.l4ChecksumAt(header.UDPChecksumOffset) {
 			u.SetSrcPortWithChecksumUpdate(port)
 		} else {
 			u.SetSrcPort(port)
@@ -125,7 +125,7 @@ func (p *Parsed) SetDstPort(port uint16) {
 	switch {
 	case p.IPProto == header.ProtoTCP:
 		t := header.TCP(p.b[p.L4:p.End])
-		if p.l4ChecksumAt(16) {
+		if p.l4ChecksumAt(header.TCPChecksumOffset) {
 			t.SetDstPortWithChecksumUpdate(port)
 		} else {
 			t.SetDstPort(port)
@@ -133,7 +133,7 @@ func (p *Parsed) SetDstPort(port uint16) {
 		p.DstPort = port
 	case p.IPProto == header.ProtoUDP:
 		u := header.UDP(p.b[p.L4:p.End])
-		if p.l4ChecksumAt(6) {
+		if p.l4ChecksumAt(header.UDPChecksumOffset) {
 			u.SetDstPortWithChecksumUpdate(port)
 		} else {
 			u.SetDstPort(port)

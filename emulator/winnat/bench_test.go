@@ -64,11 +64,31 @@ func TestNoAllocs(t *testing.T) {
 		name string
 		fn   func()
 	}{
-		{"outbound established", func() { sinkV, _ = n.Outbound(r.get(0), e1, sec, nil) }},
-		{"inbound established", func() { sinkV, _ = n.Inbound(r.get(1), sec, nil) }},
+		{"outbound established", func() { sinkV, _, _ = n.Outbound(r.get(0), e1, sec, nil) }},
+		{"inbound established", func() { sinkV, _, _ = n.Inbound(r.get(1), sec, nil) }},
 		{"hairpin established", func() { sinkV, _ = n.Hairpin(r.get(2), sec, nil) }},
-		{"inbound icmp error", func() { sinkV, _ = n.Inbound(r.get(3), sec, nil) }},
-		{"outbound tcp established", func() { sinkV, _ = n.Outbound(r.get(4), e1, sec, nil) }},
+		{"inbound icmp error", func() { sinkV, _, _ = n.Inbound(r.get(3), sec, nil) }},
+		{"outbound tcp established", func() { sinkV, _, _ = n.Outbound(r.get(4), e1, sec, nil) }},
+		{"outbound session + translate", func() {
+			p := r.get(0)
+			ref, ok := n.OutboundSession(p, sec)
+			if !ok {
+				sinkV = Dropped
+				return
+			}
+			n.TranslateOutbound(ref, p, sec)
+			sinkV = Translated
+		}},
+		{"inbound session + translate", func() {
+			p := r.get(1)
+			ref, ok := n.InboundSession(p, sec)
+			if !ok {
+				sinkV = Dropped
+				return
+			}
+			n.TranslateInbound(ref, p, sec)
+			sinkV = Translated
+		}},
 		{"expire", func() { sinkN = n.Expire(sec, 8) }},
 	}
 	for _, tt := range tests {
@@ -150,7 +170,7 @@ func BenchmarkOutboundEstablished(b *testing.B) {
 			n := newNAT(b)
 			l := newLean(flows(b, tc.flowsN))
 			for i := range l.bufs {
-				if v, why := n.Outbound(l.get(i), e1, 0, nil); v != Translated {
+				if v, why, _ := n.Outbound(l.get(i), e1, 0, nil); v != Translated {
 					b.Fatalf("setup flow %d: %v %v", i, v, why)
 				}
 			}
@@ -165,7 +185,7 @@ func BenchmarkOutboundEstablished(b *testing.B) {
 				}
 				now += 100 // 10 Mpps
 				if tc.nat {
-					sinkV, _ = n.Outbound(p, e1, now, nil)
+					sinkV, _, _ = n.Outbound(p, e1, now, nil)
 					if tc.expire > 0 {
 						sinkN = n.Expire(now, tc.expire)
 					}
@@ -186,7 +206,7 @@ func BenchmarkInboundEstablished(b *testing.B) {
 	for _, f := range flows(b, 10000) {
 		p := parse(b, f)
 		dst := p.Dst.String()
-		if v, _ := n.Outbound(p, e1, 0, nil); v != Translated {
+		if v, _, _ := n.Outbound(p, e1, 0, nil); v != Translated {
 			b.Fatal("setup")
 		}
 		in = append(in, emutest.UDP4(b, macR, macH, dst, ext1, 53, p.SrcPort, make([]byte, 22)))
@@ -202,7 +222,7 @@ func BenchmarkInboundEstablished(b *testing.B) {
 			k = 0
 		}
 		now += 100
-		sinkV, _ = n.Inbound(p, now, nil)
+		sinkV, _, _ = n.Inbound(p, now, nil)
 	}
 	if sinkV != Translated {
 		b.Fatalf("verdict %v, want translated", sinkV)
@@ -223,7 +243,7 @@ func BenchmarkNewSession(b *testing.B) {
 			k = 0
 		}
 		now += int64(DefaultUDPIdleTimeout) / 1000
-		sinkV, _ = n.Outbound(p, e1, now, nil)
+		sinkV, _, _ = n.Outbound(p, e1, now, nil)
 		sinkN = n.Expire(now, 2)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pkts/s")

@@ -41,6 +41,14 @@
 // Verdict Translated means p was rewritten; Dropped comes with a
 // drop.Reason; NotHandled leaves p untouched.
 //
+// Every entry point returns all it did (Outbound and Inbound also the Ref
+// of the session a flow cache may keep) and keeps nothing for a later call
+// to read back: no call depends on another having reset anything. A flow
+// cache (the host's) keeps its own notes by Ref (Ref.Index, Ref.Serial);
+// OutboundSession/TranslateOutbound and InboundSession/TranslateInbound
+// let it translate a flow's next packets exactly as Outbound and Inbound
+// would.
+//
 // # Time and expiry
 //
 // Time is the virtual clock in nanoseconds (packet time). A session is

@@ -77,7 +77,7 @@ func TestNoFalsePortExhaustion(t *testing.T) {
 				if tc.every > 0 && pkts%tc.every == 0 {
 					n.Expire(now, tc.budget)
 				}
-				if v, r := n.Outbound(g.packet(f), e1, now, nil); v != Translated {
+				if v, r, _ := n.Outbound(g.packet(f), e1, now, nil); v != Translated {
 					st := n.Stats()
 					t.Fatalf("packet %d (flow %d) at t=%v: %v %v, want translated; ports in use %d, sessions %d, expired %d",
 						pkts, f, time.Duration(now), v, r, st.PortsInUse, st.Sessions, st.SessionsExpired)
@@ -145,7 +145,7 @@ func TestPortExhaustionModel(t *testing.T) {
 		}
 		wantOK := alive(f, now) || live < hi-lo+1
 		p := g.packet(f)
-		v, r := n.Outbound(p, e1, now, nil)
+		v, r, _ := n.Outbound(p, e1, now, nil)
 		if !wantOK {
 			if v != Dropped || r != drop.NATPortsExhausted {
 				t.Fatalf("tick %d flow %d (%d live mappings): %v %v, want dropped winnat-ports-exhausted", tick, f, live, v, r)
@@ -186,12 +186,12 @@ func TestExpiryFollowsTCPState(t *testing.T) {
 	n := newNAT(t)
 	out := func(flags string, at int64) {
 		t.Helper()
-		if v, r := n.Outbound(parse(t, tcp4(t, c1, rem1, 50000, 443, flags)), e1, at, nil); v != Translated {
+		if v, r, _ := n.Outbound(parse(t, tcp4(t, c1, rem1, 50000, 443, flags)), e1, at, nil); v != Translated {
 			t.Fatalf("outbound %s at %v: %v %v", flags, time.Duration(at), v, r)
 		}
 	}
 	out("S", 0)
-	if v, r := n.Inbound(parse(t, tcp4(t, rem1, ext1, 443, 50000, "SA")), 0, nil); v != Translated {
+	if v, r, _ := n.Inbound(parse(t, tcp4(t, rem1, ext1, 443, 50000, "SA")), 0, nil); v != Translated {
 		t.Fatalf("inbound SYN+ACK: %v %v", v, r)
 	}
 	out("A", 0)

@@ -8,45 +8,50 @@ import (
 	"github.com/hnspath/hnspath/emulator/packet"
 )
 
-// Ref names a session, so that a flow cache in the host can translate a
-// flow's next packets with it (OutboundSession and TranslateOutbound,
-// InboundSession and TranslateInbound). The zero Ref names no session.
-type Ref uint32
+// Ref names one session, so that a flow cache in the host can translate
+// a flow's next packets with it (OutboundSession and TranslateOutbound,
+// InboundSession and TranslateInbound) and keep its own notes on it. The
+// zero Ref names no session. A Ref is the session's slot (Index) and its
+// serial in that slot: a session made later in the same slot has another
+// Ref, so notes kept under a Ref never outlive their session (the serial
+// is 32 bits: two sessions of one slot share a Ref only 2^32 sessions
+// apart). WinNAT keeps nothing for the cache.
+type Ref uint64
 
-// PathTag is what a host's flow cache keeps in a session for one
-// direction: which of its cached forwarding paths the session's packets
-// took (Slot, 1-based; 0 is none) in which generation of its cache
-// (Epoch). WinNAT only stores it: a new session starts without tags, so a
-// tag never outlives the session it was set on, and the two directions
-// share the epoch (setting a tag of a new epoch drops the other
-// direction's).
-type PathTag struct {
-	Epoch uint16
-	Slot  uint16
-}
+// Index returns the session's slot: a small integer (below the number of
+// sessions the NAT has held at once, plus one) that a cache may index an
+// array with. Two live sessions never share an Index.
+func (r Ref) Index() int { return int(uint32(r)) }
+
+// Serial tells apart the sessions that held one Index in turn: a cache
+// that keeps notes by Index checks it to know a note is this session's.
+func (r Ref) Serial() uint32 { return uint32(r >> 32) }
+
+// refOf returns the Ref of session i, s.
+func refOf(i uint32, s *session) Ref { return Ref(i) | Ref(s.serial)<<32 }
 
 // OutboundSession returns the session Outbound would translate p with
 // without making one (a live, unexpired, non-hairpin session of p's
-// outbound tuple) and the outbound tag stored in it. It changes nothing;
+// outbound tuple). It changes nothing;
 // ok is false when Outbound would do anything else for p (make a session,
 // hairpin, drop, pass it by, translate an ICMP error). It does not
 // allocate.
-func (n *NAT) OutboundSession(p *packet.Parsed, now int64) (r Ref, t PathTag, ok bool) {
+func (n *NAT) OutboundSession(p *packet.Parsed, now int64) (r Ref, ok bool) {
 	if p.Kind != packet.KindIPv4 || p.Err != packet.DecodeOK || !p.HasL4Ports || p.Fragment || p.ICMPError {
-		return 0, PathTag{}, false
+		return 0, false
 	}
 	// The key straight from the header, as the two words the index hashes:
 	// cheaper than netip's As4 and a key built in memory.
 	ip := p.Bytes()[p.L3:]
-	src := [4]byte(ip[ipSrcOff : ipSrcOff+4])
+	src := [4]byte(ip[header.IPv4SrcAddrOffset : header.IPv4SrcAddrOffset+4])
 	if !n.internal4(src) {
-		return 0, PathTag{}, false
+		return 0, false
 	}
-	i, s := n.getOut(binary.LittleEndian.Uint64(ip[ipSrcOff:ipSrcOff+8]), keyWord(p.SrcPort, remotePort(p.IPProto, p.DstPort), p.IPProto, dirOut))
+	i, s := n.getOut(binary.LittleEndian.Uint64(ip[header.IPv4SrcAddrOffset:header.IPv4SrcAddrOffset+8]), keyWord(p.SrcPort, remotePort(p.IPProto, p.DstPort), p.IPProto, dirOut))
 	if s == nil || s.flags&flagHairpin != 0 || n.expired(s, now) {
-		return 0, PathTag{}, false
+		return 0, false
 	}
-	return Ref(i), PathTag{Epoch: s.tagEpoch, Slot: s.tagOut}, true
+	return refOf(i, s), true
 }
 
 // TranslateOutbound translates p with session r, which OutboundSession
@@ -54,10 +59,10 @@ func (n *NAT) OutboundSession(p *packet.Parsed, now int64) (r Ref, t PathTag, ok
 // same refresh of the session's timer and TCP state, the same counters.
 func (n *NAT) TranslateOutbound(r Ref, p *packet.Parsed, now int64) {
 	n.clock(now)
-	s := n.sess(uint32(r))
+	i := uint32(r)
+	s := n.sess(i)
 	n.snat(p, s)
-	n.touch(uint32(r), s, p.TCPFlags, true, now)
-	n.lastSess, n.note, n.lastRef, n.lastDir = uint32(r), noteSession, uint32(r), dirOut
+	n.touch(i, s, p.TCPFlags, true, now)
 	inc(&n.st.out)
 }
 
@@ -69,80 +74,30 @@ func (n *NAT) inboundHit(s *session, p *packet.Parsed, now int64) bool {
 
 // InboundSession returns the session Inbound would translate p with
 // without making one (a live, unexpired, non-hairpin session of p's
-// inbound tuple) and the inbound tag stored in it. It changes nothing; ok
-// is false when Inbound would do anything else. It does not allocate.
-func (n *NAT) InboundSession(p *packet.Parsed, now int64) (r Ref, t PathTag, ok bool) {
+// inbound tuple). It changes nothing; ok is false when Inbound would do
+// anything else. It does not allocate.
+func (n *NAT) InboundSession(p *packet.Parsed, now int64) (r Ref, ok bool) {
 	if p.Kind != packet.KindIPv4 || p.Err != packet.DecodeOK || !p.HasL4Ports || p.Fragment || p.ICMPError {
-		return 0, PathTag{}, false
+		return 0, false
 	}
 	// The inbound key's local address is the destination: the header's two
 	// addresses with their halves swapped.
 	ip := p.Bytes()[p.L3:]
-	i, s := n.getWords(bits.RotateLeft64(binary.LittleEndian.Uint64(ip[ipSrcOff:ipSrcOff+8]), 32),
+	i, s := n.getWords(bits.RotateLeft64(binary.LittleEndian.Uint64(ip[header.IPv4SrcAddrOffset:header.IPv4SrcAddrOffset+8]), 32),
 		keyWord(p.DstPort, remotePort(p.IPProto, p.SrcPort), p.IPProto, dirIn), dirIn)
 	if s == nil || !n.inboundHit(s, p, now) {
-		return 0, PathTag{}, false
+		return 0, false
 	}
-	return Ref(i), PathTag{Epoch: s.tagEpoch, Slot: s.tagIn}, true
+	return refOf(i, s), true
 }
 
 // TranslateInbound translates p with session r, which InboundSession just
 // returned for p, exactly as Inbound would.
 func (n *NAT) TranslateInbound(r Ref, p *packet.Parsed, now int64) {
 	n.clock(now)
-	s := n.sess(uint32(r))
+	i := uint32(r)
+	s := n.sess(i)
 	n.dnat(p, s)
-	n.touch(uint32(r), s, p.TCPFlags, false, now)
-	n.lastSess, n.note, n.lastRef, n.lastDir = uint32(r), noteSession, uint32(r), dirIn
+	n.touch(i, s, p.TCPFlags, false, now)
 	inc(&n.st.in)
-}
-
-// LastOutbound returns the session the last call translated a packet with
-// when that call was an Outbound that found or made an ordinary (not
-// hairpin) session, and 0 otherwise.
-func (n *NAT) LastOutbound() Ref { return n.last(dirOut) }
-
-// LastInbound returns the session the last call translated a packet with
-// when that call was an Inbound that found or made a session (not for an
-// ICMP error), and 0 otherwise.
-func (n *NAT) LastInbound() Ref { return n.last(dirIn) }
-
-func (n *NAT) last(dir uint8) Ref {
-	if n.lastRef == 0 || n.lastDir != dir || n.lastRef >= n.next {
-		return 0
-	}
-	if s := n.sess(n.lastRef); s.flags&flagLive == 0 || s.flags&flagHairpin != 0 {
-		return 0
-	}
-	return Ref(n.lastRef)
-}
-
-// SetPathTag stores t as live session r's tag for the outbound direction
-// (out) or the inbound one. A tag of another epoch than the session's
-// drops the other direction's tag.
-func (n *NAT) SetPathTag(r Ref, out bool, t PathTag) {
-	if r == 0 || uint32(r) >= n.next {
-		return
-	}
-	s := n.sess(uint32(r))
-	if s.flags&flagLive == 0 {
-		return
-	}
-	if s.tagEpoch != t.Epoch {
-		s.tagEpoch, s.tagOut, s.tagIn = t.Epoch, 0, 0
-	}
-	if out {
-		s.tagOut = t.Slot
-	} else {
-		s.tagIn = t.Slot
-	}
-}
-
-// ClearPathTags drops every session's tags (a flow cache whose epoch
-// counter wrapped around calls it, so that no old tag looks new).
-func (n *NAT) ClearPathTags() {
-	for i := uint32(1); i < n.next; i++ {
-		s := n.sess(i)
-		s.tagEpoch, s.tagOut, s.tagIn = 0, 0, 0
-	}
 }

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"reflect"
 	"testing"
+
+	"github.com/hnspath/hnspath/emulator/header"
 )
 
 // TestTranslateOutboundSameAsOutbound: a packet of an established flow
@@ -23,9 +25,9 @@ func TestTranslateOutboundSameAsOutbound(t *testing.T) {
 		fa, fb := mk(t), mk(t)
 		mustVerdict(t, "Outbound", must2(a.Outbound(parse(t, fa), e1, 3*sec, nil)), drop0(), Translated, "")
 		p := parse(t, fb)
-		r, tag, ok := b.OutboundSession(p, 3*sec)
-		if !ok || r == 0 || tag != (PathTag{}) {
-			t.Fatalf("OutboundSession = %v %v %v, want a session with no tag", r, tag, ok)
+		r, ok := b.OutboundSession(p, 3*sec)
+		if !ok || r == 0 {
+			t.Fatalf("OutboundSession = %v %v, want a session", r, ok)
 		}
 		b.TranslateOutbound(r, p, 3*sec)
 		if !bytes.Equal(fa, fb) {
@@ -39,7 +41,7 @@ func TestTranslateOutboundSameAsOutbound(t *testing.T) {
 }
 
 // must2 and drop0 adapt a (Verdict, drop.Reason) pair to mustVerdict.
-func must2[R interface{ String() string }](v Verdict, r R) Verdict { return v }
+func must2[R interface{ String() string }](v Verdict, r R, _ ...Ref) Verdict { return v }
 
 type noReason struct{}
 
@@ -51,59 +53,76 @@ func drop0() noReason { return noReason{} }
 // would do more than translate with a live session.
 func TestOutboundSessionDeclines(t *testing.T) {
 	n := newNAT(t)
-	if _, _, ok := n.OutboundSession(parse(t, udp4(t, c1, rem1, 50000, 53)), 0); ok {
+	if _, ok := n.OutboundSession(parse(t, udp4(t, c1, rem1, 50000, 53)), 0); ok {
 		t.Fatal("a session before the first packet")
 	}
 	n.Outbound(parse(t, udp4(t, c1, rem1, 50000, 53)), e1, 0, nil)
-	if _, _, ok := n.OutboundSession(parse(t, udp4(t, c1, rem1, 50000, 53)), 0); !ok {
+	if _, ok := n.OutboundSession(parse(t, udp4(t, c1, rem1, 50000, 53)), 0); !ok {
 		t.Fatal("no session after the first packet")
 	}
-	if _, _, ok := n.OutboundSession(parse(t, udp4(t, c1, rem1, 50000, 53)), int64(DefaultConfig().UDPIdleTimeout)+1); ok {
+	if _, ok := n.OutboundSession(parse(t, udp4(t, c1, rem1, 50000, 53)), int64(DefaultConfig().UDPIdleTimeout)+1); ok {
 		t.Fatal("a session past its idle timeout")
 	}
-	if _, _, ok := n.OutboundSession(parse(t, udp4(t, c1, rem2, 50000, 53)), 0); ok {
+	if _, ok := n.OutboundSession(parse(t, udp4(t, c1, rem2, 50000, 53)), 0); ok {
 		t.Fatal("a session for another remote")
 	}
-	if _, _, ok := n.OutboundSession(parse(t, udp6(t)), 0); ok {
+	if _, ok := n.OutboundSession(parse(t, udp6(t)), 0); ok {
 		t.Fatal("a session for IPv6")
 	}
 	frag := udp4(t, c1, rem1, 50000, 53)
 	frag[14+6] |= 0x20 // more fragments
 	fixChecksum(frag[14 : 14+20])
-	if _, _, ok := n.OutboundSession(parse(t, frag), 0); ok {
+	if _, ok := n.OutboundSession(parse(t, frag), 0); ok {
 		t.Fatal("a session for a fragment")
 	}
 }
 
-// TestPathTagLifetime: a tag is stored on the live session it is set on,
-// read back by OutboundSession, and a session made later in the same slot
-// starts without it.
-func TestPathTagLifetime(t *testing.T) {
+// TestSessionRefs: Outbound returns the Ref of the session it translated
+// with, the one OutboundSession finds for the flow's next packet; a
+// session made later in the same slot has the same Index and another Ref;
+// calls that translate through no cacheable session return 0, whatever
+// the call before returned.
+func TestSessionRefs(t *testing.T) {
 	n := newNAT(t)
-	n.Outbound(parse(t, udp4(t, c1, rem1, 50000, 53)), e1, 0, nil)
-	r := n.LastOutbound()
-	if r == 0 {
-		t.Fatal("LastOutbound = 0 after a translated outbound packet")
+	v, _, r := n.Outbound(parse(t, udp4(t, c1, rem1, 50000, 53)), e1, 0, nil)
+	if v != Translated || r == 0 {
+		t.Fatalf("Outbound = %v, ref %d, want translated with a session", v, r)
 	}
-	want := PathTag{Epoch: 7, Slot: 3}
-	n.SetPathTag(r, true, want)
-	if _, tag, _ := n.OutboundSession(parse(t, udp4(t, c1, rem1, 50000, 53)), 0); tag != want {
-		t.Fatalf("tag = %+v, want %+v", tag, want)
+	if r2, ok := n.OutboundSession(parse(t, udp4(t, c1, rem1, 50000, 53)), 0); !ok || r2 != r {
+		t.Fatalf("OutboundSession = %d %v, want %d", r2, ok, r)
+	}
+	if _, _, r2 := n.Outbound(parse(t, udp4(t, c1, rem1, 50000, 53)), e1, 0, nil); r2 != r {
+		t.Fatalf("second Outbound ref %d, want %d", r2, r)
+	}
+	if r2, ok := n.InboundSession(parse(t, udp4(t, rem1, ext1, 53, 50000)), 0); !ok || r2 != r {
+		t.Fatalf("InboundSession = %d %v, want the same session %d", r2, ok, r)
+	}
+	// Not translated, or not through a session a cache may keep: 0, even
+	// right after a call that returned a Ref.
+	if v, _, r2 := n.Inbound(parse(t, udp4(t, rem2, ext1, 53, 50001)), 0, nil); v == Translated || r2 != 0 {
+		t.Fatalf("Inbound without a session = %v, ref %d, want not translated and 0", v, r2)
+	}
+	n.Outbound(parse(t, udp4(t, c1, rem1, 50000, 53)), e1, 0, nil)
+	if v, _, r2 := n.Inbound(parse(t, icmpError(t, rtr, ext1, header.ICMPv4TimeExceeded, 0, ipOf(t, outFrame(t, n)))), sec, nil); v != Translated || r2 != 0 {
+		t.Fatalf("Inbound ICMP error = %v, ref %d, want translated and 0", v, r2)
 	}
 	// Expire it and make another session, which reuses the slot.
-	n.Expire(int64(DefaultConfig().UDPIdleTimeout)+1, 100)
-	n.Outbound(parse(t, udp4(t, c2, rem2, 50001, 53)), e1, int64(DefaultConfig().UDPIdleTimeout)+2, nil)
-	if r2 := n.LastOutbound(); r2 != r {
-		t.Fatalf("the new session is %d, want the old slot %d reused", r2, r)
+	n.Expire(int64(DefaultConfig().UDPIdleTimeout)+2*sec, 100)
+	_, _, r3 := n.Outbound(parse(t, udp4(t, c2, rem2, 50001, 53)), e1, int64(DefaultConfig().UDPIdleTimeout)+2*sec, nil)
+	if r3 == 0 || r3.Index() != r.Index() || r3 == r {
+		t.Fatalf("the new session is %#x, want slot %d reused under another Ref than %#x", r3, r.Index(), r)
 	}
-	if _, tag, ok := n.OutboundSession(parse(t, udp4(t, c2, rem2, 50001, 53)), int64(DefaultConfig().UDPIdleTimeout)+2); !ok || tag != (PathTag{}) {
-		t.Fatalf("new session tag = %+v (ok %v), want none", tag, ok)
+	if r4, ok := n.OutboundSession(parse(t, udp4(t, c2, rem2, 50001, 53)), int64(DefaultConfig().UDPIdleTimeout)+2*sec); !ok || r4 != r3 {
+		t.Fatalf("OutboundSession = %#x %v, want %#x", r4, ok, r3)
 	}
-	// Inbound and hairpin calls are not outbound sessions.
-	n.Inbound(parse(t, udp4(t, rem2, ext1, 53, 50001)), int64(DefaultConfig().UDPIdleTimeout)+3, nil)
-	if r := n.LastOutbound(); r != 0 {
-		t.Fatalf("LastOutbound after Inbound = %d, want 0", r)
-	}
+}
+
+// outFrame returns the frame the ICMP error in TestSessionRefs quotes: the
+// first outbound packet as translated.
+func outFrame(t testing.TB, n *NAT) []byte {
+	f := udp4(t, c1, rem1, 50000, 53)
+	n.Outbound(parse(t, f), e1, 0, nil)
+	return f
 }
 
 // fixChecksum recomputes a 20-byte IPv4 header's checksum (RFC 1071).
@@ -143,14 +162,14 @@ func TestTranslateInboundSameAsInbound(t *testing.T) {
 			tt.setup(a)
 			tt.setup(b)
 			fa, fb := tt.in(t), tt.in(t)
-			mustVerdict(t, "Inbound", must2(a.Inbound(parse(t, fa), 3*sec, nil)), drop0(), Translated, "")
-			if a.LastInbound() == 0 || a.LastOutbound() != 0 {
-				t.Fatalf("LastInbound = %d, LastOutbound = %d after Inbound", a.LastInbound(), a.LastOutbound())
+			v, _, ra := a.Inbound(parse(t, fa), 3*sec, nil)
+			if v != Translated || ra == 0 {
+				t.Fatalf("Inbound = %v, ref %d, want translated with a session", v, ra)
 			}
 			p := parse(t, fb)
-			r, _, ok := b.InboundSession(p, 3*sec)
-			if !ok {
-				t.Fatal("InboundSession found no session")
+			r, ok := b.InboundSession(p, 3*sec)
+			if !ok || r != ra {
+				t.Fatalf("InboundSession = %d %v, want %d", r, ok, ra)
 			}
 			b.TranslateInbound(r, p, 3*sec)
 			if !bytes.Equal(fa, fb) {
@@ -160,29 +179,5 @@ func TestTranslateInboundSameAsInbound(t *testing.T) {
 				t.Fatalf("state differs:\n%+v\n%+v", a.Stats(), b.Stats())
 			}
 		})
-	}
-}
-
-// TestPathTagsPerDirection: a session keeps one tag per direction under
-// one epoch; a tag of a new epoch drops the other direction's, and
-// ClearPathTags drops all.
-func TestPathTagsPerDirection(t *testing.T) {
-	n := newNAT(t)
-	n.Outbound(parse(t, udp4(t, c1, rem1, 50000, 53)), e1, 0, nil)
-	r := n.LastOutbound()
-	out := func() PathTag { _, tag, _ := n.OutboundSession(parse(t, udp4(t, c1, rem1, 50000, 53)), 0); return tag }
-	in := func() PathTag { _, tag, _ := n.InboundSession(parse(t, udp4(t, rem1, ext1, 53, 50000)), 0); return tag }
-	n.SetPathTag(r, true, PathTag{Epoch: 5, Slot: 1})
-	n.SetPathTag(r, false, PathTag{Epoch: 5, Slot: 2})
-	if out() != (PathTag{5, 1}) || in() != (PathTag{5, 2}) {
-		t.Fatalf("tags out %+v in %+v, want {5 1} {5 2}", out(), in())
-	}
-	n.SetPathTag(r, true, PathTag{Epoch: 6, Slot: 3})
-	if out() != (PathTag{6, 3}) || in() != (PathTag{6, 0}) {
-		t.Fatalf("after a new epoch: out %+v in %+v, want {6 3} {6 0}", out(), in())
-	}
-	n.ClearPathTags()
-	if out() != (PathTag{}) || in() != (PathTag{}) {
-		t.Fatalf("after ClearPathTags: out %+v in %+v", out(), in())
 	}
 }

@@ -74,7 +74,7 @@ func TestTCPReservedBitsOracle(t *testing.T) {
 	n := fuzzNAT(t)
 	frame := tcpReserved(t, tcp4(t, c1, rem1, 50001, 443, "A"))
 	p := parse(t, frame)
-	if v, r := n.Outbound(p, e1, sec, nil); v != Translated {
+	if v, r, _ := n.Outbound(p, e1, sec, nil); v != Translated {
 		t.Fatalf("Outbound = %v %v, want translated", v, r)
 	}
 	if frame[p.L4+12]&0x0e != 0x0e {
@@ -104,9 +104,9 @@ func FuzzNAT(f *testing.F) {
 		var r drop.Reason
 		switch op % 3 {
 		case 0:
-			v, r = n.Outbound(&p, e1, sec, nil)
+			v, r, _ = n.Outbound(&p, e1, sec, nil)
 		case 1:
-			v, r = n.Inbound(&p, sec, nil)
+			v, r, _ = n.Inbound(&p, sec, nil)
 		case 2:
 			v, r = n.Hairpin(&p, sec, nil)
 		}

@@ -28,12 +28,12 @@ func TestHairpinTCP(t *testing.T) {
 			// The reply goes to ext:50001; the host may call Outbound, which
 			// hands it to Hairpin.
 			synack := tcp4(t, c1, ext, 80, 50001, "SA")
-			v, r = n.Outbound(parse(t, synack), e1, sec, nil)
+			v, r, _ = n.Outbound(parse(t, synack), e1, sec, nil)
 			mustVerdict(t, "Outbound SYN-ACK (hairpin reply)", v, r, Translated, "")
 			expect(t, synack, ext, 8080, c2, 50001)
 
 			ack := tcp4(t, c2, ext, 50001, 8080, "A")
-			v, r = n.Outbound(parse(t, ack), e1, 2*sec, nil)
+			v, r, _ = n.Outbound(parse(t, ack), e1, 2*sec, nil)
 			mustVerdict(t, "Outbound ACK (hairpin)", v, r, Translated, "")
 			expect(t, ack, ext, 50001, c1, 80)
 
@@ -73,7 +73,7 @@ func TestHairpinRefused(t *testing.T) {
 		t.Errorf("sessions %d mappings %d after a refused hairpin, want 0 0", st.Sessions, st.Mappings)
 	}
 	// From outside it works.
-	if v, r := n.Inbound(parse(t, tcp4(t, rem2, ext1, 1000, 8080, "S")), 0, nil); v != Translated {
+	if v, r, _ := n.Inbound(parse(t, tcp4(t, rem2, ext1, 1000, 8080, "S")), 0, nil); v != Translated {
 		t.Errorf("Inbound from the prefix = %v %v", v, r)
 	}
 }

@@ -47,7 +47,7 @@ func recomputeICMP(p *packet.Parsed) {
 // destination -> internal address. An error about a port the NAT holds
 // that matches no session is Dropped (drop.ICMPNotTransposed); one about a
 // port the NAT does not hold is about the host's own traffic: NotHandled.
-func (n *NAT) inboundICMPError(p *packet.Parsed, now int64) (Verdict, drop.Reason) {
+func (n *NAT) inboundICMPError(p *packet.Parsed, now int64) result {
 	var e packet.Parsed
 	if !embedded(p, &e) {
 		return n.verdict(NotHandled, drop.None, noteICMPErrorNoSession)
@@ -74,10 +74,9 @@ func (n *NAT) inboundICMPError(p *packet.Parsed, now int64) (Verdict, drop.Reaso
 	e.SetSrcIP(in)
 	e.SetSrcPort(s.intPort)
 	recomputeICMP(p)
-	n.lastSess, n.note = i, noteICMPError
 	inc(&n.st.in)
 	inc(&n.st.icmpErr)
-	return Translated, drop.None
+	return result{v: Translated, why: noteICMPError, sess: i}
 }
 
 // outboundICMPError translates an error from a container about a datagram
@@ -85,7 +84,7 @@ func (n *NAT) inboundICMPError(p *packet.Parsed, now int64) (Verdict, drop.Reaso
 // flow): embedded destination internal -> external, outer source ->
 // external address. A container's error that matches no session cannot
 // leave: Dropped (drop.ICMPNotTransposed).
-func (n *NAT) outboundICMPError(p *packet.Parsed, now int64) (Verdict, drop.Reason) {
+func (n *NAT) outboundICMPError(p *packet.Parsed, now int64) result {
 	var e packet.Parsed
 	if !embedded(p, &e) {
 		return n.verdict(Dropped, drop.ICMPNotTransposed, noteICMPErrorNoSession)
@@ -103,10 +102,9 @@ func (n *NAT) outboundICMPError(p *packet.Parsed, now int64) (Verdict, drop.Reas
 	e.SetDstIP(ext)
 	e.SetDstPort(s.extPort)
 	recomputeICMP(p)
-	n.lastSess, n.note = i, noteICMPError
 	inc(&n.st.out)
 	inc(&n.st.icmpErr)
-	return Translated, drop.None
+	return result{v: Translated, why: noteICMPError, sess: i}
 }
 
 // hairpinICMPError translates an error from a container about a hairpinned
@@ -115,7 +113,7 @@ func (n *NAT) outboundICMPError(p *packet.Parsed, now int64) (Verdict, drop.Reas
 // the inbound half (the other end's session gives the outer destination and
 // the embedded source). An error about nothing hairpinned is for the host:
 // NotHandled.
-func (n *NAT) hairpinICMPError(p *packet.Parsed, now int64) (Verdict, drop.Reason) {
+func (n *NAT) hairpinICMPError(p *packet.Parsed, now int64) result {
 	var e packet.Parsed
 	if !embedded(p, &e) {
 		return n.verdict(NotHandled, drop.None, noteForHost)
@@ -143,8 +141,7 @@ func (n *NAT) hairpinICMPError(p *packet.Parsed, now int64) (Verdict, drop.Reaso
 	e.SetSrcIP(in)
 	e.SetSrcPort(s2.intPort)
 	recomputeICMP(p)
-	n.lastSess, n.note = i2, noteICMPError
 	inc(&n.st.hairpin)
 	inc(&n.st.icmpErr)
-	return Translated, drop.None
+	return result{v: Translated, why: noteICMPError, sess: i2}
 }

@@ -47,7 +47,7 @@ func TestInboundICMPError(t *testing.T) {
 			n := newNAT(t)
 			out := tt.original(t)
 			orig := ipOf(t, out)
-			if v, r := n.Outbound(parse(t, out), e1, 0, nil); v != Translated {
+			if v, r, _ := n.Outbound(parse(t, out), e1, 0, nil); v != Translated {
 				t.Fatalf("Outbound = %v %v", v, r)
 			}
 			sent := ipOf(t, out)
@@ -58,7 +58,7 @@ func TestInboundICMPError(t *testing.T) {
 				t.Fatal("fixture: the NAT changed nothing")
 			}
 			e := icmpError(t, rtr, ext1, tt.typ, 0, sent)
-			v, r := n.Inbound(parse(t, e), sec, nil)
+			v, r, _ := n.Inbound(parse(t, e), sec, nil)
 			mustVerdict(t, "Inbound error", v, r, Translated, "")
 			if got := embeddedOf(t, e); !bytes.Equal(got, orig) {
 				t.Errorf("embedded datagram\n got %s\nwant %s", hex.EncodeToString(got), hex.EncodeToString(orig))
@@ -112,7 +112,7 @@ func TestInboundICMPErrorNoSession(t *testing.T) {
 				e[p.L4+2] ^= 0xff
 			}
 			orig := append([]byte(nil), e...)
-			v, r := n.Inbound(parse(t, e), sec, nil)
+			v, r, _ := n.Inbound(parse(t, e), sec, nil)
 			if v != tt.want || r != tt.why {
 				t.Fatalf("Inbound = %v %q, want %v %q", v, r, tt.want, tt.why)
 			}
@@ -147,12 +147,12 @@ func TestOutboundICMPError(t *testing.T) {
 			n := newNAT(t)
 			in := tt.setup(t, n)
 			orig := ipOf(t, in)
-			if v, r := n.Inbound(parse(t, in), 0, nil); v != Translated {
+			if v, r, _ := n.Inbound(parse(t, in), 0, nil); v != Translated {
 				t.Fatalf("Inbound = %v %v", v, r)
 			}
 			received := ipOf(t, in)
 			e := icmpError(t, c1, rem1, header.ICMPv4DstUnreachable, header.ICMPv4PortUnreachable, received)
-			v, r := n.Outbound(parse(t, e), e1, sec, nil)
+			v, r, _ := n.Outbound(parse(t, e), e1, sec, nil)
 			mustVerdict(t, "Outbound error", v, r, Translated, "")
 			if got := embeddedOf(t, e); !bytes.Equal(got, orig) {
 				t.Errorf("embedded datagram\n got %s\nwant %s", hex.EncodeToString(got), hex.EncodeToString(orig))
@@ -169,7 +169,7 @@ func TestOutboundICMPError(t *testing.T) {
 func TestOutboundICMPErrorNoSession(t *testing.T) {
 	n := newNAT(t)
 	e := icmpError(t, c1, rem1, header.ICMPv4DstUnreachable, header.ICMPv4PortUnreachable, ipOf(t, udp4(t, rem1, c1, 7000, 53)))
-	v, r := n.Outbound(parse(t, e), e1, 0, nil)
+	v, r, _ := n.Outbound(parse(t, e), e1, 0, nil)
 	mustVerdict(t, "Outbound error", v, r, Dropped, "icmp-not-transposed")
 }
 

@@ -115,7 +115,7 @@ func runModel(t *testing.T, seed int64) {
 		if rng.Intn(2) == 0 {
 			in := ep{inside[rng.Intn(len(inside))], inPorts[rng.Intn(len(inPorts))]}
 			f := udp4(t, in.addr, rem.addr, in.port, rem.port)
-			v, r := n.Outbound(parse(t, f), e1, now, nil)
+			v, r, _ := n.Outbound(parse(t, f), e1, now, nil)
 			if v != Translated {
 				t.Fatalf("event %d: Outbound %v -> %v = %v %v, want translated", ev, in, rem, v, r)
 			}
@@ -153,7 +153,7 @@ func runModel(t *testing.T, seed int64) {
 			port = m.mappings[rng.Intn(len(m.mappings))].port
 		}
 		f := udp4(t, rem.addr, ext1, rem.port, port)
-		v, r := n.Inbound(parse(t, f), now, nil)
+		v, r, _ := n.Inbound(parse(t, f), now, nil)
 		wantV, wantR := NotHandled, drop.None
 		var to ep
 		if mp := m.portOwner(port, now); mp != nil {

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/hnspath/hnspath/emulator/checksum"
 	"github.com/hnspath/hnspath/emulator/drop"
 	"github.com/hnspath/hnspath/emulator/header"
 )
@@ -96,17 +97,12 @@ type session struct {
 	// Checksum deltas of the rewrites (see rewrite.go): outbound (source
 	// internal -> external) for the IPv4 header and the transport checksum,
 	// and inbound (destination external -> internal).
-	outIP, outL4, inIP, inL4 uint16
-	// A flow cache's notes on the session (see PathTag), kept in what was
-	// padding: the outbound path's slot here, the inbound one's and their
-	// epoch after prev.
-	tagOut     uint16
-	m          uint32 // owning mapping, index into NAT.maps
-	next, prev uint32 // the mapping's other sessions; 0 ends
-	tagIn      uint16
-	tagEpoch   uint16
-	created    int64
-	lastSeen   int64
+	outIP, outL4, inIP, inL4 checksum.Delta
+	m                        uint32 // owning mapping, index into NAT.maps
+	next, prev               uint32 // the mapping's other sessions; 0 ends
+	serial                   uint32 // which session of its slot this is (see Ref)
+	created                  int64
+	lastSeen                 int64
 }
 
 // Timeout classes.
@@ -180,11 +176,8 @@ type NAT struct {
 	// ports[proto][ext] owns this shard's dynamic port range.
 	ports [numProto][]portTable
 
-	now      int64  // latest packet time seen
-	note     note   // what the last call did, for trace details
-	lastSess uint32 // the session the last call used, for trace details
-	lastRef  uint32 // the session the last call translated with on a path a flow cache may keep, or 0
-	lastDir  uint8  // its direction (LastOutbound, LastInbound)
+	now    int64  // latest packet time seen
+	serial uint32 // serial of the last session made
 
 	st counters
 }
@@ -349,6 +342,10 @@ func (n *NAT) addSession(mi uint32, s session, now int64) uint32 {
 	}
 	s.m = mi
 	s.flags |= flagLive
+	if n.serial++; n.serial == 0 { // 0 is no session's: zeroed notes match none
+		n.serial = 1
+	}
+	s.serial = n.serial
 	s.created, s.lastSeen = now, now
 	s.tclass = timeoutClass(s.proto, s.state)
 	s.deltas()
@@ -519,6 +516,16 @@ func (n *NAT) Stats() Stats {
 		}
 	}
 	return st
+}
+
+// result is what one call of an entry point did: returned, never kept in
+// the NAT, so that no call depends on another having reset anything.
+type result struct {
+	v    Verdict
+	r    drop.Reason
+	why  note   // for the trace
+	sess uint32 // the session to describe in the trace, or 0
+	ref  Ref    // the session a flow cache may keep (see Ref), or 0
 }
 
 func (n *NAT) count(v Verdict, r drop.Reason) {

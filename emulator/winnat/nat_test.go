@@ -49,18 +49,18 @@ func TestOutboundInboundRoundTrip(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			n := newNAT(t)
 			out := tt.out(t)
-			v, r := n.Outbound(parse(t, out), e1, 0, nil)
+			v, r, _ := n.Outbound(parse(t, out), e1, 0, nil)
 			mustVerdict(t, "Outbound", v, r, Translated, "")
 			expect(t, out, ext1, tt.wantSport, rem1, tt.wantDport)
 
 			in := tt.in(t)
-			v, r = n.Inbound(parse(t, in), sec, nil)
+			v, r, _ = n.Inbound(parse(t, in), sec, nil)
 			mustVerdict(t, "Inbound", v, r, Translated, "")
 			expect(t, in, tt.wantReplySrc, tt.wantReplySrcPort, tt.wantIntDst, tt.wantIntDport)
 
 			// The same outbound packet again uses the same session.
 			out2 := tt.out(t)
-			v, r = n.Outbound(parse(t, out2), e1, 2*sec, nil)
+			v, r, _ = n.Outbound(parse(t, out2), e1, 2*sec, nil)
 			mustVerdict(t, "Outbound again", v, r, Translated, "")
 			expect(t, out2, ext1, tt.wantSport, rem1, tt.wantDport)
 			if st := n.Stats(); st.SessionsCreated != 1 || st.Outbound != 2 || st.Inbound != 1 {
@@ -75,7 +75,7 @@ func TestUDPChecksumZeroStaysZero(t *testing.T) {
 	f := udp4(t, c1, rem1, 1234, 53)
 	p := parse(t, f)
 	p.UDP().SetChecksum(0) // RFC 768: no checksum
-	if v, r := n.Outbound(p, e1, 0, nil); v != Translated {
+	if v, r, _ := n.Outbound(p, e1, 0, nil); v != Translated {
 		t.Fatalf("Outbound = %v %v, want translated", v, r)
 	}
 	if c := p.UDP().Checksum(); c != 0 {
@@ -115,9 +115,9 @@ func TestNotNATTraffic(t *testing.T) {
 			var r drop.Reason
 			switch tt.call {
 			case "out":
-				v, r = n.Outbound(p, e1, 0, nil)
+				v, r, _ = n.Outbound(p, e1, 0, nil)
 			case "in":
-				v, r = n.Inbound(p, 0, nil)
+				v, r, _ = n.Inbound(p, 0, nil)
 			case "hairpin":
 				v, r = n.Hairpin(p, 0, nil)
 			}
@@ -136,7 +136,7 @@ func TestNotNATTraffic(t *testing.T) {
 
 func TestOutboundExtNotExternal(t *testing.T) {
 	n := newNAT(t)
-	v, r := n.Outbound(parse(t, udp4(t, c1, rem1, 5000, 53)), netip.MustParseAddr("10.9.9.9"), 0, nil)
+	v, r, _ := n.Outbound(parse(t, udp4(t, c1, rem1, 5000, 53)), netip.MustParseAddr("10.9.9.9"), 0, nil)
 	mustVerdict(t, "Outbound", v, r, NotHandled, "")
 }
 
@@ -147,7 +147,7 @@ func TestEchoSameIdentTwoHosts(t *testing.T) {
 	n := newNAT(t)
 	a, b := echo4(t, c1, rem1, 1, false), echo4(t, c2, rem1, 1, false)
 	for _, f := range [][]byte{a, b} {
-		if v, r := n.Outbound(parse(t, f), e1, 0, nil); v != Translated {
+		if v, r, _ := n.Outbound(parse(t, f), e1, 0, nil); v != Translated {
 			t.Fatalf("Outbound = %v %v", v, r)
 		}
 	}
@@ -160,13 +160,13 @@ func TestEchoSameIdentTwoHosts(t *testing.T) {
 		want string
 	}{{ia, c1}, {ib, c2}} {
 		rep := echo4(t, rem1, ext1, tc.id, true)
-		if v, r := n.Inbound(parse(t, rep), sec, nil); v != Translated {
+		if v, r, _ := n.Inbound(parse(t, rep), sec, nil); v != Translated {
 			t.Fatalf("Inbound reply id %d = %v %v", tc.id, v, r)
 		}
 		expect(t, rep, rem1, 1, tc.want, 1)
 	}
 	// A reply from a host the query did not go to is filtered.
-	v, r := n.Inbound(parse(t, echo4(t, rem2, ext1, ia, true)), sec, nil)
+	v, r, _ := n.Inbound(parse(t, echo4(t, rem2, ext1, ia, true)), sec, nil)
 	mustVerdict(t, "reply from another host", v, r, Dropped, "winnat-filtered")
 }
 
@@ -187,7 +187,7 @@ func TestMappingBehaviour(t *testing.T) {
 			n := newNAT(t, func(c *Config) { c.Mapping = tt.mapping; c.PortPreservation = false })
 			port := func(dst string, dport uint16) uint16 {
 				f := udp4(t, c1, dst, 40000, dport)
-				if v, r := n.Outbound(parse(t, f), e1, 0, nil); v != Translated {
+				if v, r, _ := n.Outbound(parse(t, f), e1, 0, nil); v != Translated {
 					t.Fatalf("Outbound = %v %v", v, r)
 				}
 				return inspect(t, f).sport
@@ -208,7 +208,7 @@ func TestPortAllocation(t *testing.T) {
 	// Two containers with the same source port: the first keeps it.
 	a, b := udp4(t, c1, rem1, 50000, 53), udp4(t, c2, rem1, 50000, 53)
 	for _, f := range [][]byte{a, b} {
-		if v, r := n.Outbound(parse(t, f), e1, 0, nil); v != Translated {
+		if v, r, _ := n.Outbound(parse(t, f), e1, 0, nil); v != Translated {
 			t.Fatalf("Outbound = %v %v", v, r)
 		}
 	}
@@ -217,7 +217,7 @@ func TestPortAllocation(t *testing.T) {
 	}
 	// Through the other external address the port is free again.
 	c := udp4(t, c2, rem2, 50000, 53)
-	if v, r := n.Outbound(parse(t, c), e2, 0, nil); v != Translated {
+	if v, r, _ := n.Outbound(parse(t, c), e2, 0, nil); v != Translated {
 		t.Fatalf("Outbound = %v %v", v, r)
 	}
 	expect(t, c, ext2, 50000, rem2, 53)
@@ -229,14 +229,14 @@ func TestPortAllocation(t *testing.T) {
 func TestPortExhaustion(t *testing.T) {
 	n := newNAT(t, func(c *Config) { c.PortRange = [2]uint16{40000, 40001} })
 	for i, src := range []string{c1, c2} {
-		if v, r := n.Outbound(parse(t, udp4(t, src, rem1, uint16(1000+i), 53)), e1, 0, nil); v != Translated {
+		if v, r, _ := n.Outbound(parse(t, udp4(t, src, rem1, uint16(1000+i), 53)), e1, 0, nil); v != Translated {
 			t.Fatalf("Outbound %d = %v %v", i, v, r)
 		}
 	}
 	for i := 0; i < 100; i++ {
 		f := udp4(t, "172.16.0.4", rem1, uint16(2000+i), 53)
 		orig := append([]byte(nil), f...)
-		v, r := n.Outbound(parse(t, f), e1, sec, nil)
+		v, r, _ := n.Outbound(parse(t, f), e1, sec, nil)
 		if v != Dropped || r != drop.NATPortsExhausted {
 			t.Fatalf("Outbound with no free port = %v %v, want dropped winnat-ports-exhausted", v, r)
 		}
@@ -250,12 +250,12 @@ func TestPortExhaustion(t *testing.T) {
 			st.Sessions, st.Mappings, st.PortsInUse, st.Dropped[drop.NATPortsExhausted])
 	}
 	// The other endpoints of c1 (EIM) still use its mapping.
-	if v, r := n.Outbound(parse(t, udp4(t, c1, rem2, 1000, 53)), e1, sec, nil); v != Translated {
+	if v, r, _ := n.Outbound(parse(t, udp4(t, c1, rem2, 1000, 53)), e1, sec, nil); v != Translated {
 		t.Errorf("existing mapping to a new destination = %v %v, want translated", v, r)
 	}
 	// Once the sessions expire, the ports are free again.
 	later := sec + int64(DefaultUDPIdleTimeout) + 1
-	if v, r := n.Outbound(parse(t, udp4(t, "172.16.0.4", rem1, 2000, 53)), e1, later, nil); v != Translated {
+	if v, r, _ := n.Outbound(parse(t, udp4(t, "172.16.0.4", rem1, 2000, 53)), e1, later, nil); v != Translated {
 		t.Errorf("after expiry = %v %v, want translated", v, r)
 	}
 }
@@ -263,14 +263,14 @@ func TestPortExhaustion(t *testing.T) {
 func TestSessionLimit(t *testing.T) {
 	n := newNAT(t, func(c *Config) { c.MaxSessions = 2 })
 	for i := 0; i < 2; i++ {
-		if v, r := n.Outbound(parse(t, udp4(t, c1, rem1, uint16(50000+i), 53)), e1, 0, nil); v != Translated {
+		if v, r, _ := n.Outbound(parse(t, udp4(t, c1, rem1, uint16(50000+i), 53)), e1, 0, nil); v != Translated {
 			t.Fatalf("Outbound %d = %v %v", i, v, r)
 		}
 	}
-	v, r := n.Outbound(parse(t, udp4(t, c1, rem1, 50002, 53)), e1, 0, nil)
+	v, r, _ := n.Outbound(parse(t, udp4(t, c1, rem1, 50002, 53)), e1, 0, nil)
 	mustVerdict(t, "third session", v, r, Dropped, "winnat-session-limit")
 	// Idle sessions are reaped to make room.
-	v, r = n.Outbound(parse(t, udp4(t, c1, rem1, 50002, 53)), e1, int64(DefaultUDPIdleTimeout)+1, nil)
+	v, r, _ = n.Outbound(parse(t, udp4(t, c1, rem1, 50002, 53)), e1, int64(DefaultUDPIdleTimeout)+1, nil)
 	mustVerdict(t, "after expiry", v, r, Translated, "")
 }
 
@@ -298,10 +298,10 @@ func TestFiltering(t *testing.T) {
 				} else {
 					out, in = tcp4(t, c1, rem1, 50000, 53, "S"), tcp4(t, tt.from, ext1, tt.sport, 50000, "SA")
 				}
-				if v, r := n.Outbound(parse(t, out), e1, 0, nil); v != Translated {
+				if v, r, _ := n.Outbound(parse(t, out), e1, 0, nil); v != Translated {
 					t.Fatalf("Outbound = %v %v", v, r)
 				}
-				v, r := n.Inbound(parse(t, in), sec, nil)
+				v, r, _ := n.Inbound(parse(t, in), sec, nil)
 				if v != tt.want || r != tt.why {
 					t.Fatalf("Inbound = %v %q, want %v %q", v, r, tt.want, tt.why)
 				}
@@ -312,7 +312,7 @@ func TestFiltering(t *testing.T) {
 					if proto == "tcp" {
 						rep = tcp4(t, c1, tt.from, 50000, tt.sport, "A")
 					}
-					if v, r := n.Outbound(parse(t, rep), e1, sec, nil); v != Translated {
+					if v, r, _ := n.Outbound(parse(t, rep), e1, sec, nil); v != Translated {
 						t.Fatalf("reply = %v %v", v, r)
 					}
 					expect(t, rep, ext1, 50000, tt.from, tt.sport)
@@ -327,9 +327,9 @@ func TestFilteringAfterExpiry(t *testing.T) {
 	// no mapping (NotHandled, not filtered).
 	n := newNAT(t)
 	n.Outbound(parse(t, udp4(t, c1, rem1, 50000, 53)), e1, 0, nil)
-	v, r := n.Inbound(parse(t, udp4(t, rem2, ext1, 53, 50000)), int64(DefaultUDPIdleTimeout), nil)
+	v, r, _ := n.Inbound(parse(t, udp4(t, rem2, ext1, 53, 50000)), int64(DefaultUDPIdleTimeout), nil)
 	mustVerdict(t, "at timeout", v, r, Dropped, "winnat-filtered")
-	v, r = n.Inbound(parse(t, udp4(t, rem2, ext1, 53, 50000)), int64(DefaultUDPIdleTimeout)+1, nil)
+	v, r, _ = n.Inbound(parse(t, udp4(t, rem2, ext1, 53, 50000)), int64(DefaultUDPIdleTimeout)+1, nil)
 	mustVerdict(t, "after timeout", v, r, NotHandled, "")
 	if st := n.Stats(); st.Mappings != 0 || st.PortsInUse != 0 || st.Sessions != 0 {
 		t.Errorf("after expiry: mappings %d ports %d sessions %d, want 0 0 0", st.Mappings, st.PortsInUse, st.Sessions)
@@ -401,9 +401,9 @@ func TestTimeouts(t *testing.T) {
 			var v Verdict
 			var r drop.Reason
 			if s.out {
-				v, r = n.Outbound(p, e1, s.at*sec, nil)
+				v, r, _ = n.Outbound(p, e1, s.at*sec, nil)
 			} else {
-				v, r = n.Inbound(p, s.at*sec, nil)
+				v, r, _ = n.Inbound(p, s.at*sec, nil)
 			}
 			if v != Translated {
 				t.Fatalf("step %d = %v %v", i, v, r)
@@ -427,7 +427,7 @@ func TestTimeouts(t *testing.T) {
 				if tt.state == StateTCPSYN {
 					flags = "SA"
 				}
-				v, _ := n.Inbound(parse(t, frame(t, tt.proto, false, flags)), at, nil)
+				v, _, _ := n.Inbound(parse(t, frame(t, tt.proto, false, flags)), at, nil)
 				return v
 			}
 			if v := probe(deadline); v != Translated {

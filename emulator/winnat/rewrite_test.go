@@ -83,12 +83,12 @@ func TestRewriteMatchesSetters(t *testing.T) {
 // as an embedded datagram and shifting the offsets.
 func decodeAny(frame []byte) *packet.Parsed {
 	p := new(packet.Parsed)
-	ip := binary.BigEndian.Uint16(frame[ipChecksumOff+14:])
-	binary.BigEndian.PutUint16(frame[ipChecksumOff+14:], 0)
+	ip := binary.BigEndian.Uint16(frame[header.IPv4ChecksumOffset+14:])
+	binary.BigEndian.PutUint16(frame[header.IPv4ChecksumOffset+14:], 0)
 	hdr := header.IPv4(frame[14:])
 	hdr.SetChecksum(hdr.CalculateChecksum())
 	p.Decode(frame)
-	binary.BigEndian.PutUint16(frame[ipChecksumOff+14:], ip)
+	binary.BigEndian.PutUint16(frame[header.IPv4ChecksumOffset+14:], ip)
 	return p
 }
 

@@ -21,12 +21,12 @@ func TestStaticMappingInbound(t *testing.T) {
 	// Inbound SYN on either external address: DNAT to c1:80.
 	for i, ext := range []string{ext1, ext2} {
 		syn := tcp4(t, rem1, ext, 40000+uint16(i), 8080, "S")
-		v, r := n.Inbound(parse(t, syn), 0, nil)
+		v, r, _ := n.Inbound(parse(t, syn), 0, nil)
 		mustVerdict(t, "Inbound SYN", v, r, Translated, "")
 		expect(t, syn, rem1, 40000+uint16(i), c1, 80)
 		// The reply leaves from the address the client contacted, port 8080.
 		synack := tcp4(t, c1, rem1, 80, 40000+uint16(i), "SA")
-		v, r = n.Outbound(parse(t, synack), e1, sec, nil)
+		v, r, _ = n.Outbound(parse(t, synack), e1, sec, nil)
 		mustVerdict(t, "Outbound SYN-ACK", v, r, Translated, "")
 		expect(t, synack, ext, 8080, rem1, 40000+uint16(i))
 	}
@@ -35,14 +35,14 @@ func TestStaticMappingInbound(t *testing.T) {
 		t.Errorf("sessions = %+v, want 2 static inbound sessions in state syn-ack", ss)
 	}
 	// The initiator's ACK (inbound) completes the handshake.
-	if v, _ := n.Inbound(parse(t, tcp4(t, rem1, ext1, 40000, 8080, "A")), 2*sec, nil); v != Translated {
+	if v, _, _ := n.Inbound(parse(t, tcp4(t, rem1, ext1, 40000, 8080, "A")), 2*sec, nil); v != Translated {
 		t.Fatalf("ACK = %v", v)
 	}
 	if ss := n.Sessions(); ss[0].State != StateTCPEstablished {
 		t.Errorf("state after ACK = %v, want established", ss[0].State)
 	}
 	// UDP to the TCP mapping's port: nothing.
-	v, r := n.Inbound(parse(t, udp4(t, rem1, ext1, 40000, 8080)), 0, nil)
+	v, r, _ := n.Inbound(parse(t, udp4(t, rem1, ext1, 40000, 8080)), 0, nil)
 	mustVerdict(t, "UDP to a TCP mapping", v, r, NotHandled, "")
 }
 
@@ -65,7 +65,7 @@ func TestStaticMappingVIPAndRemotePrefix(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := udp4(t, tt.from, tt.to, 7000, 5353)
-			v, r := n.Inbound(parse(t, f), 0, nil)
+			v, r, _ := n.Inbound(parse(t, f), 0, nil)
 			if v != tt.want || r != tt.why {
 				t.Fatalf("Inbound = %v %q, want %v %q", v, r, tt.want, tt.why)
 			}
@@ -139,14 +139,14 @@ func TestRemoveStaticMapping(t *testing.T) {
 	}
 	// Its session went with it: the reply is no longer translated, and new
 	// connections find nothing.
-	v, r := n.Outbound(parse(t, tcp4(t, c1, rem1, 80, 40000, "SA")), e1, sec, nil)
+	v, r, _ := n.Outbound(parse(t, tcp4(t, c1, rem1, 80, 40000, "SA")), e1, sec, nil)
 	if v != Translated {
 		t.Fatalf("reply after removal = %v %v", v, r)
 	}
 	if ss := n.Sessions(); len(ss) != 1 || ss[0].Static || ss[0].ExternalSourcePort == 8080 {
 		t.Errorf("sessions = %+v, want one dynamic session not on port 8080", ss)
 	}
-	v, r = n.Inbound(parse(t, tcp4(t, rem1, ext1, 40001, 8080, "S")), sec, nil)
+	v, r, _ = n.Inbound(parse(t, tcp4(t, rem1, ext1, 40001, 8080, "S")), sec, nil)
 	mustVerdict(t, "SYN after removal", v, r, NotHandled, "")
 	st := n.Stats()
 	if st.StaticMappings != 0 || st.SessionsRemoved != 1 {
@@ -167,16 +167,16 @@ func TestStaticMappingInDynamicRange(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := udp4(t, c1, rem1, 50000, 53)
-	if v, r := n.Outbound(parse(t, f), e1, 0, nil); v != Translated {
+	if v, r, _ := n.Outbound(parse(t, f), e1, 0, nil); v != Translated {
 		t.Fatalf("Outbound = %v %v", v, r)
 	}
 	expect(t, f, ext1, 50001, rem1, 53)
-	v, r := n.Outbound(parse(t, udp4(t, c2, rem1, 1, 53)), e1, 0, nil)
+	v, r, _ := n.Outbound(parse(t, udp4(t, c2, rem1, 1, 53)), e1, 0, nil)
 	mustVerdict(t, "third", v, r, Dropped, "winnat-ports-exhausted")
 	if !n.RemoveStaticMapping(header.ProtoUDP, e1, 50000) {
 		t.Fatal("RemoveStaticMapping = false")
 	}
-	v, r = n.Outbound(parse(t, udp4(t, c2, rem1, 1, 53)), e1, 0, nil)
+	v, r, _ = n.Outbound(parse(t, udp4(t, c2, rem1, 1, 53)), e1, 0, nil)
 	mustVerdict(t, "after removal", v, r, Translated, "")
 }
 
@@ -188,9 +188,9 @@ func TestStaticSessionClash(t *testing.T) {
 	if err := n.AddStaticMapping(StaticMapping{Protocol: header.ProtoUDP, ExternalPort: 53, InternalAddr: netip.MustParseAddr(c1)}); err != nil {
 		t.Fatal(err)
 	}
-	if v, r := n.Outbound(parse(t, udp4(t, c1, rem1, 53, 53)), e1, 0, nil); v != Translated {
+	if v, r, _ := n.Outbound(parse(t, udp4(t, c1, rem1, 53, 53)), e1, 0, nil); v != Translated {
 		t.Fatalf("Outbound = %v %v", v, r)
 	}
-	v, r := n.Inbound(parse(t, udp4(t, rem1, ext1, 53, 53)), 0, nil)
+	v, r, _ := n.Inbound(parse(t, udp4(t, rem1, ext1, 53, 53)), 0, nil)
 	mustVerdict(t, "clashing inbound", v, r, Dropped, "winnat-no-mapping")
 }

@@ -3,12 +3,12 @@ package winnat
 import (
 	"fmt"
 
-	"github.com/hnspath/hnspath/emulator/drop"
 	"github.com/hnspath/hnspath/emulator/packet"
 	"github.com/hnspath/hnspath/emulator/trace"
 )
 
-// note says why the last call decided as it did; trace events show it.
+// note says why a call decided as it did (result.why); trace events show
+// it.
 type note uint8
 
 const (
@@ -72,14 +72,15 @@ func (w note) String() string {
 	return "note?"
 }
 
-// record appends a trace event for the last call (only when tracing: it
-// allocates).
-func (n *NAT) record(tr *trace.Recorder, action string, before trace.Snapshot, p *packet.Parsed, v Verdict, r drop.Reason) {
-	detail := n.note.String()
-	switch v {
+// record appends a trace event for a call that returned res (only when
+// tracing: it allocates).
+func (n *NAT) record(tr *trace.Recorder, action string, before trace.Snapshot, p *packet.Parsed, res result) {
+	detail := res.why.String()
+	r := res.r
+	switch res.v {
 	case Translated:
-		if n.lastSess != 0 && n.lastSess < n.next && n.sess(n.lastSess).flags&flagLive != 0 {
-			s := n.sess(n.lastSess)
+		if res.sess != 0 && res.sess < n.next && n.sess(res.sess).flags&flagLive != 0 {
+			s := n.sess(res.sess)
 			detail = fmt.Sprintf("%s: %s internal %v:%d external %v:%d remote %v:%d, %s", detail, protoName(s.proto),
 				fmtAddr(s.intAddr), s.intPort, fmtAddr(s.extAddr), s.extPort, fmtAddr(s.remAddr), s.remPort, s.state)
 		}

@@ -27,15 +27,20 @@ import (
 // query identifier, are Dropped with drop.NATNoMapping: WinNAT keys
 // sessions on ports and the model does not reassemble. It does not
 // allocate for packets of existing sessions.
-func (n *NAT) Outbound(p *packet.Parsed, ext netip.Addr, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
-	n.lastRef = 0
+//
+// s names the session a Translated packet went through when a flow cache
+// may keep it (see Ref): an ordinary outbound session, not a hairpin nor
+// an ICMP error; otherwise it is 0. Everything Outbound did is in what it
+// returns: it keeps nothing for a later call to read.
+func (n *NAT) Outbound(p *packet.Parsed, ext netip.Addr, now int64, tr *trace.Recorder) (v Verdict, r drop.Reason, s Ref) {
 	if tr.Enabled() {
 		before := trace.Snap(p, 0)
-		v, r := n.outbound(p, ext, now)
-		n.record(tr, "snat", before, p, v, r)
-		return v, r
+		res := n.outbound(p, ext, now)
+		n.record(tr, "snat", before, p, res)
+		return res.v, res.r, res.ref
 	}
-	return n.outbound(p, ext, now)
+	res := n.outbound(p, ext, now)
+	return res.v, res.r, res.ref
 }
 
 // Inbound translates p, a packet that arrived from outside for external
@@ -51,15 +56,19 @@ func (n *NAT) Outbound(p *packet.Parsed, ext netip.Addr, now int64, tr *trace.Re
 // (RFC 5508 section 4). IPv6 is NotHandled: it cannot be addressed to an
 // external address of WinNAT, which are IPv4. It does not allocate for
 // packets of existing sessions.
-func (n *NAT) Inbound(p *packet.Parsed, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
-	n.lastRef = 0
+//
+// s names the session a Translated packet went through when a flow cache
+// may keep it (see Ref): a session found or made for the packet, not for
+// an ICMP error; otherwise it is 0.
+func (n *NAT) Inbound(p *packet.Parsed, now int64, tr *trace.Recorder) (v Verdict, r drop.Reason, s Ref) {
 	if tr.Enabled() {
 		before := trace.Snap(p, 0)
-		v, r := n.inbound(p, now)
-		n.record(tr, "dnat", before, p, v, r)
-		return v, r
+		res := n.inbound(p, now)
+		n.record(tr, "dnat", before, p, res)
+		return res.v, res.r, res.ref
 	}
-	return n.inbound(p, now)
+	res := n.inbound(p, now)
+	return res.v, res.r, res.ref
 }
 
 // Hairpin translates p, a packet from the internal prefix addressed to one
@@ -78,14 +87,14 @@ func (n *NAT) Inbound(p *packet.Parsed, now int64, tr *trace.Recorder) (Verdict,
 // packet is for the host itself: NotHandled. Nothing is changed unless both
 // halves succeed. It does not allocate for packets of existing sessions.
 func (n *NAT) Hairpin(p *packet.Parsed, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
-	n.lastRef = 0
 	if tr.Enabled() {
 		before := trace.Snap(p, 0)
-		v, r := n.hairpin(p, now)
-		n.record(tr, "hairpin", before, p, v, r)
-		return v, r
+		res := n.hairpin(p, now)
+		n.record(tr, "hairpin", before, p, res)
+		return res.v, res.r
 	}
-	return n.hairpin(p, now)
+	res := n.hairpin(p, now)
+	return res.v, res.r
 }
 
 // InboundPort returns the external port (or ICMP identifier) that names
@@ -118,13 +127,12 @@ func isRequest(t uint8) bool {
 	return t == header.ICMPv4Echo || t == header.ICMPv4Timestamp || t == header.ICMPv4InfoRequest
 }
 
-func (n *NAT) verdict(v Verdict, r drop.Reason, why note) (Verdict, drop.Reason) {
-	n.note = why
+func (n *NAT) verdict(v Verdict, r drop.Reason, why note) result {
 	n.count(v, r)
-	return v, r
+	return result{v: v, r: r, why: why}
 }
 
-func (n *NAT) outbound(p *packet.Parsed, ext netip.Addr, now int64) (Verdict, drop.Reason) {
+func (n *NAT) outbound(p *packet.Parsed, ext netip.Addr, now int64) result {
 	n.clock(now)
 	if p.Kind != packet.KindIPv4 || p.Err != packet.DecodeOK {
 		if p.Kind == packet.KindIPv6 && p.Err == packet.DecodeOK {
@@ -143,9 +151,8 @@ func (n *NAT) outbound(p *packet.Parsed, ext netip.Addr, now int64) (Verdict, dr
 			if !n.expired(s, now) && s.flags&flagHairpin == 0 {
 				n.snat(p, s)
 				n.touch(i, s, p.TCPFlags, true, now)
-				n.lastSess, n.note, n.lastRef, n.lastDir = i, noteSession, i, dirOut
 				inc(&n.st.out)
-				return Translated, drop.None
+				return result{v: Translated, why: noteSession, sess: i, ref: refOf(i, s)}
 			}
 		}
 	}
@@ -184,9 +191,8 @@ func (n *NAT) outbound(p *packet.Parsed, ext netip.Addr, now int64) (Verdict, dr
 	}
 	s := n.sess(i)
 	n.snat(p, s)
-	n.lastSess, n.note, n.lastRef, n.lastDir = i, noteNewSession, i, dirOut
 	inc(&n.st.out)
-	return Translated, drop.None
+	return result{v: Translated, why: noteNewSession, sess: i, ref: refOf(i, s)}
 }
 
 // newOutbound makes a session from internal src:sport to dst:dport through
@@ -239,7 +245,7 @@ func (n *NAT) touch(i uint32, s *session, tcpFlags uint8, out bool, now int64) {
 	}
 }
 
-func (n *NAT) inbound(p *packet.Parsed, now int64) (Verdict, drop.Reason) {
+func (n *NAT) inbound(p *packet.Parsed, now int64) result {
 	n.clock(now)
 	if p.Kind != packet.KindIPv4 || p.Err != packet.DecodeOK {
 		return n.verdict(NotHandled, drop.None, noteNotNAT)
@@ -252,9 +258,8 @@ func (n *NAT) inbound(p *packet.Parsed, now int64) (Verdict, drop.Reason) {
 			if n.inboundHit(s, p, now) {
 				n.dnat(p, s)
 				n.touch(i, s, p.TCPFlags, false, now)
-				n.lastSess, n.note, n.lastRef, n.lastDir = i, noteSession, i, dirIn
 				inc(&n.st.in)
-				return Translated, drop.None
+				return result{v: Translated, why: noteSession, sess: i, ref: refOf(i, s)}
 			}
 		}
 	}
@@ -316,15 +321,15 @@ func (n *NAT) inbound(p *packet.Parsed, now int64) (Verdict, drop.Reason) {
 		return n.verdict(NotHandled, drop.None, noteNoMapping)
 	}
 	i := n.addSession(mi, s, now)
-	n.dnat(p, n.sess(i))
-	n.lastSess, n.note, n.lastRef, n.lastDir = i, why, i, dirIn
+	ns := n.sess(i)
+	n.dnat(p, ns)
 	inc(&n.st.in)
-	return Translated, drop.None
+	return result{v: Translated, why: why, sess: i, ref: refOf(i, ns)}
 }
 
 // inboundStatic translates a packet for static mapping mi and makes its
 // session.
-func (n *NAT) inboundStatic(p *packet.Parsed, mi uint32, src [4]byte, sport uint16, now int64) (Verdict, drop.Reason) {
+func (n *NAT) inboundStatic(p *packet.Parsed, mi uint32, src [4]byte, sport uint16, now int64) result {
 	m := &n.maps[mi]
 	if !m.admits(src) {
 		return n.verdict(Dropped, drop.NATFiltered, noteRemotePrefix)
@@ -341,13 +346,13 @@ func (n *NAT) inboundStatic(p *packet.Parsed, mi uint32, src [4]byte, sport uint
 		return n.verdict(Dropped, drop.NATSessionLimit, noteNone)
 	}
 	i := n.addSession(mi, s, now)
-	n.dnat(p, n.sess(i))
-	n.lastSess, n.note, n.lastRef, n.lastDir = i, noteStatic, i, dirIn
+	ns := n.sess(i)
+	n.dnat(p, ns)
 	inc(&n.st.in)
-	return Translated, drop.None
+	return result{v: Translated, why: noteStatic, sess: i, ref: refOf(i, ns)}
 }
 
-func (n *NAT) hairpin(p *packet.Parsed, now int64) (Verdict, drop.Reason) {
+func (n *NAT) hairpin(p *packet.Parsed, now int64) result {
 	n.clock(now)
 	if p.Kind != packet.KindIPv4 || p.Err != packet.DecodeOK {
 		if p.Kind == packet.KindIPv6 && p.Err == packet.DecodeOK {
@@ -399,9 +404,8 @@ func (n *NAT) hairpin(p *packet.Parsed, now int64) (Verdict, drop.Reason) {
 		i2 := n.addSession(mi, s2, now)
 		n.snat(p, s1)
 		n.dnat(p, n.sess(i2))
-		n.lastSess, n.note = i2, noteHairpinNew
 		inc(&n.st.hairpin)
-		return Translated, drop.None
+		return result{v: Translated, why: noteHairpinNew, sess: i2}
 	}
 	// The inbound half, for the packet as the outbound half leaves it.
 	k2 := key{local: dst, remote: s1.extAddr, lport: p.DstPort, rport: remotePort(p.IPProto, s1.extPort), proto: p.IPProto, dir: dirIn}
@@ -432,7 +436,6 @@ func (n *NAT) hairpin(p *packet.Parsed, now int64) (Verdict, drop.Reason) {
 	n.touch(i1, s1, flags, true, now)
 	n.dnat(p, s2)
 	n.touch(i2, s2, flags, false, now)
-	n.lastSess, n.note = i2, noteHairpin
 	inc(&n.st.hairpin)
-	return Translated, drop.None
+	return result{v: Translated, why: noteHairpin, sess: i2}
 }
