@@ -114,7 +114,8 @@ func runProbeGenerate(intr *interrupt, newBackend func() hostprobe.Backend, o ge
 			continue
 		}
 		shrankHere := false
-		for _, k := range hostprobe.UndocumentedClasses(row.cmp) {
+		rowClasses := hostprobe.UndocumentedClasses(row.cmp)
+		for _, k := range rowClasses {
 			c := classes[k]
 			if c == nil {
 				c = &genClass{class: k}
@@ -122,6 +123,9 @@ func runProbeGenerate(intr *interrupt, newBackend func() hostprobe.Backend, o ge
 				order = append(order, k)
 			}
 			c.scenarios = append(c.scenarios, gs.Name)
+		}
+		for _, k := range rowClasses {
+			c := classes[k]
 			// One shrink per scenario and class: the first scenario of a class that is
 			// not shrunk yet, unless this scenario was shrunk for another class.
 			if c.file != "" || shrankHere || o.findings == "" || shrunk >= o.shrinkMax {
