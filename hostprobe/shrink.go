@@ -4,7 +4,7 @@ import "context"
 
 // Shrink reduces s to a smallest scenario for which fails still holds: delta debugging
 // (ddmin) over its packets, then, packet by packet, dropping time gaps, whole trailing
-// layers and single fields, until nothing more can go. A packet whose binding is gone
+// layers after the transport layer (a payload, a quoted packet) and single fields, until nothing more can go. A packet whose binding is gone
 // goes with it, so every candidate stays a valid scenario. fails is called at most
 // budget times (0: no limit); Shrink returns the smallest scenario found and how many
 // times it called fails. s itself is assumed to fail.
@@ -59,7 +59,9 @@ func Shrink(ctx context.Context, s *GenScenario, budget int, fails func(*GenScen
 					cur, changed = cand, true
 				}
 			}
-			for li := len(cur[i].Layers) - 1; li >= 1; li-- {
+			// The transport layer stays: without it the packet is another protocol, and
+			// the finding would be about that one.
+			for li := len(cur[i].Layers) - 1; li > transportLayer(cur[i].Layers); li-- {
 				if li >= len(cur[i].Layers) {
 					continue
 				}
@@ -160,4 +162,16 @@ func UndocumentedClasses(c *Comparison) []string {
 		}
 	}
 	return out
+}
+
+// transportLayer returns the index of the first TCP, UDP or ICMP layer (0 when there is
+// none).
+func transportLayer(ls []GenLayer) int {
+	for i, l := range ls {
+		switch l.Name {
+		case "tcp", "udp", "icmp":
+			return i
+		}
+	}
+	return 0
 }
