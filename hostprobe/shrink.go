@@ -1,6 +1,9 @@
 package hostprobe
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // Shrink reduces s to a smallest scenario for which fails still holds: delta debugging
 // (ddmin) over its packets, then, packet by packet, dropping time gaps, whole trailing
@@ -74,6 +77,11 @@ func Shrink(ctx context.Context, s *GenScenario, budget int, fails func(*GenScen
 			for li := 0; li < len(cur[i].Layers); li++ {
 				for fi := len(cur[i].Layers[li].Fields) - 1; fi >= 0; fi-- {
 					if fi >= len(cur[i].Layers[li].Fields) {
+						continue
+					}
+					if strings.HasPrefix(cur[i].Layers[li].Fields[fi].Val, "$") {
+						// A binding stays: without it the packet relies on both NATs
+						// choosing the same port.
 						continue
 					}
 					cand := clonePackets(cur)
