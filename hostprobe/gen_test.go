@@ -3,6 +3,8 @@ package hostprobe
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -206,5 +208,31 @@ func TestDiffClass(t *testing.T) {
 	got := strings.Join(UndocumentedClasses(c), "|")
 	if want := "outcome delivered vs dropped (linux-no-listener)|field wire-tx ipv4.src"; got != want {
 		t.Errorf("classes %q, want %q", got, want)
+	}
+}
+
+// TestFindingsValidate: the shrunk findings kept in testdata/findings are scenarios that
+// load under `hnspath validate` rules and run on the emulator; README.md lists each one.
+func TestFindingsValidate(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "findings", "*.yaml"))
+	if len(files) == 0 {
+		t.Fatal("no findings")
+	}
+	readme, err := os.ReadFile(filepath.Join("testdata", "findings", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		sc, err := scenarios.Load(f)
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		if rep := scenarios.Run(sc, scenarios.Options{}); rep.Err != nil {
+			t.Errorf("%s: %v", f, rep.Err)
+		}
+		if !bytes.Contains(readme, []byte("`"+filepath.Base(f)+"`")) {
+			t.Errorf("README.md does not list %s", filepath.Base(f))
+		}
 	}
 }
