@@ -42,8 +42,24 @@ func runProbe(args []string, stdout, stderr io.Writer) int {
 	failUndoc := fs.Bool("fail-on-undocumented", false, "exit 1 when a scenario differs in a way no documented Windows/Linux difference explains")
 	verbose := fs.BoolP("verbose", "v", false, "print every difference, not only the summary")
 	win := addWindowsFlags(fs)
+	var gen genOptions
+	fs.IntVar(&gen.count, "generate", 0, "differential testing: generate `N` random valid scenarios for --mode instead of reading files, and shrink each undocumented difference (docs/differential.md)")
+	fs.Int64Var(&gen.seed, "seed", 1, "--generate: the random `seed` (the same seed gives the same scenarios)")
+	fs.IntVar(&gen.first, "first", 0, "--generate: the `index` of the first scenario (to run a batch in chunks)")
+	fs.StringVar(&gen.mode, "mode", "nat", "--generate: the network `mode` nat, l2bridge, transparent or overlay")
+	fs.StringVar(&gen.findings, "findings", "", "--generate: shrink the first scenario of each undocumented difference class and write it as a scenario file into `dir`")
+	fs.IntVar(&gen.shrinkRuns, "shrink-runs", 60, "--generate: at most `n` probe runs to shrink one scenario")
+	fs.IntVar(&gen.shrinkMax, "shrink-max", 20, "--generate: shrink at most `n` classes")
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
+	}
+	if gen.count > 0 {
+		if err := checkGenMode(gen.mode); err != nil {
+			return usageErr(stderr, fs, "--mode: %v", err)
+		}
+		if fs.NArg() > 0 {
+			return usageErr(stderr, fs, "--generate makes its scenarios: give no scenario files")
+		}
 	}
 	mode, err := linux.ParseL2BridgeMode(*l2)
 	if err != nil {
@@ -70,6 +86,10 @@ func runProbe(args []string, stdout, stderr io.Writer) int {
 		newBackend = func() hostprobe.Backend { return hostprobe.NewEmulator() }
 	default:
 		return usageErr(stderr, fs, "--backend: want linux, windows or emulator, got %q", *backend)
+	}
+	if gen.count > 0 {
+		gen.verbose, gen.failUndoc, gen.backendName, gen.out = *verbose, *failUndoc, *backend, *out
+		return runProbeGenerate(intr, newBackend, gen, stdout, stderr)
 	}
 	scs, loadErr := loadScenarios(fs.Args())
 	// Output files are named after scenarios: a second scenario of the same name would
