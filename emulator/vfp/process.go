@@ -17,10 +17,23 @@ import (
 // Verdict is the outcome of Process.
 type Verdict uint8
 
+// Result is what Process did with a packet: the verdict and, on Drop, why
+// and which layer, group and rule decided (Drop.Reason is drop.None on
+// Pass). It is returned by value and does not allocate.
+type Result struct {
+	Verdict Verdict
+	Drop    DropInfo
+}
+
+var passed = Result{}
+
+// dropped returns a Drop result.
+func dropped(info DropInfo) Result { return Result{Verdict: Drop, Drop: info} }
+
 // Verdicts.
 const (
 	Pass Verdict = iota // the packet goes on, possibly rewritten, encapsulated or decapsulated
-	Drop                // the packet is dropped; see the reason and LastDrop
+	Drop                // the packet is dropped; Result.Drop says why
 )
 
 // String returns "pass" or "drop".
@@ -224,26 +237,25 @@ func (c *dirCounters) drop(r drop.Reason) {
 // in ascending layer priority, in in descending. buf holds the frame and
 // pp its decoding; on Pass the frame in buf may be rewritten, encapsulated
 // (pushed into the headroom) or decapsulated (pulled), and pp describes it
-// again. now is the virtual time in ns. On Drop, LastDrop names the layer,
-// group and rule.
+// again. now is the virtual time in ns. On Drop, the result names the
+// reason, layer, group and rule.
 //
 // A packet of a known unified flow applies the cached transposition and
 // does not allocate; the first packet of a flow walks the layers, which
 // may allocate (flow entries, and rebuilding indexes after a policy
 // change). Non-IP frames (ARP) pass untouched; malformed IP packets are
 // dropped with drop.VFPInvalid.
-func (p *Port) Process(dir Direction, buf *packet.Buffer, pp *packet.Parsed, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
+func (p *Port) Process(dir Direction, buf *packet.Buffer, pp *packet.Parsed, now int64, tr *trace.Recorder) Result {
 	dir &= 1
 	c := &p.counters[dir]
 	c.packets++
 	c.bytes += uint64(buf.Len())
 	if !pp.IsIP() {
 		if pp.Valid() {
-			return Pass, drop.None
+			return passed
 		}
-		p.last = DropInfo{Reason: drop.VFPInvalid}
 		c.drop(drop.VFPInvalid)
-		return Drop, drop.VFPInvalid
+		return dropped(DropInfo{Reason: drop.VFPInvalid})
 	}
 	var flags uint8
 	if pp.IPProto == header.ProtoTCP && pp.L4 != 0 {
@@ -271,11 +283,11 @@ func (p *Port) Process(dir Direction, buf *packet.Buffer, pp *packet.Parsed, now
 		p.uft.delete(h)
 	}
 	c.misses++
-	v, r := p.slowPath(dir, buf, pp, &k, flags, now, tr)
-	if v == Drop {
-		c.drop(r)
+	res := p.slowPath(dir, buf, pp, &k, flags, now, tr)
+	if res.Verdict == Drop {
+		c.drop(res.Drop.Reason)
 	}
-	return v, r
+	return res
 }
 
 // missesHold reports whether the stateful layers that had no flow for the
@@ -310,7 +322,7 @@ func (p *Port) refsLive(e *ufEntry, now int64) bool {
 	return true
 }
 
-func (p *Port) hit(c *dirCounters, s *ufSlot, buf *packet.Buffer, pp *packet.Parsed, flags uint8, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
+func (p *Port) hit(c *dirCounters, s *ufSlot, buf *packet.Buffer, pp *packet.Parsed, flags uint8, now int64, tr *trace.Recorder) Result {
 	c.hits++
 	s.lastSeen = now
 	e := &s.val
@@ -323,9 +335,8 @@ func (p *Port) hit(c *dirCounters, s *ufSlot, buf *packet.Buffer, pp *packet.Par
 		if e.dropRule != nil {
 			e.dropRule.dropped++
 		}
-		p.last = e.info
 		c.drop(e.reason)
-		return Drop, e.reason
+		return dropped(e.info)
 	}
 	if flags&(header.TCPFlagFIN|header.TCPFlagRST) != 0 {
 		p.tcpClose(s, e.refs, flags, now)
@@ -335,16 +346,16 @@ func (p *Port) hit(c *dirCounters, s *ufSlot, buf *packet.Buffer, pp *packet.Par
 		before = trace.Snap(pp, p.vxlan[0])
 	}
 	if r := p.applyHT(e.steps, buf, pp); r != drop.None {
-		p.last = e.info
-		p.last.Reason = r
+		info := e.info
+		info.Reason = r
 		c.drop(r)
-		return Drop, r
+		return dropped(info)
 	}
 	if tr.Enabled() {
 		tr.Add(trace.Event{Component: "vfp", Port: p.Name, Action: "unified-flow",
 			Detail: summarize(e.steps).Actions, Before: before, After: trace.Snap(pp, p.vxlan[0])})
 	}
-	return Pass, drop.None
+	return passed
 }
 
 // tcpClose shortens the timeouts of a connection after a RST, or after a
@@ -406,7 +417,7 @@ func blockReason(a *Action) drop.Reason {
 // as it goes, so later layers see it rewritten. It composes the actions into
 // one transposition and caches it, with the decision, in the unified flow
 // table.
-func (p *Port) slowPath(dir Direction, buf *packet.Buffer, pp *packet.Parsed, k *ufKey, flags uint8, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
+func (p *Port) slowPath(dir Direction, buf *packet.Buffer, pp *packet.Parsed, k *ufKey, flags uint8, now int64, tr *trace.Recorder) Result {
 	if p.dirty {
 		p.compile()
 	}
@@ -580,10 +591,9 @@ func (p *Port) slowPath(dir Direction, buf *packet.Buffer, pp *packet.Parsed, k 
 	}
 	p.commit(dir, k, flags, now)
 	if st.mtuDrop {
-		p.last = st.mtuInfo
-		return Drop, drop.MTUMismatch
+		return dropped(st.mtuInfo)
 	}
-	return Pass, drop.None
+	return passed
 }
 
 // createsFlow reports whether a stateful rule of type t creates a flow
@@ -723,7 +733,7 @@ func (p *Port) decapSlow(buf *packet.Buffer, pp *packet.Parsed, d *DecapParams) 
 
 // dropSlow ends the slow path with a drop: it releases NAT mappings made
 // for the packet and, when the decision depends only on the flow, caches it.
-func (p *Port) dropSlow(k *ufKey, reason drop.Reason, l *Layer, g *Group, r *Rule, cache bool, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
+func (p *Port) dropSlow(k *ufKey, reason drop.Reason, l *Layer, g *Group, r *Rule, cache bool, now int64, tr *trace.Recorder) Result {
 	st := &p.slow
 	for _, ref := range st.newNAT {
 		ref.release()
@@ -735,7 +745,6 @@ func (p *Port) dropSlow(k *ufKey, reason drop.Reason, l *Layer, g *Group, r *Rul
 	if r != nil {
 		info.Rule = r.label()
 	}
-	p.last = info
 	if cache {
 		e := ufEntry{gen: p.gen, reason: reason, dropRule: r, info: info, packets: 1, bytes: uint64(st.size),
 			rules: slices.Clone(st.rules), misses: slices.Clone(st.misses)}
@@ -745,7 +754,7 @@ func (p *Port) dropSlow(k *ufKey, reason drop.Reason, l *Layer, g *Group, r *Rul
 			p.counters[k.dir()].tableFull++
 		}
 	}
-	return Drop, reason
+	return dropped(info)
 }
 
 // commit creates the pending flow pairs and the unified flow.
