@@ -877,3 +877,6 @@ func tupleString(t packet.Tuple) string {
 	s, d := t.SrcAddr(), t.DstAddr()
 	return strconv.Itoa(int(t.Proto)) + " " + netip.AddrPortFrom(s, t.SrcPort).String() + " -> " + netip.AddrPortFrom(d, t.DstPort).String()
 }
+
+// Hash hashes the key for the layer's flow table.
+func (k lfKey) Hash() uint64 { return k.t.Hash() ^ uint64(k.dir)<<63 ^ uint64(k.dir) }
