@@ -47,7 +47,7 @@ func (v Verdict) String() string {
 // ufEntry is a cached decision: a transposition to apply, or a drop.
 type ufEntry struct {
 	gen      uint64
-	steps    []htStep
+	ht       *htList // the transposition, shared with flows that apply the same (nil: none)
 	refs     []lfRef
 	misses   []lfMiss // stateful layers where the flow had no layer flow
 	rules    []*Rule  // rules that decided in some layer, for their counters
@@ -345,7 +345,7 @@ func (p *Port) hit(c *dirCounters, s *ufSlot, buf *packet.Buffer, pp *packet.Par
 	if tr.Enabled() {
 		before = trace.Snap(pp, p.vxlan[0])
 	}
-	if r := p.applyHT(e.steps, buf, pp); r != drop.None {
+	if r := p.applyHT(e.ht.stepsOf(), buf, pp); r != drop.None {
 		info := e.info
 		info.Reason = r
 		c.drop(r)
@@ -353,7 +353,7 @@ func (p *Port) hit(c *dirCounters, s *ufSlot, buf *packet.Buffer, pp *packet.Par
 	}
 	if tr.Enabled() {
 		tr.Add(trace.Event{Component: "vfp", Port: p.Name, Action: "unified-flow",
-			Detail: summarize(e.steps).Actions, Before: before, After: trace.Snap(pp, p.vxlan[0])})
+			Detail: summarize(e.ht.stepsOf()).Actions, Before: before, After: trace.Snap(pp, p.vxlan[0])})
 	}
 	return passed
 }
@@ -803,9 +803,6 @@ func (p *Port) commit(dir Direction, k *ufKey, flags uint8, now int64) {
 		return
 	}
 	e := ufEntry{gen: p.gen, packets: 1, bytes: uint64(st.size), info: st.encap}
-	if st.ht.n > 0 {
-		e.steps = slices.Clone(st.ht.steps[:st.ht.n])
-	}
 	if len(st.refs) > 0 {
 		e.refs = slices.Clone(st.refs)
 	}
@@ -816,10 +813,12 @@ func (p *Port) commit(dir Direction, k *ufKey, flags uint8, now int64) {
 		e.misses = slices.Clone(st.misses)
 	}
 	var slot *ufSlot
+	e.ht = p.uft.ht.get(st.ht.steps[:st.ht.n])
 	if h, ok := p.uft.insert(k, e, now, st.ttl); ok {
 		c.created++
 		slot = p.uft.at(h)
 	} else {
+		p.uft.ht.put(e.ht)
 		full = full || p.uft.n >= p.uft.max
 	}
 	if flags&(header.TCPFlagFIN|header.TCPFlagRST) != 0 {
@@ -859,7 +858,7 @@ func (p *Port) UnifiedFlows(now int64) []UnifiedFlow {
 			Direction: k.dir(), Outer: tupleAt(k[kSrc:]), SrcMAC: k.mac(kSrcMAC), DstMAC: k.mac(kDstMAC),
 			VLAN: binary.BigEndian.Uint16(k[kVID:]), Encap: k[kEncap] != 0, VNI: k.vni(),
 			Inner: tupleAt(k[kInner:]), InnerSrcMAC: k.mac(kISrcMAC), InnerDstMAC: k.mac(kIDstMAC),
-			Generation: e.gen, Stale: e.gen != p.gen, Drop: e.reason, Transposition: summarize(e.steps),
+			Generation: e.gen, Stale: e.gen != p.gen, Drop: e.reason, Transposition: summarize(e.ht.stepsOf()),
 			LayerFlows: len(e.refs), Packets: e.packets, Bytes: e.bytes,
 			Idle: time.Duration(now - s.lastSeen), Timeout: time.Duration(s.timeout),
 		}

@@ -102,11 +102,13 @@ type ufTable struct {
 	max     int
 	n       int
 	cursor  ufHandle
+	ht      htIntern // the transpositions of the entries
 	collide bool // tests: every key hashes to 1, to exercise long probe chains
 }
 
 func newUFTable(max int) *ufTable {
 	t := &ufTable{max: max, next: 1}
+	t.ht.init()
 	t.resize(64)
 	return t
 }
@@ -258,6 +260,7 @@ func (t *ufTable) insert(k *ufKey, v ufEntry, now, timeout int64) (ufHandle, boo
 // remove drops slot h, at index position pos.
 func (t *ufTable) remove(pos uint32, h ufHandle, s *ufSlot) {
 	t.unindex(pos)
+	t.ht.put(s.val.ht)
 	*s = ufSlot{}
 	t.free = append(t.free, h)
 	t.n--
@@ -304,6 +307,7 @@ func (t *ufTable) all(f func(h ufHandle, s *ufSlot) bool) {
 // clear removes every entry.
 func (t *ufTable) clear() {
 	clear(t.idx)
+	t.ht.clear()
 	t.chunks = t.chunks[:0]
 	t.free = t.free[:0]
 	t.next, t.n, t.cursor = 1, 0, 0
