@@ -103,7 +103,7 @@ type ufTable struct {
 	n       int
 	cursor  ufHandle
 	ht      htIntern // the transpositions of the entries
-	collide bool // tests: every key hashes to 1, to exercise long probe chains
+	collide bool     // tests: every key hashes to 1, to exercise long probe chains
 }
 
 func newUFTable(max int) *ufTable {
