@@ -12,7 +12,7 @@ func TestHTInternShares(t *testing.T) {
 	var in htIntern
 	in.init()
 	mk := func(port uint16) []htStep {
-		return []htStep{{op: opModify, mod: modify{set: modDstIP | modDstPort, dstIP: netip.MustParseAddr("10.0.0.1"), dstPort: port}}, {op: opPop}}
+		return []htStep{{op: opModify, mod: modify{set: modDstIP | modDstPort, dstIP: addrOf(netip.MustParseAddr("10.0.0.1")), dstPort: port}}, {op: opPop}}
 	}
 	a1, a2 := in.get(mk(80)), in.get(mk(80))
 	b := in.get(mk(81))

@@ -485,7 +485,7 @@ func (p *Port) slowPath(dir Direction, buf *packet.Buffer, pp *packet.Parsed, k 
 			mss = a.MSSDelta[0]
 		case ActionDynNAT:
 			m.set = modSrcIP
-			m.srcIP = a.Pool.IP
+			m.srcIP = addrOf(a.Pool.IP)
 			if pp.HasL4Ports {
 				ref, isNew, ok := r.pool.alloc(pp.IPProto, pp.Src, pp.SrcPort, now)
 				if !ok {
@@ -509,7 +509,7 @@ func (p *Port) slowPath(dir Direction, buf *packet.Buffer, pp *packet.Parsed, k 
 			b := &bs[lbHash(a.LB.Distribution, &tin)%uint64(len(bs))]
 			if !a.LB.PreserveDIP {
 				m.set |= modDstIP
-				m.dstIP = b.Addr
+				m.dstIP = addrOf(b.Addr)
 			}
 			if b.Port != 0 {
 				m.set |= modDstPort
@@ -521,7 +521,7 @@ func (p *Port) slowPath(dir Direction, buf *packet.Buffer, pp *packet.Parsed, k 
 			}
 			if a.LB.SNAT {
 				m.set |= modSrcIP
-				m.srcIP = a.Pool.IP
+				m.srcIP = addrOf(a.Pool.IP)
 				if pp.HasL4Ports {
 					ref, isNew, ok := r.pool.alloc(pp.IPProto, pp.Src, pp.SrcPort, now)
 					if !ok {
@@ -604,11 +604,11 @@ func natModify(n *NATParams) modify {
 	var m modify
 	if n.SrcIP.IsValid() {
 		m.set |= modSrcIP
-		m.srcIP = n.SrcIP
+		m.srcIP = addrOf(n.SrcIP)
 	}
 	if n.DstIP.IsValid() {
 		m.set |= modDstIP
-		m.dstIP = n.DstIP
+		m.dstIP = addrOf(n.DstIP)
 	}
 	if n.SrcPort != 0 {
 		m.set |= modSrcPort
