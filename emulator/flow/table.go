@@ -50,6 +50,9 @@ type Table[K Key, V any] struct {
 	next   Handle // next never-used handle
 	max    int
 	cursor Handle // sweep position
+	// release, when set, is called with each entry's value as the entry
+	// goes (deleted, expired, swept or cleared).
+	release func(v *V)
 
 	// Expired counts entries removed for idleness.
 	Expired uint64
@@ -61,6 +64,11 @@ func NewTable[K Key, V any](max int) *Table[K, V] {
 	t.resize(16)
 	return t
 }
+
+// SetRelease makes the table call f with an entry's value whenever the
+// entry goes: deleted, expired, swept or cleared. Values that hold counted
+// references to shared state release them there.
+func (t *Table[K, V]) SetRelease(f func(v *V)) { t.release = f }
 
 // Len returns the number of live entries (some may be idle past their
 // timeout until a lookup or a sweep finds them).
@@ -242,6 +250,9 @@ func (t *Table[K, V]) Delete(h Handle) {
 // remove drops entry h, at index position pos.
 func (t *Table[K, V]) remove(pos uint32, h Handle, e *entry[K, V]) {
 	t.unindex(pos)
+	if t.release != nil {
+		t.release(&e.val)
+	}
 	var zero entry[K, V]
 	*e = zero
 	t.free = append(t.free, h)
@@ -285,6 +296,9 @@ func (t *Table[K, V]) All(f func(h Handle, k K, v *V) bool) {
 
 // Clear removes every entry.
 func (t *Table[K, V]) Clear() {
+	if t.release != nil {
+		t.All(func(_ Handle, _ K, v *V) bool { t.release(v); return true })
+	}
 	clear(t.idx)
 	t.n = 0
 	t.chunks = t.chunks[:0]

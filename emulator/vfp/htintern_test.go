@@ -3,6 +3,9 @@ package vfp
 import (
 	"net/netip"
 	"testing"
+	"time"
+
+	"github.com/hnspath/hnspath/emulator/flow"
 )
 
 // TestHTInternShares checks that equal transpositions share one list,
@@ -50,5 +53,86 @@ func TestHTInternShares(t *testing.T) {
 	in.put(x)
 	if len(in.m) != 0 {
 		t.Fatal("bucket not freed")
+	}
+}
+
+// TestSharedStateCounted runs the realistic stream through a port and
+// checks that every interned transposition and layer flow action is
+// referenced exactly as often as the flows that use it, that flows share
+// (fewer lists than flows), and that once every flow has expired and been
+// swept nothing interned is left.
+func TestSharedStateCounted(t *testing.T) {
+	p := newPort(t, PortOptions{}, realisticLayers()...)
+	g := &streamGen{t: t, rng: newRand(2)}
+	now := int64(0)
+	for i := 0; i < 3000; i++ {
+		now += int64(time.Millisecond)
+		dir, frame := g.next()
+		b, pp := load(frame)
+		p.Process(dir, b, pp, now, nil)
+	}
+	check := func() (flows, lists int) {
+		uses := map[*htList]int{}
+		p.uft.all(func(_ ufHandle, s *ufSlot) bool {
+			flows++
+			if s.val.ht != nil {
+				uses[s.val.ht]++
+			}
+			return true
+		})
+		for _, head := range p.uft.ht.m {
+			for l := head; l != nil; l = l.next {
+				lists++
+				if uses[l] != l.refs {
+					t.Fatalf("transposition used by %d flows has %d references", uses[l], l.refs)
+				}
+			}
+		}
+		if lists != len(uses) {
+			t.Fatalf("%d interned transpositions, %d in use", lists, len(uses))
+		}
+		for _, l := range p.layers {
+			if l.flows == nil {
+				continue
+			}
+			acts := map[*lfAct]int{}
+			l.flows.t.All(func(_ flow.Handle, _ lfKey, f *layerFlow) bool {
+				acts[f.act]++
+				return true
+			})
+			n := 0
+			for _, head := range l.flows.acts.m {
+				for a := head; a != nil; a = a.next {
+					n++
+					if acts[a] != a.refs {
+						t.Fatalf("layer %s: action used by %d flows has %d references", l.Name, acts[a], a.refs)
+					}
+				}
+			}
+			if n != len(acts) {
+				t.Fatalf("layer %s: %d interned actions, %d in use", l.Name, n, len(acts))
+			}
+		}
+		return flows, lists
+	}
+	flows, lists := check()
+	if flows < 100 || lists*2 > flows {
+		t.Fatalf("%d unified flows share %d transpositions; want many flows, at most half as many lists", flows, lists)
+	}
+	now += 3600 * sec
+	p.uft.sweep(now, 1<<20)
+	for _, l := range p.layers {
+		if l.flows != nil {
+			l.flows.t.Sweep(now, 1<<20)
+		}
+	}
+	check()
+	if n := len(p.uft.ht.m); n != 0 {
+		t.Errorf("%d transpositions left after every flow expired", n)
+	}
+	for _, l := range p.layers {
+		if l.flows != nil && len(l.flows.acts.m) != 0 {
+			t.Errorf("layer %s: %d actions left after every flow expired", l.Name, len(l.flows.acts.m))
+		}
 	}
 }

@@ -82,27 +82,29 @@ type lfKey struct {
 	pad uint8
 }
 
-// layerFlow is one direction of a flow pair in a stateful layer.
+// layerFlow is one direction of a flow pair in a stateful layer. What it
+// does (its rule and rewrite) is an lfAct shared with every flow that does
+// the same, so that the entry itself is small.
 type layerFlow struct {
-	id      uint64
-	pair    flow.Handle
-	pairID  uint64
-	rule    *Rule
-	ruleGen uint64
-	forward bool
-	fin     uint8 // FIN seen: bit 0 from the initiator, bit 1 from the responder
-	mss     uint16
-	mod     modify
-	nat     natRef
+	id     uint64
+	pairID uint64
+	pair   flow.Handle
+	fin    uint8 // FIN seen: bit 0 from the initiator, bit 1 from the responder
+	act    *lfAct
+	nat    natRef
 }
 
 type layerFlows struct {
 	t     *flow.Table[lfKey, layerFlow]
 	epoch uint64 // counts flow insertions
+	acts  lfActs
 }
 
 func newLayerFlows(capacity int) *layerFlows {
-	return &layerFlows{t: flow.NewTable[lfKey, layerFlow](capacity)}
+	lf := &layerFlows{t: flow.NewTable[lfKey, layerFlow](capacity)}
+	lf.acts.init()
+	lf.t.SetRelease(func(f *layerFlow) { lf.acts.put(f.act) })
+	return lf
 }
 
 // live returns the flow at h if it is still the one with id and not idle
@@ -376,7 +378,7 @@ func (p *Port) tcpClose(s *ufSlot, refs []lfRef, flags uint8, now int64) {
 		pair := r.l.flows.live(f.pair, f.pairID, now)
 		if flags&header.TCPFlagFIN != 0 {
 			bit := uint8(2)
-			if f.forward {
+			if f.act.forward {
 				bit = 1
 			}
 			f.fin |= bit
@@ -633,25 +635,26 @@ func (p *Port) layerFlowHit(l *Layer, dir Direction, v6 bool, f *fields, tin pac
 		return false
 	}
 	lf := lfs.t.Get(h)
-	valid := lf.rule.group != nil && lf.rule.gen == lf.ruleGen && lf.rule.group.layer == l
-	if valid && lf.forward {
+	a := lf.act
+	valid := a.rule.group != nil && a.rule.gen == a.ruleGen && a.rule.group.layer == l
+	if valid && a.forward {
 		r, _ := l.decide(dir, v6, f)
-		valid = r == lf.rule
+		valid = r == a.rule
 	}
 	if !valid {
 		lfs.deletePair(h)
 		return false
 	}
 	st := &p.slow
-	lf.mod.apply(pp)
-	st.ht.addModify(&lf.mod)
-	if lf.mss != 0 {
-		mssDelta(pp, lf.mss)
-		st.ht.add(htStep{op: opMSSDelta, mss: lf.mss})
+	a.mod.apply(pp)
+	st.ht.addModify(&a.mod)
+	if a.mss != 0 {
+		mssDelta(pp, a.mss)
+		st.ht.add(htStep{op: opMSSDelta, mss: a.mss})
 	}
-	if lf.forward {
-		lf.rule.matched++
-		st.rules = append(st.rules, lf.rule)
+	if a.forward {
+		a.rule.matched++
+		st.rules = append(st.rules, a.rule)
 	}
 	lfs.touch(h, lf, now)
 	st.refs = append(st.refs, lfRef{l: l, h: h, id: lf.id})
@@ -779,15 +782,19 @@ func (p *Port) commit(dir Direction, k *ufKey, flags uint8, now int64) {
 		// may still be waiting for a sweep.
 		lfs.t.Lookup(pd.fwdKey, now)
 		lfs.t.Lookup(pd.revKey, now)
-		fh, ok := lfs.t.Insert(pd.fwdKey, layerFlow{id: fid, rule: pd.r, ruleGen: pd.r.gen, forward: true,
-			mod: pd.fwd, mss: pd.mssF, nat: pd.nat}, now, pd.ttl)
+		fa := lfs.acts.get(lfActKey{rule: pd.r, ruleGen: pd.r.gen, forward: true, mod: pd.fwd, mss: pd.mssF})
+		fh, ok := lfs.t.Insert(pd.fwdKey, layerFlow{id: fid, act: fa, nat: pd.nat}, now, pd.ttl)
 		if !ok {
+			lfs.acts.put(fa)
 			full = full || lfs.t.Len() >= lfs.t.Cap()
 			continue
 		}
 		lfs.epoch++
-		rh, ok := lfs.t.Insert(pd.revKey, layerFlow{id: rid, rule: pd.r, ruleGen: pd.r.gen,
-			mod: pd.rev, mss: pd.mssR, nat: pd.nat, pair: fh, pairID: fid}, now, pd.ttl)
+		ra := lfs.acts.get(lfActKey{rule: pd.r, ruleGen: pd.r.gen, mod: pd.rev, mss: pd.mssR})
+		rh, ok := lfs.t.Insert(pd.revKey, layerFlow{id: rid, act: ra, nat: pd.nat, pair: fh, pairID: fid}, now, pd.ttl)
+		if !ok {
+			lfs.acts.put(ra)
+		}
 		if ok {
 			f := lfs.t.Get(fh)
 			f.pair, f.pairID = rh, rid
