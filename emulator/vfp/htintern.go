@@ -1,15 +1,36 @@
 package vfp
 
-import "hash/maphash"
+import (
+	"hash/maphash"
+	"slices"
 
-// htList is a composed transposition shared by every unified flow that
-// applies the same steps (most flows of a port: the same MAC rewrite, the
-// same decapsulation). Its steps are read-only once interned.
+	"github.com/hnspath/hnspath/emulator/drop"
+)
+
+// htList is the decision of a unified flow that does not depend on the
+// flow itself: its composed transposition, the rules that matched (for
+// their counters), a cached drop and its names. Every unified flow that
+// took the same path through the layers shares one (most flows of a port:
+// the same MAC rewrite, the same decapsulation). Read-only once interned.
 type htList struct {
-	steps []htStep
-	hash  uint64
-	refs  int
-	next  *htList // same hash bucket
+	htDecision
+	hash uint64
+	refs int
+	next *htList // same hash bucket
+}
+
+// htDecision is what an htList holds.
+type htDecision struct {
+	steps    []htStep
+	rules    []*Rule     // rules that decided in some layer, for their counters
+	reason   drop.Reason // a cached drop, or drop.None
+	dropRule *Rule       // the rule that dropped, if any
+	info     DropInfo    // the drop, or the encap rule (for MTU drops)
+}
+
+func (d *htDecision) equal(o *htDecision) bool {
+	return equalSteps(d.steps, o.steps) && slices.Equal(d.rules, o.rules) &&
+		d.reason == o.reason && d.dropRule == o.dropRule && d.info == o.info
 }
 
 // htIntern interns transpositions per unified flow table: a flow holds a
@@ -26,30 +47,35 @@ func (in *htIntern) init() {
 	in.m = make(map[uint64]*htList)
 }
 
-func (in *htIntern) hash(steps []htStep) uint64 {
+func (in *htIntern) hash(d *htDecision) uint64 {
 	var h maphash.Hash
 	h.SetSeed(in.seed)
-	for i := range steps {
-		maphash.WriteComparable(&h, steps[i])
+	for i := range d.steps {
+		maphash.WriteComparable(&h, d.steps[i])
 	}
+	for _, r := range d.rules {
+		maphash.WriteComparable(&h, r)
+	}
+	maphash.WriteComparable(&h, d.reason)
+	maphash.WriteComparable(&h, d.dropRule)
+	maphash.WriteComparable(&h, d.info)
 	return h.Sum64()
 }
 
-// get returns the interned list equal to steps (a scratch slice, copied
-// when new) with one more reference; nil for no steps.
-func (in *htIntern) get(steps []htStep) *htList {
-	if len(steps) == 0 {
-		return nil
-	}
-	hv := in.hash(steps)
+// get returns the interned decision equal to d (whose slices are scratch,
+// copied when new) with one more reference.
+func (in *htIntern) get(d *htDecision) *htList {
+	hv := in.hash(d)
 	head := in.m[hv]
 	for l := head; l != nil; l = l.next {
-		if equalSteps(l.steps, steps) {
+		if l.equal(d) {
 			l.refs++
 			return l
 		}
 	}
-	l := &htList{steps: append([]htStep(nil), steps...), hash: hv, refs: 1, next: head}
+	l := &htList{htDecision: *d, hash: hv, refs: 1, next: head}
+	l.steps = slices.Clone(d.steps)
+	l.rules = slices.Clone(d.rules)
 	in.m[hv] = l
 	return l
 }
@@ -99,4 +125,12 @@ func (l *htList) stepsOf() []htStep {
 		return nil
 	}
 	return l.steps
+}
+
+// reasonOf returns the cached drop reason (none for nil).
+func (l *htList) reasonOf() drop.Reason {
+	if l == nil {
+		return drop.None
+	}
+	return l.reason
 }

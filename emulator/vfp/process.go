@@ -47,13 +47,9 @@ func (v Verdict) String() string {
 // ufEntry is a cached decision: a transposition to apply, or a drop.
 type ufEntry struct {
 	gen      uint64
-	ht       *htList // the transposition, shared with flows that apply the same (nil: none)
+	ht       *htList // the decision, shared with flows that took the same path
 	refs     []lfRef
 	misses   []lfMiss // stateful layers where the flow had no layer flow
-	rules    []*Rule  // rules that decided in some layer, for their counters
-	reason   drop.Reason
-	dropRule *Rule
-	info     DropInfo // the drop, or the encap rule (for MTU drops)
 	packets  uint64
 	bytes    uint64
 }
@@ -330,15 +326,16 @@ func (p *Port) hit(c *dirCounters, s *ufSlot, buf *packet.Buffer, pp *packet.Par
 	e := &s.val
 	e.packets++
 	e.bytes += uint64(buf.Len())
-	for _, r := range e.rules {
+	d := e.ht
+	for _, r := range d.rules {
 		r.matched++
 	}
-	if e.reason != drop.None {
-		if e.dropRule != nil {
-			e.dropRule.dropped++
+	if d.reason != drop.None {
+		if d.dropRule != nil {
+			d.dropRule.dropped++
 		}
-		c.drop(e.reason)
-		return dropped(e.info)
+		c.drop(d.reason)
+		return dropped(d.info)
 	}
 	if flags&(header.TCPFlagFIN|header.TCPFlagRST) != 0 {
 		p.tcpClose(s, e.refs, flags, now)
@@ -347,15 +344,15 @@ func (p *Port) hit(c *dirCounters, s *ufSlot, buf *packet.Buffer, pp *packet.Par
 	if tr.Enabled() {
 		before = trace.Snap(pp, p.vxlan[0])
 	}
-	if r := p.applyHT(e.ht.stepsOf(), buf, pp); r != drop.None {
-		info := e.info
+	if r := p.applyHT(d.steps, buf, pp); r != drop.None {
+		info := d.info
 		info.Reason = r
 		c.drop(r)
 		return dropped(info)
 	}
 	if tr.Enabled() {
 		tr.Add(trace.Event{Component: "vfp", Port: p.Name, Action: "unified-flow",
-			Detail: summarize(e.ht.stepsOf()).Actions, Before: before, After: trace.Snap(pp, p.vxlan[0])})
+			Detail: summarize(d.steps).Actions, Before: before, After: trace.Snap(pp, p.vxlan[0])})
 	}
 	return passed
 }
@@ -749,12 +746,15 @@ func (p *Port) dropSlow(k *ufKey, reason drop.Reason, l *Layer, g *Group, r *Rul
 		info.Rule = r.label()
 	}
 	if cache {
-		e := ufEntry{gen: p.gen, reason: reason, dropRule: r, info: info, packets: 1, bytes: uint64(st.size),
-			rules: slices.Clone(st.rules), misses: slices.Clone(st.misses)}
+		e := ufEntry{gen: p.gen, packets: 1, bytes: uint64(st.size), misses: slices.Clone(st.misses),
+			ht: p.uft.ht.get(&htDecision{reason: reason, dropRule: r, info: info, rules: st.rules})}
 		if _, ok := p.uft.insert(k, e, now, p.defTTL); ok {
 			p.counters[k.dir()].created++
-		} else if p.uft.n >= p.uft.max {
-			p.counters[k.dir()].tableFull++
+		} else {
+			p.uft.ht.put(e.ht)
+			if p.uft.n >= p.uft.max {
+				p.counters[k.dir()].tableFull++
+			}
 		}
 	}
 	return dropped(info)
@@ -809,18 +809,15 @@ func (p *Port) commit(dir Direction, k *ufKey, flags uint8, now int64) {
 	if st.ht.overflow {
 		return
 	}
-	e := ufEntry{gen: p.gen, packets: 1, bytes: uint64(st.size), info: st.encap}
+	e := ufEntry{gen: p.gen, packets: 1, bytes: uint64(st.size)}
 	if len(st.refs) > 0 {
 		e.refs = slices.Clone(st.refs)
-	}
-	if len(st.rules) > 0 {
-		e.rules = slices.Clone(st.rules)
 	}
 	if len(st.misses) > 0 {
 		e.misses = slices.Clone(st.misses)
 	}
 	var slot *ufSlot
-	e.ht = p.uft.ht.get(st.ht.steps[:st.ht.n])
+	e.ht = p.uft.ht.get(&htDecision{steps: st.ht.steps[:st.ht.n], rules: st.rules, info: st.encap})
 	if h, ok := p.uft.insert(k, e, now, st.ttl); ok {
 		c.created++
 		slot = p.uft.at(h)
@@ -865,12 +862,12 @@ func (p *Port) UnifiedFlows(now int64) []UnifiedFlow {
 			Direction: k.dir(), Outer: tupleAt(k[kSrc:]), SrcMAC: k.mac(kSrcMAC), DstMAC: k.mac(kDstMAC),
 			VLAN: binary.BigEndian.Uint16(k[kVID:]), Encap: k[kEncap] != 0, VNI: k.vni(),
 			Inner: tupleAt(k[kInner:]), InnerSrcMAC: k.mac(kISrcMAC), InnerDstMAC: k.mac(kIDstMAC),
-			Generation: e.gen, Stale: e.gen != p.gen, Drop: e.reason, Transposition: summarize(e.ht.stepsOf()),
+			Generation: e.gen, Stale: e.gen != p.gen, Drop: e.ht.reasonOf(), Transposition: summarize(e.ht.stepsOf()),
 			LayerFlows: len(e.refs), Packets: e.packets, Bytes: e.bytes,
 			Idle: time.Duration(now - s.lastSeen), Timeout: time.Duration(s.timeout),
 		}
-		if e.reason != drop.None {
-			u.DropInfo = e.info
+		if e.ht.reasonOf() != drop.None {
+			u.DropInfo = e.ht.info
 		}
 		out = append(out, u)
 		return true
