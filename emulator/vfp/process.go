@@ -46,12 +46,12 @@ func (v Verdict) String() string {
 
 // ufEntry is a cached decision: a transposition to apply, or a drop.
 type ufEntry struct {
-	gen      uint64
-	ht       *htList // the decision, shared with flows that took the same path
-	refs     []lfRef
-	misses   []lfMiss // stateful layers where the flow had no layer flow
-	packets  uint64
-	bytes    uint64
+	gen     uint64
+	ht      *htList // the decision, shared with flows that took the same path
+	refs    []lfRef
+	misses  []lfMiss // stateful layers where the flow had no layer flow
+	packets uint64
+	bytes   uint64
 }
 
 // lfRef points a unified flow at a layer flow it depends on.
