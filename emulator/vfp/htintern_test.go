@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hnspath/hnspath/emulator/emutest"
 	"github.com/hnspath/hnspath/emulator/flow"
 )
 
@@ -137,5 +138,37 @@ func TestSharedStateCounted(t *testing.T) {
 		if l.flows != nil && len(l.flows.acts.m) != 0 {
 			t.Errorf("layer %s: %d actions left after every flow expired", l.Name, len(l.flows.acts.m))
 		}
+	}
+}
+
+// TestIdleFlowsGo sends ever-new UDP flows, one every 10 ms for 20 minutes
+// of virtual time, through a port whose ACL layer makes a flow pair for
+// each. With a 240 s timeout about 24,000 flows are live at any time; the
+// budgeted sweeps must keep the tables near that, far below their capacity
+// of 500,000 (each flow is seen once, so no lookup ever reaps it).
+func TestIdleFlowsGo(t *testing.T) {
+	layers := realisticLayers()
+	p := newPort(t, PortOptions{}, layers[1]) // the stateful ACL layer
+	acl := p.Layer("ACL_ENDPOINT_LAYER")
+	const spacing = 10 * int64(time.Millisecond)
+	const n = 120_000
+	live := int(int64(240*time.Second) / spacing)
+	maxUF, maxLF := 0, 0
+	for i := 0; i < n; i++ {
+		now := int64(i) * spacing
+		frame := emutest.UDP4(t, macPod, macGW, podIP, peerIP, uint16(1024+i%60000), uint16(1+i/60000), nil)
+		if v, r, _ := run(p, Out, frame, now); v != Pass {
+			t.Fatalf("flow %d: %v %v", i, v, r)
+		}
+		maxUF = max(maxUF, p.uft.n)
+		maxLF = max(maxLF, acl.flows.t.Len())
+	}
+	t.Logf("%d flows live within the timeout; at most %d unified flows and %d layer flows held", live, maxUF, maxLF)
+	if maxUF > live+live/5 || maxLF > 2*(live+live/5) {
+		t.Fatalf("at most %d unified flows and %d layer flows held; want about %d and %d (flows live within the timeout)",
+			maxUF, maxLF, live, 2*live)
+	}
+	if maxUF < live {
+		t.Fatalf("at most %d unified flows held, fewer than the %d live ones: flows expired early", maxUF, live)
 	}
 }

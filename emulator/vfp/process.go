@@ -14,6 +14,20 @@ import (
 	"github.com/hnspath/hnspath/emulator/trace"
 )
 
+// Sweep budgets of the slow path: how many entries of the unified flow
+// table, and of each stateful layer's flow table, it examines for
+// idleness. A new flow adds one unified flow and two layer flows per layer.
+// With a budget of b entries per entry added, a sweep cycle over a table
+// of U entries takes U/b new flows, so the table holds the live flows plus
+// U/b flows' worth of idle ones: U = live·b/(b-1). 8 per entry added keeps
+// a port that sees ever-new 5-tuples within 15% of its live flows instead
+// of growing towards FlowCapacity (TestIdleFlowsGo; 4 per flow let layer
+// tables reach twice their live flows).
+const (
+	sweepPerSlowPath      = 8  // unified flow table
+	sweepLayerPerSlowPath = 16 // each stateful layer's flow table
+)
+
 // Verdict is the outcome of Process.
 type Verdict uint8
 
@@ -420,13 +434,13 @@ func (p *Port) slowPath(dir Direction, buf *packet.Buffer, pp *packet.Parsed, k 
 	if p.dirty {
 		p.compile()
 	}
-	p.uft.sweep(now, 4)
+	p.uft.sweep(now, sweepPerSlowPath)
 	st := &p.slow
 	st.reset(p.defTTL)
 	st.size = buf.Len()
 	for _, l := range p.layers {
 		if l.flows != nil {
-			l.flows.t.Sweep(now, 4)
+			l.flows.t.Sweep(now, sweepLayerPerSlowPath)
 		}
 	}
 	n := len(p.layers)

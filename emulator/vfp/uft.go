@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"unsafe"
 
+	"github.com/hnspath/hnspath/emulator/flow"
 	"github.com/hnspath/hnspath/emulator/header"
 	"github.com/hnspath/hnspath/emulator/packet"
 )
@@ -231,7 +232,7 @@ func (t *ufTable) insert(k *ufKey, v ufEntry, now, timeout int64) (ufHandle, boo
 		return 0, false
 	}
 	if t.n >= t.max {
-		t.sweep(now, 64)
+		t.sweep(now, flow.SweepOnFull)
 		if t.n >= t.max {
 			return 0, false
 		}
