@@ -103,7 +103,7 @@ func (h *Host) dropMTU(out *Outbox, comp, port string, buf *packet.Buffer, p *pa
 func (h *Host) runVFP(v *vfp.Port, dir vfp.Direction, si int, port vswitch.PortID, buf *packet.Buffer, p *packet.Parsed, out *Outbox) bool {
 	out.rec.bad = true // VFP has its own flow table (the unified flow table)
 	if res := v.Process(dir, buf, p, out.Now, out.Trace); res.Verdict == vfp.Drop {
-		d := res.Drop
+		d := res.Drop()
 		h.dropAt(out, CompVFP, h.portName(si, port), buf, p, d.Reason, d.Layer, d.Group, d.Rule)
 		return false
 	}

@@ -90,7 +90,7 @@ func TestNoAllocs(t *testing.T) {
 			}
 			step() // the first packet takes the slow path and may allocate
 			if sinkRes.Verdict != bc.want {
-				t.Fatalf("verdict %v (%v), want %v", sinkRes.Verdict, sinkRes.Drop.Reason, bc.want)
+				t.Fatalf("verdict %v (%v), want %v", sinkRes.Verdict, sinkRes.Reason, bc.want)
 			}
 			if n := testing.AllocsPerRun(1000, step); n != 0 {
 				t.Errorf("Process allocs = %v per packet on the cached path, want 0", n)
@@ -122,7 +122,7 @@ func benchCached(b *testing.B, name string) {
 		sinkRes = bc.port.Process(bc.dir, buf, &pp, 0, nil)
 	}
 	if sinkRes.Verdict != bc.want {
-		b.Fatalf("verdict %v (%v), want %v", sinkRes.Verdict, sinkRes.Drop.Reason, bc.want)
+		b.Fatalf("verdict %v (%v), want %v", sinkRes.Verdict, sinkRes.Reason, bc.want)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pkts/s")
 }

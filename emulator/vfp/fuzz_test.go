@@ -57,7 +57,7 @@ func FuzzProcess(f *testing.F) {
 		for i := 0; i < 2; i++ {
 			b, pp := load(frame)
 			res := p.Process(dir, b, pp, int64(i), nil)
-			v, r := res.Verdict, res.Drop.Reason
+			v, r := res.Verdict, res.Reason
 			switch v {
 			case Drop:
 				if r == drop.None {

@@ -65,7 +65,7 @@ func load(frame []byte) (*packet.Buffer, *packet.Parsed) {
 // resulting frame (a copy).
 func run(p *Port, dir Direction, frame []byte, now int64) (Verdict, drop.Reason, []byte) {
 	res, out := runResult(p, dir, frame, now)
-	return res.Verdict, res.Drop.Reason, out
+	return res.Verdict, res.Reason, out
 }
 
 // runResult processes a copy of frame and returns the result and the

@@ -149,17 +149,17 @@ func TestCachedPathMatchesSlowPath(t *testing.T) {
 		dir, frame := g.next()
 		bc, pc := load(frame)
 		resC := cached.Process(dir, bc, pc, now, nil)
-		vc, rc := resC.Verdict, resC.Drop.Reason
+		vc, rc := resC.Verdict, resC.Reason
 		slow.uft.clear()
 		bs, ps := load(frame)
 		resS := slow.Process(dir, bs, ps, now, nil)
-		vs, rs := resS.Verdict, resS.Drop.Reason
+		vs, rs := resS.Verdict, resS.Reason
 		if vc != vs || rc != rs {
 			t.Fatalf("packet %d (%v %x): cached path %v %v, slow path %v %v", i, dir, frame, vc, rc, vs, rs)
 		}
 		if vc == Drop {
-			if resC.Drop != resS.Drop {
-				t.Fatalf("packet %d: drop cached %+v, slow %+v", i, resC.Drop, resS.Drop)
+			if resC.Drop() != resS.Drop() {
+				t.Fatalf("packet %d: drop cached %+v, slow %+v", i, resC.Drop(), resS.Drop())
 			}
 			continue
 		}
@@ -208,7 +208,7 @@ func TestRealisticPortDrops(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res, _ := runResult(p, tt.dir, tt.frame, 0)
-			v, r, d := res.Verdict, res.Drop.Reason, res.Drop
+			v, r, d := res.Verdict, res.Reason, res.Drop()
 			if v != Drop || r != tt.want || d.Layer != tt.layer || d.Rule != tt.rule {
 				t.Errorf("got %v %v at %s/%s, want drop %v at %s/%s", v, r, d.Layer, d.Rule, tt.want, tt.layer, tt.rule)
 			}

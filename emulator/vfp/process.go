@@ -31,18 +31,30 @@ const (
 // Verdict is the outcome of Process.
 type Verdict uint8
 
-// Result is what Process did with a packet: the verdict and, on Drop, why
-// and which layer, group and rule decided (Drop.Reason is drop.None on
-// Pass). It is returned by value and does not allocate.
+// Result is what Process did with a packet: the verdict and, on Drop, the
+// reason and which layer, group and rule decided. It is three words,
+// returned in registers; the names are shared and read-only.
 type Result struct {
 	Verdict Verdict
-	Drop    DropInfo
+	Reason  drop.Reason // drop.None on Pass
+	names   *DropInfo   // layer, group and rule of a drop; nil when none
+}
+
+// Drop returns the drop's reason, layer, group and rule (zero on Pass).
+func (r Result) Drop() DropInfo {
+	d := DropInfo{Reason: r.Reason}
+	if r.names != nil {
+		d.Layer, d.Group, d.Rule = r.names.Layer, r.names.Group, r.names.Rule
+	}
+	return d
 }
 
 var passed = Result{}
 
-// dropped returns a Drop result.
-func dropped(info DropInfo) Result { return Result{Verdict: Drop, Drop: info} }
+// dropped returns a Drop result; names must not change afterwards.
+func dropped(reason drop.Reason, names *DropInfo) Result {
+	return Result{Verdict: Drop, Reason: reason, names: names}
+}
 
 // Verdicts.
 const (
@@ -267,7 +279,7 @@ func (p *Port) Process(dir Direction, buf *packet.Buffer, pp *packet.Parsed, now
 			return passed
 		}
 		c.drop(drop.VFPInvalid)
-		return dropped(DropInfo{Reason: drop.VFPInvalid})
+		return dropped(drop.VFPInvalid, nil)
 	}
 	var flags uint8
 	if pp.IPProto == header.ProtoTCP && pp.L4 != 0 {
@@ -297,7 +309,7 @@ func (p *Port) Process(dir Direction, buf *packet.Buffer, pp *packet.Parsed, now
 	c.misses++
 	res := p.slowPath(dir, buf, pp, &k, flags, now, tr)
 	if res.Verdict == Drop {
-		c.drop(res.Drop.Reason)
+		c.drop(res.Reason)
 	}
 	return res
 }
@@ -349,7 +361,7 @@ func (p *Port) hit(c *dirCounters, s *ufSlot, buf *packet.Buffer, pp *packet.Par
 			d.dropRule.dropped++
 		}
 		c.drop(d.reason)
-		return dropped(d.info)
+		return dropped(d.reason, &d.info)
 	}
 	if flags&(header.TCPFlagFIN|header.TCPFlagRST) != 0 {
 		p.tcpClose(s, e.refs, flags, now)
@@ -359,10 +371,8 @@ func (p *Port) hit(c *dirCounters, s *ufSlot, buf *packet.Buffer, pp *packet.Par
 		before = trace.Snap(pp, p.vxlan[0])
 	}
 	if r := p.applyHT(d.steps, buf, pp); r != drop.None {
-		info := d.info
-		info.Reason = r
 		c.drop(r)
-		return dropped(info)
+		return dropped(r, &d.info)
 	}
 	if tr.Enabled() {
 		tr.Add(trace.Event{Component: "vfp", Port: p.Name, Action: "unified-flow",
@@ -602,9 +612,13 @@ func (p *Port) slowPath(dir Direction, buf *packet.Buffer, pp *packet.Parsed, k 
 			p.event(tr, a.Type.String(), l, g, r, before, pp)
 		}
 	}
-	p.commit(dir, k, flags, now)
+	l := p.commit(dir, k, flags, now)
 	if st.mtuDrop {
-		return dropped(st.mtuInfo)
+		// The unified flow's decision carries the encap rule's names.
+		if l == nil || l.info != st.mtuInfo {
+			l = &htList{htDecision: htDecision{info: st.mtuInfo}}
+		}
+		return dropped(drop.MTUMismatch, &l.info)
 	}
 	return passed
 }
@@ -759,9 +773,13 @@ func (p *Port) dropSlow(k *ufKey, reason drop.Reason, l *Layer, g *Group, r *Rul
 	if r != nil {
 		info.Rule = r.label()
 	}
-	if cache {
+	if !cache {
+		return dropped(reason, &info) // a per-packet drop of the slow path: the names escape
+	}
+	{
 		e := ufEntry{gen: p.gen, packets: 1, bytes: uint64(st.size), misses: slices.Clone(st.misses),
 			ht: p.uft.ht.get(&htDecision{reason: reason, dropRule: r, info: info, rules: st.rules})}
+		names := &e.ht.info
 		if _, ok := p.uft.insert(k, e, now, p.defTTL); ok {
 			p.counters[k.dir()].created++
 		} else {
@@ -770,12 +788,13 @@ func (p *Port) dropSlow(k *ufKey, reason drop.Reason, l *Layer, g *Group, r *Rul
 				p.counters[k.dir()].tableFull++
 			}
 		}
+		return dropped(reason, names)
 	}
-	return dropped(info)
 }
 
-// commit creates the pending flow pairs and the unified flow.
-func (p *Port) commit(dir Direction, k *ufKey, flags uint8, now int64) {
+// commit creates the pending flow pairs and the unified flow, and returns
+// the unified flow's decision (nil when it was not cached).
+func (p *Port) commit(dir Direction, k *ufKey, flags uint8, now int64) *htList {
 	st := &p.slow
 	c := &p.counters[dir]
 	// full: some table was full. The packet counts once in FlowTableFull
@@ -821,7 +840,7 @@ func (p *Port) commit(dir Direction, k *ufKey, flags uint8, now int64) {
 		st.refs = append(st.refs, lfRef{l: pd.l, h: fh, id: fid})
 	}
 	if st.ht.overflow {
-		return
+		return nil
 	}
 	e := ufEntry{gen: p.gen, packets: 1, bytes: uint64(st.size)}
 	if len(st.refs) > 0 {
@@ -842,6 +861,7 @@ func (p *Port) commit(dir Direction, k *ufKey, flags uint8, now int64) {
 	if flags&(header.TCPFlagFIN|header.TCPFlagRST) != 0 {
 		p.tcpClose(slot, st.refs, flags, now)
 	}
+	return e.ht
 }
 
 // UnifiedFlow describes one entry of the unified flow table, as

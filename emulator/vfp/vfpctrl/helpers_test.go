@@ -77,7 +77,7 @@ func load(frame []byte) (*packet.Buffer, *packet.Parsed) {
 func run(p *vfp.Port, dir vfp.Direction, frame []byte, now int64) (vfp.Verdict, drop.Reason, []byte) {
 	b, pp := load(frame)
 	res := p.Process(dir, b, pp, now, nil)
-	return res.Verdict, res.Drop.Reason, append([]byte(nil), b.Bytes()...)
+	return res.Verdict, res.Reason, append([]byte(nil), b.Bytes()...)
 }
 func outGroup(name string, prio uint32, rules ...*vfp.Rule) *vfp.Group {
 	return &vfp.Group{Name: name, Priority: prio, Direction: vfp.Out, Rules: rules}
