@@ -774,7 +774,8 @@ func (p *Port) dropSlow(k *ufKey, reason drop.Reason, l *Layer, g *Group, r *Rul
 		info.Rule = r.label()
 	}
 	if !cache {
-		return dropped(reason, &info) // a per-packet drop of the slow path: the names escape
+		names := info                  // only this copy escapes, so cached drops do not allocate it
+		return dropped(reason, &names) // a per-packet drop of the slow path
 	}
 	{
 		e := ufEntry{gen: p.gen, packets: 1, bytes: uint64(st.size), misses: slices.Clone(st.misses),
