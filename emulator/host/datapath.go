@@ -102,10 +102,9 @@ func (h *Host) dropMTU(out *Outbox, comp, port string, buf *packet.Buffer, p *pa
 // new outermost headers.
 func (h *Host) runVFP(v *vfp.Port, dir vfp.Direction, si int, port vswitch.PortID, buf *packet.Buffer, p *packet.Parsed, out *Outbox) bool {
 	out.rec.bad = true // VFP has its own flow table (the unified flow table)
-	verdict, reason := v.Process(dir, buf, p, out.Now, out.Trace)
-	if verdict == vfp.Drop {
-		d := v.LastDrop()
-		h.dropAt(out, CompVFP, h.portName(si, port), buf, p, reason, d.Layer, d.Group, d.Rule)
+	if res := v.Process(dir, buf, p, out.Now, out.Trace); res.Verdict == vfp.Drop {
+		d := res.Drop()
+		h.dropAt(out, CompVFP, h.portName(si, port), buf, p, d.Reason, d.Layer, d.Group, d.Rule)
 		return false
 	}
 	return true

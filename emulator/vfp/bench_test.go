@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/hnspath/hnspath/emulator/drop"
 	"github.com/hnspath/hnspath/emulator/emutest"
 	"github.com/hnspath/hnspath/emulator/header"
 	"github.com/hnspath/hnspath/emulator/packet"
@@ -75,8 +74,7 @@ func benchCases(t testing.TB) []benchCase {
 }
 
 var (
-	sinkV Verdict
-	sinkR drop.Reason
+	sinkRes Result
 )
 
 // TestNoAllocs checks that the cached path does not allocate.
@@ -88,11 +86,11 @@ func TestNoAllocs(t *testing.T) {
 			step := func() {
 				buf.Set(bc.frame)
 				pp.Decode(buf.Bytes())
-				sinkV, sinkR = bc.port.Process(bc.dir, buf, &pp, 0, nil)
+				sinkRes = bc.port.Process(bc.dir, buf, &pp, 0, nil)
 			}
 			step() // the first packet takes the slow path and may allocate
-			if sinkV != bc.want {
-				t.Fatalf("verdict %v (%v), want %v", sinkV, sinkR, bc.want)
+			if sinkRes.Verdict != bc.want {
+				t.Fatalf("verdict %v (%v), want %v", sinkRes.Verdict, sinkRes.Reason, bc.want)
 			}
 			if n := testing.AllocsPerRun(1000, step); n != 0 {
 				t.Errorf("Process allocs = %v per packet on the cached path, want 0", n)
@@ -121,10 +119,10 @@ func benchCached(b *testing.B, name string) {
 	for b.Loop() {
 		buf.Set(bc.frame)
 		pp.Decode(buf.Bytes())
-		sinkV, sinkR = bc.port.Process(bc.dir, buf, &pp, 0, nil)
+		sinkRes = bc.port.Process(bc.dir, buf, &pp, 0, nil)
 	}
-	if sinkV != bc.want {
-		b.Fatalf("verdict %v (%v), want %v", sinkV, sinkR, bc.want)
+	if sinkRes.Verdict != bc.want {
+		b.Fatalf("verdict %v (%v), want %v", sinkRes.Verdict, sinkRes.Reason, bc.want)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pkts/s")
 }
@@ -171,7 +169,7 @@ func BenchmarkACL10k(b *testing.B) {
 			}
 			buf.Set(frames[j])
 			pp.Decode(buf.Bytes())
-			sinkV, sinkR = p.Process(In, buf, &pp, 0, nil)
+			sinkRes = p.Process(In, buf, &pp, 0, nil)
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pkts/s")
 		if c := p.Counters().In; c.FlowHits != 0 {
@@ -193,7 +191,7 @@ func BenchmarkACL10k(b *testing.B) {
 			i++
 			buf.Set(frames[j])
 			pp.Decode(buf.Bytes())
-			sinkV, sinkR = p.Process(In, buf, &pp, 0, nil)
+			sinkRes = p.Process(In, buf, &pp, 0, nil)
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pkts/s")
 	})

@@ -56,7 +56,8 @@ func FuzzProcess(f *testing.F) {
 		valid := checksumsOK(frame)
 		for i := 0; i < 2; i++ {
 			b, pp := load(frame)
-			v, r := p.Process(dir, b, pp, int64(i), nil)
+			res := p.Process(dir, b, pp, int64(i), nil)
+			v, r := res.Verdict, res.Reason
 			switch v {
 			case Drop:
 				if r == drop.None {

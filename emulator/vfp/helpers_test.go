@@ -64,9 +64,16 @@ func load(frame []byte) (*packet.Buffer, *packet.Parsed) {
 // run processes a copy of frame and returns the verdict, reason and the
 // resulting frame (a copy).
 func run(p *Port, dir Direction, frame []byte, now int64) (Verdict, drop.Reason, []byte) {
+	res, out := runResult(p, dir, frame, now)
+	return res.Verdict, res.Reason, out
+}
+
+// runResult processes a copy of frame and returns the result and the
+// resulting frame (a copy).
+func runResult(p *Port, dir Direction, frame []byte, now int64) (Result, []byte) {
 	b, pp := load(frame)
-	v, r := p.Process(dir, b, pp, now, nil)
-	return v, r, append([]byte(nil), b.Bytes()...)
+	res := p.Process(dir, b, pp, now, nil)
+	return res, append([]byte(nil), b.Bytes()...)
 }
 
 func newRand(seed int64) *rand.Rand { return rand.New(rand.NewSource(seed)) }

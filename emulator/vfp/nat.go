@@ -173,3 +173,9 @@ func lbHash(d Distribution, t *packet.Tuple) uint64 {
 func entropyPort(t *packet.Tuple) uint16 {
 	return uint16(49152 + lbHash(DistributePerConnection, t)%16384)
 }
+
+// Hash hashes the key for the pool's mapping table.
+func (k natKey) Hash() uint64 {
+	t := packet.Tuple{Src: k.src, SrcPort: k.port, Proto: k.proto}
+	return t.Hash()
+}

@@ -148,16 +148,18 @@ func TestCachedPathMatchesSlowPath(t *testing.T) {
 		}
 		dir, frame := g.next()
 		bc, pc := load(frame)
-		vc, rc := cached.Process(dir, bc, pc, now, nil)
+		resC := cached.Process(dir, bc, pc, now, nil)
+		vc, rc := resC.Verdict, resC.Reason
 		slow.uft.clear()
 		bs, ps := load(frame)
-		vs, rs := slow.Process(dir, bs, ps, now, nil)
+		resS := slow.Process(dir, bs, ps, now, nil)
+		vs, rs := resS.Verdict, resS.Reason
 		if vc != vs || rc != rs {
 			t.Fatalf("packet %d (%v %x): cached path %v %v, slow path %v %v", i, dir, frame, vc, rc, vs, rs)
 		}
 		if vc == Drop {
-			if cached.LastDrop() != slow.LastDrop() {
-				t.Fatalf("packet %d: LastDrop cached %+v, slow %+v", i, cached.LastDrop(), slow.LastDrop())
+			if resC.Drop() != resS.Drop() {
+				t.Fatalf("packet %d: drop cached %+v, slow %+v", i, resC.Drop(), resS.Drop())
 			}
 			continue
 		}
@@ -205,8 +207,8 @@ func TestRealisticPortDrops(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v, r, _ := run(p, tt.dir, tt.frame, 0)
-			d := p.LastDrop()
+			res, _ := runResult(p, tt.dir, tt.frame, 0)
+			v, r, d := res.Verdict, res.Reason, res.Drop()
 			if v != Drop || r != tt.want || d.Layer != tt.layer || d.Rule != tt.rule {
 				t.Errorf("got %v %v at %s/%s, want drop %v at %s/%s", v, r, d.Layer, d.Rule, tt.want, tt.layer, tt.rule)
 			}

@@ -41,7 +41,7 @@ type PortOptions struct {
 	ClosedFlowTTL time.Duration
 }
 
-// DropInfo says why the last dropped packet was dropped, and by which layer,
+// DropInfo says why a packet was dropped, and by which layer,
 // group and rule (empty when no rule decided, e.g. a layer default).
 type DropInfo struct {
 	Reason             drop.Reason
@@ -83,7 +83,6 @@ type Port struct {
 	defTTL    int64
 	closedTTL int64
 	counters  [2]dirCounters
-	last      DropInfo
 	ipID      uint16
 	flowID    uint64
 	slow      slowState // scratch for the slow path, reused
@@ -159,9 +158,6 @@ func (p *Port) changed() {
 	p.gen++
 	p.dirty = true
 }
-
-// LastDrop returns why the last packet Process dropped was dropped.
-func (p *Port) LastDrop() DropInfo { return p.last }
 
 // VXLANPort returns the first UDP port the port recognises as VXLAN.
 func (p *Port) VXLANPort() uint16 { return p.vxlan[0] }

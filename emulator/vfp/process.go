@@ -14,13 +14,52 @@ import (
 	"github.com/hnspath/hnspath/emulator/trace"
 )
 
+// Sweep budgets of the slow path: how many entries of the unified flow
+// table, and of each stateful layer's flow table, it examines for
+// idleness. A new flow adds one unified flow and two layer flows per layer.
+// With a budget of b entries per entry added, a sweep cycle over a table
+// of U entries takes U/b new flows, so the table holds the live flows plus
+// U/b flows' worth of idle ones: U = live·b/(b-1). 8 per entry added keeps
+// a port that sees ever-new 5-tuples within 15% of its live flows instead
+// of growing towards FlowCapacity (TestIdleFlowsGo; 4 per flow let layer
+// tables reach twice their live flows).
+const (
+	sweepPerSlowPath      = 8  // unified flow table
+	sweepLayerPerSlowPath = 16 // each stateful layer's flow table
+)
+
 // Verdict is the outcome of Process.
 type Verdict uint8
+
+// Result is what Process did with a packet: the verdict and, on Drop, the
+// reason and which layer, group and rule decided. It is three words,
+// returned in registers; the names are shared and read-only.
+type Result struct {
+	Verdict Verdict
+	Reason  drop.Reason // drop.None on Pass
+	names   *DropInfo   // layer, group and rule of a drop; nil when none
+}
+
+// Drop returns the drop's reason, layer, group and rule (zero on Pass).
+func (r Result) Drop() DropInfo {
+	d := DropInfo{Reason: r.Reason}
+	if r.names != nil {
+		d.Layer, d.Group, d.Rule = r.names.Layer, r.names.Group, r.names.Rule
+	}
+	return d
+}
+
+var passed = Result{}
+
+// dropped returns a Drop result; names must not change afterwards.
+func dropped(reason drop.Reason, names *DropInfo) Result {
+	return Result{Verdict: Drop, Reason: reason, names: names}
+}
 
 // Verdicts.
 const (
 	Pass Verdict = iota // the packet goes on, possibly rewritten, encapsulated or decapsulated
-	Drop                // the packet is dropped; see the reason and LastDrop
+	Drop                // the packet is dropped; Result.Drop says why
 )
 
 // String returns "pass" or "drop".
@@ -33,16 +72,12 @@ func (v Verdict) String() string {
 
 // ufEntry is a cached decision: a transposition to apply, or a drop.
 type ufEntry struct {
-	gen      uint64
-	steps    []htStep
-	refs     []lfRef
-	misses   []lfMiss // stateful layers where the flow had no layer flow
-	rules    []*Rule  // rules that decided in some layer, for their counters
-	reason   drop.Reason
-	dropRule *Rule
-	info     DropInfo // the drop, or the encap rule (for MTU drops)
-	packets  uint64
-	bytes    uint64
+	gen     uint64
+	ht      *htList // the decision, shared with flows that took the same path
+	refs    []lfRef
+	misses  []lfMiss // stateful layers where the flow had no layer flow
+	packets uint64
+	bytes   uint64
 }
 
 // lfRef points a unified flow at a layer flow it depends on.
@@ -69,27 +104,29 @@ type lfKey struct {
 	pad uint8
 }
 
-// layerFlow is one direction of a flow pair in a stateful layer.
+// layerFlow is one direction of a flow pair in a stateful layer. What it
+// does (its rule and rewrite) is an lfAct shared with every flow that does
+// the same, so that the entry itself is small.
 type layerFlow struct {
-	id      uint64
-	pair    flow.Handle
-	pairID  uint64
-	rule    *Rule
-	ruleGen uint64
-	forward bool
-	fin     uint8 // FIN seen: bit 0 from the initiator, bit 1 from the responder
-	mss     uint16
-	mod     modify
-	nat     natRef
+	id     uint64
+	pairID uint64
+	pair   flow.Handle
+	fin    uint8 // FIN seen: bit 0 from the initiator, bit 1 from the responder
+	act    *lfAct
+	nat    natRef
 }
 
 type layerFlows struct {
 	t     *flow.Table[lfKey, layerFlow]
 	epoch uint64 // counts flow insertions
+	acts  lfActs
 }
 
 func newLayerFlows(capacity int) *layerFlows {
-	return &layerFlows{t: flow.NewTable[lfKey, layerFlow](capacity)}
+	lf := &layerFlows{t: flow.NewTable[lfKey, layerFlow](capacity)}
+	lf.acts.init()
+	lf.t.SetRelease(func(f *layerFlow) { lf.acts.put(f.act) })
+	return lf
 }
 
 // live returns the flow at h if it is still the one with id and not idle
@@ -224,26 +261,25 @@ func (c *dirCounters) drop(r drop.Reason) {
 // in ascending layer priority, in in descending. buf holds the frame and
 // pp its decoding; on Pass the frame in buf may be rewritten, encapsulated
 // (pushed into the headroom) or decapsulated (pulled), and pp describes it
-// again. now is the virtual time in ns. On Drop, LastDrop names the layer,
-// group and rule.
+// again. now is the virtual time in ns. On Drop, the result names the
+// reason, layer, group and rule.
 //
 // A packet of a known unified flow applies the cached transposition and
 // does not allocate; the first packet of a flow walks the layers, which
 // may allocate (flow entries, and rebuilding indexes after a policy
 // change). Non-IP frames (ARP) pass untouched; malformed IP packets are
 // dropped with drop.VFPInvalid.
-func (p *Port) Process(dir Direction, buf *packet.Buffer, pp *packet.Parsed, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
+func (p *Port) Process(dir Direction, buf *packet.Buffer, pp *packet.Parsed, now int64, tr *trace.Recorder) Result {
 	dir &= 1
 	c := &p.counters[dir]
 	c.packets++
 	c.bytes += uint64(buf.Len())
 	if !pp.IsIP() {
 		if pp.Valid() {
-			return Pass, drop.None
+			return passed
 		}
-		p.last = DropInfo{Reason: drop.VFPInvalid}
 		c.drop(drop.VFPInvalid)
-		return Drop, drop.VFPInvalid
+		return dropped(drop.VFPInvalid, nil)
 	}
 	var flags uint8
 	if pp.IPProto == header.ProtoTCP && pp.L4 != 0 {
@@ -271,11 +307,11 @@ func (p *Port) Process(dir Direction, buf *packet.Buffer, pp *packet.Parsed, now
 		p.uft.delete(h)
 	}
 	c.misses++
-	v, r := p.slowPath(dir, buf, pp, &k, flags, now, tr)
-	if v == Drop {
-		c.drop(r)
+	res := p.slowPath(dir, buf, pp, &k, flags, now, tr)
+	if res.Verdict == Drop {
+		c.drop(res.Reason)
 	}
-	return v, r
+	return res
 }
 
 // missesHold reports whether the stateful layers that had no flow for the
@@ -310,22 +346,22 @@ func (p *Port) refsLive(e *ufEntry, now int64) bool {
 	return true
 }
 
-func (p *Port) hit(c *dirCounters, s *ufSlot, buf *packet.Buffer, pp *packet.Parsed, flags uint8, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
+func (p *Port) hit(c *dirCounters, s *ufSlot, buf *packet.Buffer, pp *packet.Parsed, flags uint8, now int64, tr *trace.Recorder) Result {
 	c.hits++
 	s.lastSeen = now
 	e := &s.val
 	e.packets++
 	e.bytes += uint64(buf.Len())
-	for _, r := range e.rules {
+	d := e.ht
+	for _, r := range d.rules {
 		r.matched++
 	}
-	if e.reason != drop.None {
-		if e.dropRule != nil {
-			e.dropRule.dropped++
+	if d.reason != drop.None {
+		if d.dropRule != nil {
+			d.dropRule.dropped++
 		}
-		p.last = e.info
-		c.drop(e.reason)
-		return Drop, e.reason
+		c.drop(d.reason)
+		return dropped(d.reason, &d.info)
 	}
 	if flags&(header.TCPFlagFIN|header.TCPFlagRST) != 0 {
 		p.tcpClose(s, e.refs, flags, now)
@@ -334,17 +370,15 @@ func (p *Port) hit(c *dirCounters, s *ufSlot, buf *packet.Buffer, pp *packet.Par
 	if tr.Enabled() {
 		before = trace.Snap(pp, p.vxlan[0])
 	}
-	if r := p.applyHT(e.steps, buf, pp); r != drop.None {
-		p.last = e.info
-		p.last.Reason = r
+	if r := p.applyHT(d.steps, buf, pp); r != drop.None {
 		c.drop(r)
-		return Drop, r
+		return dropped(r, &d.info)
 	}
 	if tr.Enabled() {
 		tr.Add(trace.Event{Component: "vfp", Port: p.Name, Action: "unified-flow",
-			Detail: summarize(e.steps).Actions, Before: before, After: trace.Snap(pp, p.vxlan[0])})
+			Detail: summarize(d.steps).Actions, Before: before, After: trace.Snap(pp, p.vxlan[0])})
 	}
-	return Pass, drop.None
+	return passed
 }
 
 // tcpClose shortens the timeouts of a connection after a RST, or after a
@@ -365,7 +399,7 @@ func (p *Port) tcpClose(s *ufSlot, refs []lfRef, flags uint8, now int64) {
 		pair := r.l.flows.live(f.pair, f.pairID, now)
 		if flags&header.TCPFlagFIN != 0 {
 			bit := uint8(2)
-			if f.forward {
+			if f.act.forward {
 				bit = 1
 			}
 			f.fin |= bit
@@ -406,17 +440,17 @@ func blockReason(a *Action) drop.Reason {
 // as it goes, so later layers see it rewritten. It composes the actions into
 // one transposition and caches it, with the decision, in the unified flow
 // table.
-func (p *Port) slowPath(dir Direction, buf *packet.Buffer, pp *packet.Parsed, k *ufKey, flags uint8, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
+func (p *Port) slowPath(dir Direction, buf *packet.Buffer, pp *packet.Parsed, k *ufKey, flags uint8, now int64, tr *trace.Recorder) Result {
 	if p.dirty {
 		p.compile()
 	}
-	p.uft.sweep(now, 4)
+	p.uft.sweep(now, sweepPerSlowPath)
 	st := &p.slow
 	st.reset(p.defTTL)
 	st.size = buf.Len()
 	for _, l := range p.layers {
 		if l.flows != nil {
-			l.flows.t.Sweep(now, 4)
+			l.flows.t.Sweep(now, sweepLayerPerSlowPath)
 		}
 	}
 	n := len(p.layers)
@@ -474,7 +508,7 @@ func (p *Port) slowPath(dir Direction, buf *packet.Buffer, pp *packet.Parsed, k 
 			mss = a.MSSDelta[0]
 		case ActionDynNAT:
 			m.set = modSrcIP
-			m.srcIP = a.Pool.IP
+			m.srcIP = addrOf(a.Pool.IP)
 			if pp.HasL4Ports {
 				ref, isNew, ok := r.pool.alloc(pp.IPProto, pp.Src, pp.SrcPort, now)
 				if !ok {
@@ -498,7 +532,7 @@ func (p *Port) slowPath(dir Direction, buf *packet.Buffer, pp *packet.Parsed, k 
 			b := &bs[lbHash(a.LB.Distribution, &tin)%uint64(len(bs))]
 			if !a.LB.PreserveDIP {
 				m.set |= modDstIP
-				m.dstIP = b.Addr
+				m.dstIP = addrOf(b.Addr)
 			}
 			if b.Port != 0 {
 				m.set |= modDstPort
@@ -510,7 +544,7 @@ func (p *Port) slowPath(dir Direction, buf *packet.Buffer, pp *packet.Parsed, k 
 			}
 			if a.LB.SNAT {
 				m.set |= modSrcIP
-				m.srcIP = a.Pool.IP
+				m.srcIP = addrOf(a.Pool.IP)
 				if pp.HasL4Ports {
 					ref, isNew, ok := r.pool.alloc(pp.IPProto, pp.Src, pp.SrcPort, now)
 					if !ok {
@@ -578,12 +612,15 @@ func (p *Port) slowPath(dir Direction, buf *packet.Buffer, pp *packet.Parsed, k 
 			p.event(tr, a.Type.String(), l, g, r, before, pp)
 		}
 	}
-	p.commit(dir, k, flags, now)
+	l := p.commit(dir, k, flags, now)
 	if st.mtuDrop {
-		p.last = st.mtuInfo
-		return Drop, drop.MTUMismatch
+		// The unified flow's decision carries the encap rule's names.
+		if l == nil || l.info != st.mtuInfo {
+			l = &htList{htDecision: htDecision{info: st.mtuInfo}}
+		}
+		return dropped(drop.MTUMismatch, &l.info)
 	}
-	return Pass, drop.None
+	return passed
 }
 
 // createsFlow reports whether a stateful rule of type t creates a flow
@@ -594,11 +631,11 @@ func natModify(n *NATParams) modify {
 	var m modify
 	if n.SrcIP.IsValid() {
 		m.set |= modSrcIP
-		m.srcIP = n.SrcIP
+		m.srcIP = addrOf(n.SrcIP)
 	}
 	if n.DstIP.IsValid() {
 		m.set |= modDstIP
-		m.dstIP = n.DstIP
+		m.dstIP = addrOf(n.DstIP)
 	}
 	if n.SrcPort != 0 {
 		m.set |= modSrcPort
@@ -623,25 +660,26 @@ func (p *Port) layerFlowHit(l *Layer, dir Direction, v6 bool, f *fields, tin pac
 		return false
 	}
 	lf := lfs.t.Get(h)
-	valid := lf.rule.group != nil && lf.rule.gen == lf.ruleGen && lf.rule.group.layer == l
-	if valid && lf.forward {
+	a := lf.act
+	valid := a.rule.group != nil && a.rule.gen == a.ruleGen && a.rule.group.layer == l
+	if valid && a.forward {
 		r, _ := l.decide(dir, v6, f)
-		valid = r == lf.rule
+		valid = r == a.rule
 	}
 	if !valid {
 		lfs.deletePair(h)
 		return false
 	}
 	st := &p.slow
-	lf.mod.apply(pp)
-	st.ht.addModify(&lf.mod)
-	if lf.mss != 0 {
-		mssDelta(pp, lf.mss)
-		st.ht.add(htStep{op: opMSSDelta, mss: lf.mss})
+	a.mod.apply(pp)
+	st.ht.addModify(&a.mod)
+	if a.mss != 0 {
+		mssDelta(pp, a.mss)
+		st.ht.add(htStep{op: opMSSDelta, mss: a.mss})
 	}
-	if lf.forward {
-		lf.rule.matched++
-		st.rules = append(st.rules, lf.rule)
+	if a.forward {
+		a.rule.matched++
+		st.rules = append(st.rules, a.rule)
 	}
 	lfs.touch(h, lf, now)
 	st.refs = append(st.refs, lfRef{l: l, h: h, id: lf.id})
@@ -723,7 +761,7 @@ func (p *Port) decapSlow(buf *packet.Buffer, pp *packet.Parsed, d *DecapParams) 
 
 // dropSlow ends the slow path with a drop: it releases NAT mappings made
 // for the packet and, when the decision depends only on the flow, caches it.
-func (p *Port) dropSlow(k *ufKey, reason drop.Reason, l *Layer, g *Group, r *Rule, cache bool, now int64, tr *trace.Recorder) (Verdict, drop.Reason) {
+func (p *Port) dropSlow(k *ufKey, reason drop.Reason, l *Layer, g *Group, r *Rule, cache bool, now int64, tr *trace.Recorder) Result {
 	st := &p.slow
 	for _, ref := range st.newNAT {
 		ref.release()
@@ -735,21 +773,29 @@ func (p *Port) dropSlow(k *ufKey, reason drop.Reason, l *Layer, g *Group, r *Rul
 	if r != nil {
 		info.Rule = r.label()
 	}
-	p.last = info
-	if cache {
-		e := ufEntry{gen: p.gen, reason: reason, dropRule: r, info: info, packets: 1, bytes: uint64(st.size),
-			rules: slices.Clone(st.rules), misses: slices.Clone(st.misses)}
+	if !cache {
+		names := info                  // only this copy escapes, so cached drops do not allocate it
+		return dropped(reason, &names) // a per-packet drop of the slow path
+	}
+	{
+		e := ufEntry{gen: p.gen, packets: 1, bytes: uint64(st.size), misses: slices.Clone(st.misses),
+			ht: p.uft.ht.get(&htDecision{reason: reason, dropRule: r, info: info, rules: st.rules})}
+		names := &e.ht.info
 		if _, ok := p.uft.insert(k, e, now, p.defTTL); ok {
 			p.counters[k.dir()].created++
-		} else if p.uft.n >= p.uft.max {
-			p.counters[k.dir()].tableFull++
+		} else {
+			p.uft.ht.put(e.ht)
+			if p.uft.n >= p.uft.max {
+				p.counters[k.dir()].tableFull++
+			}
 		}
+		return dropped(reason, names)
 	}
-	return Drop, reason
 }
 
-// commit creates the pending flow pairs and the unified flow.
-func (p *Port) commit(dir Direction, k *ufKey, flags uint8, now int64) {
+// commit creates the pending flow pairs and the unified flow, and returns
+// the unified flow's decision (nil when it was not cached).
+func (p *Port) commit(dir Direction, k *ufKey, flags uint8, now int64) *htList {
 	st := &p.slow
 	c := &p.counters[dir]
 	// full: some table was full. The packet counts once in FlowTableFull
@@ -770,15 +816,19 @@ func (p *Port) commit(dir Direction, k *ufKey, flags uint8, now int64) {
 		// may still be waiting for a sweep.
 		lfs.t.Lookup(pd.fwdKey, now)
 		lfs.t.Lookup(pd.revKey, now)
-		fh, ok := lfs.t.Insert(pd.fwdKey, layerFlow{id: fid, rule: pd.r, ruleGen: pd.r.gen, forward: true,
-			mod: pd.fwd, mss: pd.mssF, nat: pd.nat}, now, pd.ttl)
+		fa := lfs.acts.get(lfActKey{rule: pd.r, ruleGen: pd.r.gen, forward: true, mod: pd.fwd, mss: pd.mssF})
+		fh, ok := lfs.t.Insert(pd.fwdKey, layerFlow{id: fid, act: fa, nat: pd.nat}, now, pd.ttl)
 		if !ok {
+			lfs.acts.put(fa)
 			full = full || lfs.t.Len() >= lfs.t.Cap()
 			continue
 		}
 		lfs.epoch++
-		rh, ok := lfs.t.Insert(pd.revKey, layerFlow{id: rid, rule: pd.r, ruleGen: pd.r.gen,
-			mod: pd.rev, mss: pd.mssR, nat: pd.nat, pair: fh, pairID: fid}, now, pd.ttl)
+		ra := lfs.acts.get(lfActKey{rule: pd.r, ruleGen: pd.r.gen, mod: pd.rev, mss: pd.mssR})
+		rh, ok := lfs.t.Insert(pd.revKey, layerFlow{id: rid, act: ra, nat: pd.nat, pair: fh, pairID: fid}, now, pd.ttl)
+		if !ok {
+			lfs.acts.put(ra)
+		}
 		if ok {
 			f := lfs.t.Get(fh)
 			f.pair, f.pairID = rh, rid
@@ -791,31 +841,28 @@ func (p *Port) commit(dir Direction, k *ufKey, flags uint8, now int64) {
 		st.refs = append(st.refs, lfRef{l: pd.l, h: fh, id: fid})
 	}
 	if st.ht.overflow {
-		return
+		return nil
 	}
-	e := ufEntry{gen: p.gen, packets: 1, bytes: uint64(st.size), info: st.encap}
-	if st.ht.n > 0 {
-		e.steps = slices.Clone(st.ht.steps[:st.ht.n])
-	}
+	e := ufEntry{gen: p.gen, packets: 1, bytes: uint64(st.size)}
 	if len(st.refs) > 0 {
 		e.refs = slices.Clone(st.refs)
-	}
-	if len(st.rules) > 0 {
-		e.rules = slices.Clone(st.rules)
 	}
 	if len(st.misses) > 0 {
 		e.misses = slices.Clone(st.misses)
 	}
 	var slot *ufSlot
+	e.ht = p.uft.ht.get(&htDecision{steps: st.ht.steps[:st.ht.n], rules: st.rules, info: st.encap})
 	if h, ok := p.uft.insert(k, e, now, st.ttl); ok {
 		c.created++
 		slot = p.uft.at(h)
 	} else {
+		p.uft.ht.put(e.ht)
 		full = full || p.uft.n >= p.uft.max
 	}
 	if flags&(header.TCPFlagFIN|header.TCPFlagRST) != 0 {
 		p.tcpClose(slot, st.refs, flags, now)
 	}
+	return e.ht
 }
 
 // UnifiedFlow describes one entry of the unified flow table, as
@@ -850,12 +897,12 @@ func (p *Port) UnifiedFlows(now int64) []UnifiedFlow {
 			Direction: k.dir(), Outer: tupleAt(k[kSrc:]), SrcMAC: k.mac(kSrcMAC), DstMAC: k.mac(kDstMAC),
 			VLAN: binary.BigEndian.Uint16(k[kVID:]), Encap: k[kEncap] != 0, VNI: k.vni(),
 			Inner: tupleAt(k[kInner:]), InnerSrcMAC: k.mac(kISrcMAC), InnerDstMAC: k.mac(kIDstMAC),
-			Generation: e.gen, Stale: e.gen != p.gen, Drop: e.reason, Transposition: summarize(e.steps),
+			Generation: e.gen, Stale: e.gen != p.gen, Drop: e.ht.reasonOf(), Transposition: summarize(e.ht.stepsOf()),
 			LayerFlows: len(e.refs), Packets: e.packets, Bytes: e.bytes,
 			Idle: time.Duration(now - s.lastSeen), Timeout: time.Duration(s.timeout),
 		}
-		if e.reason != drop.None {
-			u.DropInfo = e.info
+		if e.ht.reasonOf() != drop.None {
+			u.DropInfo = e.ht.info
 		}
 		out = append(out, u)
 		return true
@@ -868,3 +915,6 @@ func tupleString(t packet.Tuple) string {
 	s, d := t.SrcAddr(), t.DstAddr()
 	return strconv.Itoa(int(t.Proto)) + " " + netip.AddrPortFrom(s, t.SrcPort).String() + " -> " + netip.AddrPortFrom(d, t.DstPort).String()
 }
+
+// Hash hashes the key for the layer's flow table.
+func (k lfKey) Hash() uint64 { return k.t.Hash() ^ uint64(k.dir)<<63 ^ uint64(k.dir) }

@@ -120,14 +120,15 @@ func TestRuleSemantics(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newPort(t, PortOptions{}, tt.layer())
 			for i := 0; i < 2; i++ { // slow path, then the cached decision
-				v, r, _ := run(p, Out, tt.frame, int64(i)*sec)
+				res, _ := runResult(p, Out, tt.frame, int64(i)*sec)
+				v, r := res.Verdict, res.Reason
 				if v != tt.wantV || r != tt.wantReason {
 					t.Fatalf("packet %d: got %v %v, want %v %v", i+1, v, r, tt.wantV, tt.wantReason)
 				}
 				if v == Drop {
-					d := p.LastDrop()
+					d := res.Drop()
 					if d.Layer != "L" || d.Rule != tt.wantRule || d.Reason != tt.wantReason {
-						t.Errorf("packet %d: LastDrop = %+v, want layer L rule %q reason %v", i+1, d, tt.wantRule, tt.wantReason)
+						t.Errorf("packet %d: drop = %+v, want layer L rule %q reason %v", i+1, d, tt.wantRule, tt.wantReason)
 					}
 				}
 			}
@@ -171,12 +172,13 @@ func TestLayerOrder(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := mk(tt.natPrio)
-			v, _, _ := run(p, tt.dir, tt.frame, 0)
+			res, _ := runResult(p, tt.dir, tt.frame, 0)
+			v := res.Verdict
 			if v != tt.want {
 				t.Fatalf("got %v, want %v", v, tt.want)
 			}
-			if v == Drop && p.LastDrop().Rule != tt.wantRule {
-				t.Errorf("dropped by %q, want %q", p.LastDrop().Rule, tt.wantRule)
+			if v == Drop && res.Drop().Rule != tt.wantRule {
+				t.Errorf("dropped by %q, want %q", res.Drop().Rule, tt.wantRule)
 			}
 		})
 	}
@@ -300,13 +302,14 @@ func TestDynNAT(t *testing.T) {
 		{"after the TTL a port is free again", Out, udpOut(t, peerIP, 40002, 80), 40 * sec, Pass, 0, hostIP, peerIP, 1024, 80},
 	}
 	for _, s := range steps {
-		v, r, out := run(p, s.dir, s.frame, s.at)
+		res, out := runResult(p, s.dir, s.frame, s.at)
+		v, r := res.Verdict, res.Reason
 		if v != s.want || r != s.wantReason {
 			t.Fatalf("%s: got %v %v, want %v %v", s.name, v, r, s.want, s.wantReason)
 		}
 		if v == Drop {
-			if d := p.LastDrop(); d.Rule != "SNAT_UDP_OUTBOUNDNAT" || d.Layer != "SLB_NAT_LAYER" {
-				t.Errorf("%s: LastDrop = %+v, want the SNAT rule", s.name, d)
+			if d := res.Drop(); d.Rule != "SNAT_UDP_OUTBOUNDNAT" || d.Layer != "SLB_NAT_LAYER" {
+				t.Errorf("%s: drop = %+v, want the SNAT rule", s.name, d)
 			}
 			continue
 		}
@@ -607,7 +610,8 @@ func TestDecap(t *testing.T) {
 			p := newPort(t, PortOptions{}, vnetDecapLayer(4096))
 			for i := 0; i < 2; i++ {
 				b, pp := load(tt.frame)
-				v, r := p.Process(In, b, pp, int64(i)*sec, nil)
+				res := p.Process(In, b, pp, int64(i)*sec, nil)
+				v, r := res.Verdict, res.Reason
 				if v != tt.want || r != tt.reason {
 					t.Fatalf("packet %d: got %v %v, want %v %v", i+1, v, r, tt.want, tt.reason)
 				}
@@ -636,12 +640,13 @@ func TestMTUAndMSS(t *testing.T) {
 		want  Verdict
 	}{{big, Drop}, {fits, Pass}, {big, Drop}, {fits, Pass}}
 	for i, s := range steps {
-		v, r, out := run(p, Out, s.frame, int64(i)*sec)
+		res, out := runResult(p, Out, s.frame, int64(i)*sec)
+		v, r := res.Verdict, res.Reason
 		if v != s.want {
 			t.Fatalf("packet %d (%d bytes): got %v %v, want %v", i+1, len(s.frame), v, r, s.want)
 		}
 		if v == Drop {
-			if d := p.LastDrop(); r != drop.MTUMismatch || d.Rule != "ENCAP_10.244.2.0_24" {
+			if d := res.Drop(); r != drop.MTUMismatch || d.Rule != "ENCAP_10.244.2.0_24" {
 				t.Errorf("packet %d: reason %v by %q, want %v by the encap rule", i+1, r, d.Rule, drop.MTUMismatch)
 			}
 		} else if got := emutest.DecodeVXLAN4(t, out).IPv4.Length; got != 1500 {

@@ -51,12 +51,42 @@ const (
 	modPorts = modSrcPort | modDstPort
 )
 
-// modify writes fixed values into the outermost headers.
+// modify writes fixed values into the outermost headers. It holds no
+// pointers (addresses are ipAddr, not netip.Addr), so that layer flows
+// and transpositions that embed it are small and the collector skips them.
 type modify struct {
 	set              modBits
 	srcMAC, dstMAC   header.MAC
-	srcIP, dstIP     netip.Addr
+	srcIP, dstIP     ipAddr
 	srcPort, dstPort uint16
+}
+
+// ipAddr is an IP address in 17 bytes without a pointer: its 16-byte
+// form and its family (0 for the zero netip.Addr).
+type ipAddr struct {
+	b   [16]byte
+	fam uint8 // 0, 4 or 6
+}
+
+func addrOf(a netip.Addr) ipAddr {
+	switch {
+	case a.Is4():
+		return ipAddr{b: a.As16(), fam: 4}
+	case a.Is6():
+		return ipAddr{b: a.WithZone("").As16(), fam: 6}
+	}
+	return ipAddr{}
+}
+
+// addr returns the address as a netip.Addr. It does not allocate.
+func (x *ipAddr) addr() netip.Addr {
+	switch x.fam {
+	case 4:
+		return netip.AddrFrom4([4]byte(x.b[12:16]))
+	case 6:
+		return netip.AddrFrom16(x.b)
+	}
+	return netip.Addr{}
 }
 
 // then returns m followed by o (o's values win).
@@ -102,11 +132,15 @@ func (m *modify) apply(pp *packet.Parsed) {
 	if !pp.IsIP() {
 		return
 	}
-	if m.set&modSrcIP != 0 && pp.Src != m.srcIP {
-		pp.SetSrcIP(m.srcIP)
+	if m.set&modSrcIP != 0 {
+		if a := m.srcIP.addr(); pp.Src != a {
+			pp.SetSrcIP(a)
+		}
 	}
-	if m.set&modDstIP != 0 && pp.Dst != m.dstIP {
-		pp.SetDstIP(m.dstIP)
+	if m.set&modDstIP != 0 {
+		if a := m.dstIP.addr(); pp.Dst != a {
+			pp.SetDstIP(a)
+		}
 	}
 	if pp.L4 == 0 {
 		return
@@ -125,11 +159,11 @@ func (m *modify) inverse(t *packet.Tuple, srcMAC, dstMAC header.MAC) modify {
 	var r modify
 	if m.set&modSrcIP != 0 {
 		r.set |= modDstIP
-		r.dstIP = t.SrcAddr()
+		r.dstIP = addrOf(t.SrcAddr())
 	}
 	if m.set&modDstIP != 0 {
 		r.set |= modSrcIP
-		r.srcIP = t.DstAddr()
+		r.srcIP = addrOf(t.DstAddr())
 	}
 	if m.set&modSrcPort != 0 {
 		r.set |= modDstPort
@@ -172,10 +206,10 @@ func (m *modify) describe(b *strings.Builder) {
 		w("dst MAC", macString(m.dstMAC))
 	}
 	if m.set&modSrcIP != 0 {
-		w("src IP", m.srcIP.String())
+		w("src IP", m.srcIP.addr().String())
 	}
 	if m.set&modDstIP != 0 {
-		w("dst IP", m.dstIP.String())
+		w("dst IP", m.dstIP.addr().String())
 	}
 	if m.set&modSrcPort != 0 {
 		w("src port", strconv.Itoa(int(m.srcPort)))

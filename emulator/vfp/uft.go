@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"unsafe"
 
+	"github.com/hnspath/hnspath/emulator/flow"
 	"github.com/hnspath/hnspath/emulator/header"
 	"github.com/hnspath/hnspath/emulator/packet"
 )
@@ -102,11 +103,13 @@ type ufTable struct {
 	max     int
 	n       int
 	cursor  ufHandle
-	collide bool // tests: every key hashes to 1, to exercise long probe chains
+	ht      htIntern // the transpositions of the entries
+	collide bool     // tests: every key hashes to 1, to exercise long probe chains
 }
 
 func newUFTable(max int) *ufTable {
 	t := &ufTable{max: max, next: 1}
+	t.ht.init()
 	t.resize(64)
 	return t
 }
@@ -229,7 +232,7 @@ func (t *ufTable) insert(k *ufKey, v ufEntry, now, timeout int64) (ufHandle, boo
 		return 0, false
 	}
 	if t.n >= t.max {
-		t.sweep(now, 64)
+		t.sweep(now, flow.SweepOnFull)
 		if t.n >= t.max {
 			return 0, false
 		}
@@ -258,6 +261,7 @@ func (t *ufTable) insert(k *ufKey, v ufEntry, now, timeout int64) (ufHandle, boo
 // remove drops slot h, at index position pos.
 func (t *ufTable) remove(pos uint32, h ufHandle, s *ufSlot) {
 	t.unindex(pos)
+	t.ht.put(s.val.ht)
 	*s = ufSlot{}
 	t.free = append(t.free, h)
 	t.n--
@@ -304,6 +308,7 @@ func (t *ufTable) all(f func(h ufHandle, s *ufSlot) bool) {
 // clear removes every entry.
 func (t *ufTable) clear() {
 	clear(t.idx)
+	t.ht.clear()
 	t.chunks = t.chunks[:0]
 	t.free = t.free[:0]
 	t.next, t.n, t.cursor = 1, 0, 0

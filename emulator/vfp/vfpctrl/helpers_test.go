@@ -76,8 +76,8 @@ func load(frame []byte) (*packet.Buffer, *packet.Parsed) {
 // resulting frame (a copy).
 func run(p *vfp.Port, dir vfp.Direction, frame []byte, now int64) (vfp.Verdict, drop.Reason, []byte) {
 	b, pp := load(frame)
-	v, r := p.Process(dir, b, pp, now, nil)
-	return v, r, append([]byte(nil), b.Bytes()...)
+	res := p.Process(dir, b, pp, now, nil)
+	return res.Verdict, res.Reason, append([]byte(nil), b.Bytes()...)
 }
 func outGroup(name string, prio uint32, rules ...*vfp.Rule) *vfp.Group {
 	return &vfp.Group{Name: name, Priority: prio, Direction: vfp.Out, Rules: rules}
