@@ -25,7 +25,9 @@ type LogError struct {
 	Err   error
 }
 
-func (e *LogError) Error() string { return fmt.Sprintf("%s:%d: %s: %v", e.File, e.Line, e.Field, e.Err) }
+func (e *LogError) Error() string {
+	return fmt.Sprintf("%s:%d: %s: %v", e.File, e.Line, e.Field, e.Err)
+}
 func (e *LogError) Unwrap() error { return e.Err }
 
 // NodeLog is what a pod's log hands back (the frames run.ps1 writes).
@@ -34,6 +36,9 @@ type NodeLog struct {
 	// (its last line), with the probe's exit code in Exit.
 	Started, Done bool
 	Exit          int
+	// Run and Node are the run's ID and the node's name as the script
+	// gave them on its first line.
+	Run, Node string
 	// Info are the node's facts ("os-build", "hns-version").
 	Info map[string]string
 	// Files are the files the node sent, by name ("probe/summary.json",
@@ -49,11 +54,12 @@ type NodeLog struct {
 
 const maxOther = 40
 
-// ParseLog reads a pod's log: the lines of run run's frames. name is the
-// pod's name for errors. A log cut short (no "done" line) is not an error:
-// Done says so.
+// ParseLog reads a pod's log: the lines of run run's frames (with run "",
+// of the run named by the first "start" line). name is the pod's name (or
+// the log file's) for errors. A log cut short (no "done" line) is not an
+// error: Done says so.
 func ParseLog(r io.Reader, name, run string) (*NodeLog, error) {
-	l := &NodeLog{Info: map[string]string{}, Files: map[string][]byte{}}
+	l := &NodeLog{Info: map[string]string{}, Files: map[string][]byte{}, Run: run}
 	tag := "#hnspath-fleet " + run + " "
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -67,6 +73,14 @@ func ParseLog(r io.Reader, name, run string) (*NodeLog, error) {
 	for sc.Scan() {
 		line++
 		s := strings.TrimRight(sc.Text(), "\r")
+		if l.Run == "" {
+			if id, ok := strings.CutPrefix(s, "#hnspath-fleet "); ok {
+				if id, _, ok = strings.Cut(id, " start"); ok && id != "" && !strings.Contains(id, " ") {
+					l.Run = id
+					tag = "#hnspath-fleet " + id + " "
+				}
+			}
+		}
 		rest, ok := strings.CutPrefix(s, tag)
 		if cur != "" {
 			if !ok {
@@ -99,7 +113,7 @@ func ParseLog(r io.Reader, name, run string) (*NodeLog, error) {
 		verb, arg, _ := strings.Cut(rest, " ")
 		switch verb {
 		case "start":
-			l.Started = true
+			l.Started, l.Node = true, strings.TrimSpace(arg)
 		case "info":
 			k, v, _ := strings.Cut(arg, " ")
 			l.Info[k] = strings.TrimSpace(v)
@@ -227,4 +241,78 @@ func ParseDiffs(data []byte, file string) ([]reports.FleetDiff, error) {
 		}
 	}
 	return out, nil
+}
+
+// SplitPrefixed splits the output of kubectl logs --prefix (every line
+// "[pod/NAME/CONTAINER] text") into one log per pod. It reports false when
+// data is not in that form (a plain pod log).
+func SplitPrefixed(data []byte) (map[string][]byte, bool) {
+	out := map[string][]byte{}
+	for line := range bytes.Lines(data) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		if !bytes.HasPrefix(line, []byte("[pod/")) {
+			return nil, false
+		}
+		end := bytes.Index(line, []byte("] "))
+		if end < 0 {
+			end = bytes.IndexByte(line, ']')
+			if end < 0 || len(bytes.TrimSpace(line[end+1:])) != 0 {
+				return nil, false
+			}
+		}
+		pod, _, _ := strings.Cut(string(line[len("[pod/"):end]), "/")
+		rest := line[min(end+2, len(line)):]
+		out[pod] = append(out[pod], rest...)
+		if !bytes.HasSuffix(rest, []byte("\n")) {
+			out[pod] = append(out[pod], '\n')
+		}
+	}
+	return out, len(out) > 0
+}
+
+// FromLogs makes a fleet report from pod logs collected by other means
+// (kubectl logs, after hnspath fleet manifests were applied), by log name
+// (a file, or a pod of a kubectl logs --prefix file); every log must be of
+// the same run. It writes the files the logs carry under out when out is
+// not "".
+func FromLogs(logs map[string][]byte, out string) (*reports.Fleet, error) {
+	f := &reports.Fleet{Schema: reports.FleetSchema}
+	names := make([]string, 0, len(logs))
+	for n := range logs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var errs []error
+	for _, name := range names {
+		l, err := ParseLog(bytes.NewReader(logs[name]), name, "")
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !l.Started {
+			errs = append(errs, &LogError{File: name, Line: 1, Field: "log", Err: errors.New("no \"#hnspath-fleet RUN start\" line: not the log of a fleet pod")})
+			continue
+		}
+		if f.Run == "" {
+			f.Run = l.Run
+		} else if l.Run != f.Run {
+			errs = append(errs, &LogError{File: name, Line: 1, Field: "run", Err: fmt.Errorf("run %s, the other logs are of run %s", l.Run, f.Run)})
+			continue
+		}
+		node := l.Node
+		if node == "" {
+			node = name
+		}
+		res := reports.FleetNode{Name: node}
+		if reason, why := fromLog(&res, l, name, out, "the log says no more"); reason != "" {
+			res.Status, res.Reason, res.Why = reports.FleetNotRun, reason, why
+		}
+		f.Nodes = append(f.Nodes, res)
+	}
+	sort.SliceStable(f.Nodes, func(i, j int) bool { return f.Nodes[i].Name < f.Nodes[j].Name })
+	f.Scenarios = scenarioNames(nil, f.Nodes)
+	f.Group()
+	return f, errors.Join(errs...)
 }

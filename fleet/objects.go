@@ -9,6 +9,7 @@ package fleet
 import (
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"regexp"
 	"sort"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/yaml"
 )
 
 // Labels on everything a run creates: the first finds every fleet object
@@ -334,4 +336,37 @@ func (o *Options) binary() string {
 		return DefaultBinary
 	}
 	return o.Binary
+}
+
+// WriteManifests writes the run's objects for nodes as YAML documents
+// (the ConfigMap, then a pod per node), for users who apply them with their
+// own tools. The pods have no owner reference (the ConfigMap's UID is not
+// known before it exists): their labels are what fleet clean and fleet
+// report find them by.
+func (o *Options) WriteManifests(w io.Writer, nodes []string) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	if len(nodes) == 0 {
+		return errors.New("manifests: no nodes")
+	}
+	objs := []any{o.ConfigMap()}
+	for _, n := range nodes {
+		objs = append(objs, o.Pod(n, nil))
+	}
+	for i, obj := range objs {
+		b, err := yaml.Marshal(obj)
+		if err != nil {
+			return fmt.Errorf("manifests: %w", err)
+		}
+		if i > 0 {
+			if _, err := io.WriteString(w, "---\n"); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
 }

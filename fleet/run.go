@@ -316,46 +316,54 @@ func (r *Runner) gather(ctx context.Context, nr *nodeRun, t *corev1.ContainerSta
 		nr.finish(reports.ReasonError, err.Error())
 		return
 	}
-	nr.res.OSBuild = l.Info["os-build"]
-	nr.res.HNSVersion = l.Info["hns-version"]
+	if reason, why := fromLog(&nr.res, l, nr.pod, r.Out, fmt.Sprintf("container exit %d: %s", t.ExitCode, strings.TrimSpace(t.Reason+" "+t.Message))); reason != "" {
+		nr.finish(reason, why)
+		return
+	}
+	nr.done = true
+}
+
+// fromLog fills in a node's results from its pod's log, and writes the
+// files it carried under out/<node>/ when out is not "". It returns why
+// the node has no results ("" when it has them). exit says how the
+// container ended, for a log that does not.
+func fromLog(res *reports.FleetNode, l *NodeLog, pod, out, exit string) (reason, why string) {
+	res.OSBuild = l.Info["os-build"]
+	res.HNSVersion = l.Info["hns-version"]
 	switch {
 	case !l.Started:
-		nr.finish(reports.ReasonError, fmt.Sprintf("the script did not start (container exit %d: %s)", t.ExitCode, strings.TrimSpace(t.Reason+" "+t.Message)))
-		return
+		return reports.ReasonError, fmt.Sprintf("the script did not start (%s)", exit)
 	case !l.Done:
-		why := fmt.Sprintf("the log ends before the script did (container exit %d); the kubelet may have rotated it (containerLogMaxSize)", t.ExitCode)
+		why := fmt.Sprintf("the log ends before the script did (%s); the kubelet may have rotated it (containerLogMaxSize)", exit)
 		if len(l.Other) > 0 {
 			why += "; last line: " + l.Other[len(l.Other)-1]
 		}
-		nr.finish(reports.ReasonError, why)
-		return
+		return reports.ReasonError, why
 	}
-	if r.Out != "" {
+	if out != "" {
 		for _, name := range l.Names {
-			p := filepath.Join(r.Out, nodeDir(nr.node.Name), filepath.FromSlash(name))
+			p := filepath.Join(out, nodeDir(res.Name), filepath.FromSlash(name))
 			if err := writeFile(p, l.Files[name]); err != nil {
-				nr.finish(reports.ReasonError, err.Error())
-				return
+				return reports.ReasonError, err.Error()
 			}
-			nr.res.Files = append(nr.res.Files, filepath.ToSlash(filepath.Join(nodeDir(nr.node.Name), name)))
+			res.Files = append(res.Files, nodeDir(res.Name)+"/"+name)
 		}
 	}
-	res, err := l.Results(nr.pod)
-	nr.res.Results = res
-	nr.res.ProbeExit = l.Exit
+	results, err := l.Results(pod)
+	res.Results = results
+	res.ProbeExit = l.Exit
 	if err != nil {
 		why := err.Error()
 		if len(l.Fails) > 0 {
 			why += "; on the node: " + strings.Join(l.Fails, "; ")
 		}
-		nr.finish(reports.ReasonError, why)
-		return
+		return reports.ReasonError, why
 	}
-	nr.done = true
-	nr.res.Status = reports.FleetRan
+	res.Status = reports.FleetRan
 	if len(l.Fails) > 0 {
-		nr.res.Why = strings.Join(l.Fails, "; ")
+		res.Why = strings.Join(l.Fails, "; ")
 	}
+	return "", ""
 }
 
 func (nr *nodeRun) finish(reason, why string) {
