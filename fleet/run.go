@@ -183,10 +183,10 @@ func (r *Runner) loop(ctx context.Context, cm *corev1.ConfigMap, runs []*nodeRun
 			}
 			if nr.done {
 				r.progress(nr)
-				if nr.res.Status != reports.FleetRan {
-					// Free the node at once; Clean removes it at the end in any case.
-					_ = pods.Delete(ctx, nr.pod, metav1.DeleteOptions{})
-				}
+				// Its log is read: remove the pod at once (fewer objects for
+				// the API server on a large run); Clean removes it at the end
+				// in any case.
+				_ = pods.Delete(ctx, nr.pod, metav1.DeleteOptions{})
 			}
 		}
 		select {
