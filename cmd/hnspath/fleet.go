@@ -115,7 +115,7 @@ type podFlags struct {
 
 func addPodFlags(fs *pflag.FlagSet) *podFlags {
 	return &podFlags{
-		image:       fs.String("image", "", "container `image` holding hnspath.exe (required; a Windows image, or a HostProcess-only one FROM scratch)"),
+		image:       fs.String("image", "", "container `image` holding hnspath.exe (required; see docs/fleet.md for one on the HostProcess base image)"),
 		pull:        fs.String("pull-policy", "", "image pull `policy` Always, IfNotPresent or Never (default: the cluster's)"),
 		binary:      fs.String("binary", fleet.DefaultBinary, "`path` of hnspath.exe in the image (relative: under the container's sandbox mount)"),
 		evidence:    fs.Bool("evidence", false, "also collect each node's HNS objects, NetNat, VFP rules and a pktmon capture of the run (for hnspath import, compare and vfp check)"),
