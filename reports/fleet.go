@@ -168,7 +168,7 @@ func (n *FleetNode) agrees() bool {
 		return false
 	}
 	for _, r := range n.Results {
-		if len(r.Diffs) > 0 || r.Error != "" {
+		if r.Differing > 0 || len(r.Diffs) > 0 || r.Error != "" {
 			return false
 		}
 	}
