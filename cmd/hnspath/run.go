@@ -30,6 +30,7 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 	verbose := fs.BoolP("verbose", "v", false, "show what each passing scenario checked (the matched rejection of expect_error scenarios)")
 	noTrace := fs.Bool("no-trace", false, "record no traces (faster on long captures; failures show no trace)")
 	progress := fs.String("progress", "auto", "progress bar on stderr: `auto` (a terminal, runs over a second), always or never")
+	shard := fs.String("shard", "", "run only shard `i/n` of the scenarios (sorted by name, dealt in turn; hnspath report merges the shards' --json)")
 	if code := parseFlags(fs, args, stderr); code >= 0 {
 		return code
 	}
@@ -77,6 +78,10 @@ func runRun(args []string, stdout, stderr io.Writer) int {
 		kept = append(kept, sc)
 	}
 	scs = kept
+	var shardErr error
+	if scs, shardErr = shardOf(scs, *shard); shardErr != nil {
+		return usageErr(stderr, fs, "%v", shardErr)
+	}
 	if loadErr != nil {
 		fmt.Fprintf(stderr, "%v\n", loadErr)
 	}
