@@ -1,3 +1,5 @@
+//go:build fleet
+
 // Package fleet runs hnspath probe on the Windows nodes of a Kubernetes
 // cluster, one HostProcess pod per node, gathers each node's results from
 // the pod's log and reports the fleet against the model.

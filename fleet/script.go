@@ -1,3 +1,5 @@
+//go:build fleet
+
 package fleet
 
 // bootstrap is the pod's command line: it finds the run's ConfigMap (a
