@@ -53,9 +53,9 @@ type evaluator struct {
 	// extraPkt holds their unexpected outputs and drops.
 	nothingPkt map[int]bool
 	extraPkt   map[int][]portItem
-	seen     map[string]int // delivered outputs per port
-	dropSeen map[string]int // drops per reason
-	packets  int
+	seen       map[string]int // delivered outputs per port
+	dropSeen   map[string]int // drops per reason
+	packets    int
 }
 
 // portItem is an unexpected output or drop and the port it was at.
