@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/hnspath/hnspath/emulator/fabric"
@@ -48,10 +49,17 @@ type evaluator struct {
 	extraN   int
 	extraAt  map[string][]string
 	extraAtN map[string]int
-	seen     map[string]int // delivered outputs per port
-	dropSeen map[string]int // drops per reason
-	packets  int
+	// nothingPkt lists the packets a nothing_else is scoped to (packet: N);
+	// extraPkt holds their unexpected outputs and drops.
+	nothingPkt map[int]bool
+	extraPkt   map[int][]portItem
+	seen       map[string]int // delivered outputs per port
+	dropSeen   map[string]int // drops per reason
+	packets    int
 }
+
+// portItem is an unexpected output or drop and the port it was at.
+type portItem struct{ port, text string }
 
 type streamKey struct {
 	port string
@@ -115,7 +123,7 @@ func topologyDecodeOptions(t *Topology) spec.DecodeOptions {
 func newEvaluator(sc *Scenario, res *resolver) *evaluator {
 	ev := &evaluator{sc: sc, res: res, dec: topologyDecodeOptions(sc.Topology), bindings: &spec.Bindings{}, streams: map[streamKey]*stream{},
 		keep: map[int]*result.Packet{}, wantPkt: map[int]bool{}, dropPkt: map[int]bool{}, nothing: map[string]bool{},
-		extraAt: map[string][]string{}, extraAtN: map[string]int{}, seen: map[string]int{}, dropSeen: map[string]int{}}
+		extraAt: map[string][]string{}, extraAtN: map[string]int{}, nothingPkt: map[int]bool{}, extraPkt: map[int][]portItem{}, seen: map[string]int{}, dropSeen: map[string]int{}}
 	for _, e := range sc.Expect {
 		es := &expState{e: e}
 		ev.exps = append(ev.exps, es)
@@ -154,6 +162,8 @@ func newEvaluator(sc *Scenario, res *resolver) *evaluator {
 			switch {
 			case e.Output == result.KindWireTx || e.Output == result.KindWireRx:
 				ev.stream(streamKey{e.At, e.Output}).all = true
+			case e.Packet != 0:
+				ev.nothingPkt[e.Packet] = true
 			case e.At == "":
 				ev.global = true
 			default:
@@ -191,8 +201,11 @@ func (ev *evaluator) trace(p *result.Packet) string {
 func (ev *evaluator) oneLine(frame []byte) string { return spec.Decode(frame, ev.dec).String() }
 
 // unexpected records an output or drop that no expectation can consume.
-func (ev *evaluator) unexpected(port, what string) {
+func (ev *evaluator) unexpected(pkt int, port, what string) {
 	const show = 10
+	if ev.nothingPkt[pkt] {
+		ev.extraPkt[pkt] = append(ev.extraPkt[pkt], portItem{port, what})
+	}
 	if ev.global {
 		ev.extraN++
 		if len(ev.extra) < show {
@@ -223,7 +236,7 @@ func (ev *evaluator) observe(p *result.Packet) {
 			continue
 		}
 		if o.Kind == result.KindDelivered {
-			ev.unexpected(o.Port, fmt.Sprintf("packet %d: delivered at %s: %s", p.Index, o.Port, ev.oneLine(o.Frame)))
+			ev.unexpected(p.Index, o.Port, fmt.Sprintf("packet %d: delivered at %s: %s", p.Index, o.Port, ev.oneLine(o.Frame)))
 		}
 	}
 	for i := range p.Drops {
@@ -234,7 +247,7 @@ func (ev *evaluator) observe(p *result.Packet) {
 			kept = true
 			continue
 		}
-		ev.unexpected(d.Port, fmt.Sprintf("packet %d: %s", p.Index, DropComment(d)))
+		ev.unexpected(p.Index, d.Port, fmt.Sprintf("packet %d: %s", p.Index, DropComment(d)))
 	}
 	if kept {
 		ev.keep[p.Index] = p
@@ -331,10 +344,10 @@ func (ev *evaluator) finish() []string {
 			}
 		case ExpectNothingElse:
 			if es.e.Output == result.KindWireTx || es.e.Output == result.KindWireRx {
-				if msg := ev.nothingOnWire(where, streamKey{es.e.At, es.e.Output}); msg != "" {
+				if msg := ev.nothingOnWire(where, streamKey{es.e.At, es.e.Output}, es.e.Packet); msg != "" {
 					out = append(out, msg)
 				}
-			} else if msg := ev.nothingElse(where, es.e.At); msg != "" {
+			} else if msg := ev.nothingElse(where, es.e.At, es.e.Packet); msg != "" {
 				out = append(out, msg)
 			}
 		}
@@ -482,10 +495,17 @@ func (ev *evaluator) dropFailure(where string, es *expState) string {
 
 // nothingElse lists delivered outputs and drops (at port, or anywhere
 // when port is "") that no expectation consumed.
-func (ev *evaluator) nothingElse(where, port string) string {
+func (ev *evaluator) nothingElse(where, port string, pkt int) string {
 	var items []string
 	count := 0
-	if port == "" {
+	if pkt != 0 {
+		for _, it := range ev.extraPkt[pkt] {
+			if port == "" || it.port == port {
+				items = append(items, it.text)
+			}
+		}
+		count = len(items)
+	} else if port == "" {
 		items = append(items, ev.extra...)
 		count = ev.extraN
 	} else {
@@ -498,7 +518,7 @@ func (ev *evaluator) nothingElse(where, port string) string {
 			continue
 		}
 		for _, o := range st.obs {
-			if !o.consumed {
+			if !o.consumed && (pkt == 0 || o.pkt == pkt) {
 				count++
 				items = append(items, fmt.Sprintf("packet %d: delivered at %s: %s", o.pkt, o.port, ev.oneLine(o.frame)))
 				if firstPkt == 0 || o.pkt < firstPkt {
@@ -508,7 +528,7 @@ func (ev *evaluator) nothingElse(where, port string) string {
 		}
 	}
 	for _, d := range ev.drops {
-		if !d.consumed && (port == "" || d.d.Port == port) {
+		if !d.consumed && (port == "" || d.d.Port == port) && (pkt == 0 || d.pkt == pkt) {
 			count++
 			items = append(items, fmt.Sprintf("packet %d: %s", d.pkt, DropComment(d.d)))
 			if firstPkt == 0 || d.pkt < firstPkt {
@@ -521,8 +541,11 @@ func (ev *evaluator) nothingElse(where, port string) string {
 	}
 	var b strings.Builder
 	scope := ""
+	if pkt != 0 {
+		scope = " from packet " + strconv.Itoa(pkt)
+	}
 	if port != "" {
-		scope = " at " + port
+		scope += " at " + port
 	}
 	fmt.Fprintf(&b, "%s: nothing else%s was expected, but %d more came out or were dropped:\n", where, scope, count)
 	sort.SliceStable(items, func(i, j int) bool { return pktNum(items[i]) < pktNum(items[j]) })
@@ -544,11 +567,11 @@ func (ev *evaluator) nothingElse(where, port string) string {
 
 // nothingOnWire lists the wire observations of one kind at a NIC port
 // that no expectation consumed.
-func (ev *evaluator) nothingOnWire(where string, k streamKey) string {
+func (ev *evaluator) nothingOnWire(where string, k streamKey, pkt int) string {
 	var items []string
 	first := 0
 	for _, o := range ev.streams[k].obs {
-		if !o.consumed {
+		if !o.consumed && (pkt == 0 || o.pkt == pkt) {
 			items = append(items, fmt.Sprintf("packet %d: %s at %s: %s", o.pkt, k.kind, o.port, ev.oneLine(o.frame)))
 			if first == 0 {
 				first = o.pkt
@@ -559,7 +582,11 @@ func (ev *evaluator) nothingOnWire(where string, k streamKey) string {
 		return ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: nothing else was expected on the wire at %s (%s), but %d frames were seen:\n", where, k.port, k.kind, len(items))
+	scope := ""
+	if pkt != 0 {
+		scope = " from packet " + strconv.Itoa(pkt)
+	}
+	fmt.Fprintf(&b, "%s: nothing else%s was expected on the wire at %s (%s), but %d frames were seen:\n", where, scope, k.port, k.kind, len(items))
 	for i, it := range items {
 		if i == 10 {
 			fmt.Fprintf(&b, "    ... and %d more\n", len(items)-10)

@@ -58,6 +58,16 @@ func TestExpectations(t *testing.T) {
 		{"names", `  - {at: host1/web, packet: 2, frame: "ether(src=gateway, dst=host1/web) / ipv4(src=server, dst=host1/web)"}`, true, nil},
 		{"wire-tx default at a NIC", `  - {at: host1/eth0, packet: 4, frame: "ipv4(src=host1) / udp(sport=$p, dport=53)"}`, true, nil},
 		{"drop", `  - drop: {packet: 3, reason: winnat-no-mapping, at: host1/eth0, host: host1, component: tcpip}`, true, nil},
+		// nothing_else scoped to one packet: the other packets' outputs do not count.
+		{"nothing else from a packet", `  - {nothing_else: true, packet: 3}`, false,
+			[]string{"expect[1]", "nothing else from packet 3 was expected, but 1 more came out or were dropped", "packet 3: drop: winnat-no-mapping"}},
+		{"nothing else from a packet met", `  - drop: {packet: 3, reason: winnat-no-mapping}
+  - {nothing_else: true, packet: 3}`, true, nil},
+		{"nothing else from a packet at a port", `  - {nothing_else: true, packet: 2, at: server}`, true, nil},
+		{"nothing else from a packet at its port", `  - {nothing_else: true, packet: 2, at: host1/web}`, false,
+			[]string{"nothing else from packet 2 at host1/web was expected", "packet 2: delivered at host1/web"}},
+		{"nothing else from a packet on the wire", `  - {nothing_else: true, packet: 4, at: host1/eth0, kind: wire-tx}`, false,
+			[]string{"nothing else from packet 4 was expected on the wire at host1/eth0 (wire-tx), but 1 frames were seen", "packet 4: wire-tx"}},
 		{"drop slug alone", `  - drop: winnat-no-mapping`, true, nil},
 		{"drop wrong reason", `  - drop: {packet: 3, reason: winnat-filtered}`, false,
 			[]string{"no drop from packet 3 for reason winnat-filtered", "packet 3: drop: winnat-no-mapping"}},
@@ -164,7 +174,6 @@ func TestExpectationLoadErrors(t *testing.T) {
 	}{
 		{"nothing else on the wire needs a port", `  - {nothing_else: true, kind: wire-tx}`, "expect[1].at", "needs the NIC port"},
 		{"nothing else on the wire at a vNIC", `  - {nothing_else: true, at: host1/web, kind: wire-rx}`, "expect[1].at", "looks at a NIC port"},
-		{"nothing else takes no packet", `  - {nothing_else: true, packet: 2}`, "expect[1]", "not packet"},
 		{"drop reason", `  - drop: {packet: 3, reason: "winnat-*"}`, "expect[1].drop.reason", "unknown drop reason"},
 	}
 	for _, tt := range tests {

@@ -293,7 +293,7 @@ func (r *runner) inline(p *PacketInput, base, interval int64) error {
 		dst := r.defaultDst(from, rs)
 		frames, err := spec.Build(rs, pr, spec.BuildOptions{From: p.At, DstMAC: dst, Bindings: r.ev.bindings})
 		if err != nil {
-			return r.entryError(p, ".frame", err)
+			return r.entryError(p, ".frame", r.ev.unbound(rs, err))
 		}
 		for i, fr := range frames {
 			if i > 0 {

@@ -610,9 +610,6 @@ func (l *loader) expect(n *node, field string) {
 		if b, ok := l.boolean(nn, field+".nothing_else"); ok && !b {
 			l.errf(nn, field+".nothing_else", "nothing_else: false says nothing; leave it out")
 		}
-		if e.Packet != 0 {
-			l.errf(n, field, "nothing_else takes at (optional) and kind (wire-tx or wire-rx, with at), not packet")
-		}
 		if e.Output == "delivered" {
 			e.Output = ""
 		}

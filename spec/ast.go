@@ -62,7 +62,10 @@ const (
 	KindName
 	// KindAny is the wildcard "*": any value matches.
 	KindAny
-	// KindBinding is "$name": equal wherever the binding appears.
+	// KindBinding is "$name": equal wherever the binding appears. A binding
+	// written "$name in LO-HI" (In set) also requires its number to lie in
+	// the inclusive range Num to Max, where it is bound and wherever it is
+	// used.
 	KindBinding
 	// KindValid is "valid" for a checksum field: the checksum must be right.
 	KindValid
@@ -99,6 +102,15 @@ type Value struct {
 	// Text reports whether a KindBytes value was written (and prints) as a
 	// quoted string rather than hex.
 	Text bool
+	// In reports whether a KindBinding value carries a range (Num to Max)
+	// its number must lie in ("$p in 49152-65535").
+	In bool
+}
+
+// inRange reports whether a concrete value satisfies a ranged binding's
+// range; it is true for a binding without one.
+func (v Value) inRange(got Value) bool {
+	return !v.In || got.Kind == KindNum && got.Num >= v.Num && got.Num <= v.Max
 }
 
 // Num returns a KindNum value.
@@ -130,8 +142,10 @@ func (v Value) equal(w Value) bool {
 		return bytes.Equal(v.MAC, w.MAC)
 	case KindBytes:
 		return bytes.Equal(v.Bytes, w.Bytes)
-	case KindName, KindBinding:
+	case KindName:
 		return v.Name == w.Name
+	case KindBinding:
+		return v.Name == w.Name && v.In == w.In && v.Num == w.Num && v.Max == w.Max
 	}
 	return true
 }
@@ -167,6 +181,9 @@ func (v Value) format(d *fieldDef) string {
 	case KindAny:
 		return "*"
 	case KindBinding:
+		if v.In {
+			return "$" + v.Name + " in " + strconv.FormatUint(v.Num, 10) + "-" + strconv.FormatUint(v.Max, 10)
+		}
 		return "$" + v.Name
 	case KindValid:
 		return "valid"

@@ -210,6 +210,9 @@ func (s *Spec) bind(b *Bindings) error {
 				if !fits(d, v) {
 					return fail("binding $%s = %s does not fit the field", f.Value.Name, v.format(nil))
 				}
+				if !f.Value.inRange(v) {
+					return fail("binding $%s = %s is outside %d-%d", f.Value.Name, v.format(nil), f.Value.Num, f.Value.Max)
+				}
 				f.Value = v
 			}
 		}

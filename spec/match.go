@@ -249,10 +249,13 @@ func (m *matcher) value(d *fieldDef, want, got Value, have bool, l *dlayer) (str
 		return text + " (unresolved name)", false
 	case KindBinding:
 		if v, ok := m.tent[want.Name]; ok {
-			return text + "=" + v.format(d), have && v.equal(got)
+			return text + "=" + v.format(d), have && v.equal(got) && want.inRange(got)
 		}
 		if v, ok := m.b.Lookup(want.Name); ok {
-			return text + "=" + v.format(d), have && v.equal(got)
+			return text + "=" + v.format(d), have && v.equal(got) && want.inRange(got)
+		}
+		if !want.inRange(got) {
+			return text, false
 		}
 		if have {
 			got.MAC, got.Bytes = bytes.Clone(got.MAC), bytes.Clone(got.Bytes) // do not keep the frame

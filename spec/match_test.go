@@ -107,8 +107,14 @@ func TestMatchBindings(t *testing.T) {
 		{"udp(sport=$p)", dns, []string{"udp.sport: want $p=40000, got 5353"}, "$client=10.0.0.99, $p=40000"},
 		// Within one match, the second sight must agree with the first.
 		{"udp(sport=$a, dport=$a)", dns, []string{"udp.dport: want $a=5353, got 53"}, "$client=10.0.0.99, $p=40000"},
+		// Bound and range-checked at once: out of range, nothing is bound.
+		{"udp(sport=$e in 49152-65535)", dns, []string{"udp.sport: want $e in 49152-65535, got 5353"}, "$client=10.0.0.99, $p=40000"},
+		{"udp(sport=$e in 5000-6000)", dns, nil, "$client=10.0.0.99, $e=5353, $p=40000"},
+		// An already-bound value out of the range fails too.
+		{"tcp(sport=$p in 1-1023)", syn, []string{"tcp.sport: want $p in 1-1023=40000, got 40000"}, "$client=10.0.0.99, $e=5353, $p=40000"},
+		{"tcp(sport=$p in 32768-60999)", syn, nil, "$client=10.0.0.99, $e=5353, $p=40000"},
 		// A binding must have the same kind of value wherever it appears.
-		{"ether(src=$client)", dns, []string{"ether.src: want $client=10.0.0.99, got 02:00:00:00:00:99"}, "$client=10.0.0.99, $p=40000"},
+		{"ether(src=$client)", dns, []string{"ether.src: want $client=10.0.0.99, got 02:00:00:00:00:99"}, "$client=10.0.0.99, $e=5353, $p=40000"},
 	}
 	for i, st := range steps {
 		ok, diffs := Match(MustParse(st.expect), st.frame, &b, DecodeOptions{})
@@ -127,6 +133,10 @@ func TestMatchBindings(t *testing.T) {
 	f := build1(t, "ether(dst=client, src=host1) / ipv4(src=10.0.0.10, dst=$client) / tcp(sport=8082, dport=$p, flags=SA)", topo, BuildOptions{Bindings: &b})
 	if ok, diffs := Match(MustParse("ipv4(dst=10.0.0.99) / tcp(dport=40000)"), f, nil, DecodeOptions{}); !ok {
 		t.Fatalf("reply built with bindings: %v", diffs)
+	}
+	// Building checks the range too.
+	if _, err := Build(MustParse("udp(sport=$p in 1-1023)"), topo, BuildOptions{Bindings: &b}); err == nil || !strings.Contains(err.Error(), "binding $p = 40000 is outside 1-1023") {
+		t.Fatalf("build out of range: %v", err)
 	}
 }
 

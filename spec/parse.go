@@ -223,7 +223,48 @@ func (p *parser) field(ld *layerDef, l *Layer) (Field, error) {
 	if err != nil {
 		return Field{}, &Error{Col: vpos + 1, Layer: ld.name, Field: d.name, Err: err}
 	}
+	if v.Kind == KindBinding {
+		if col, err := p.bindingRange(d, &v); err != nil {
+			return Field{}, &Error{Col: col, Layer: ld.name, Field: d.name, Err: err}
+		}
+	}
 	return Field{Name: d.name, Value: v, Col: start + 1}, nil
+}
+
+// bindingRange reads an optional "in LO-HI" after a binding ("sport=$p in
+// 49152-65535"): the field is bound and range-checked at once. On error it
+// returns the column to report.
+func (p *parser) bindingRange(d *fieldDef, v *Value) (int, error) {
+	save := p.pos
+	p.skipSpace()
+	in := p.pos
+	if !strings.HasPrefix(p.s[in:], "in") || in+2 < len(p.s) && !isSpace(p.s[in+2]) && p.s[in+2] != ')' && p.s[in+2] != ',' {
+		p.pos = save
+		return 0, nil
+	}
+	if d.kind != fNum && d.kind != fFlags {
+		return in + 1, fmt.Errorf("\"$%s in\" takes a range of numbers; this field is not a number", v.Name)
+	}
+	p.pos += 2
+	p.skipSpace()
+	at := p.pos + 1
+	tok, err := p.token()
+	if err != nil {
+		return at, fmt.Errorf("\"$%s in\": %w (want a range such as 49152-65535)", v.Name, err)
+	}
+	r, err := parseValue(d, tok)
+	if err != nil {
+		return at, fmt.Errorf("\"$%s in\": %w", v.Name, err)
+	}
+	switch r.Kind {
+	case KindRange:
+	case KindNum:
+		r.Max = r.Num
+	default:
+		return at, fmt.Errorf("\"$%s in\" wants a range such as 49152-65535, got %s", v.Name, r.Kind)
+	}
+	v.In, v.Num, v.Max = true, r.Num, r.Max
+	return 0, nil
 }
 
 // token is a lexical value: a quoted string, a hex string or a bare word.
