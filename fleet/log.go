@@ -15,7 +15,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/hnspath/hnspath/reports"
+	"github.com/hnspath/hnspath/result"
 )
 
 // LogError is a problem in a pod's log: the pod's name as File, the log's
@@ -180,7 +180,7 @@ type probeSummary struct {
 
 // Results reads the node's probe results: summary.json, and each
 // scenario's differences from its diff.txt.
-func (l *NodeLog) Results(name string) ([]reports.FleetResult, error) {
+func (l *NodeLog) Results(name string) ([]result.FleetResult, error) {
 	data, ok := l.Files["probe/summary.json"]
 	if !ok {
 		return nil, &LogError{File: name, Line: 0, Field: "probe/summary.json", Err: errors.New("not sent")}
@@ -190,10 +190,10 @@ func (l *NodeLog) Results(name string) ([]reports.FleetResult, error) {
 	if err := dec.Decode(&s); err != nil {
 		return nil, &LogError{File: name + ":probe/summary.json", Line: lineAt(data, dec.InputOffset()), Field: "summary", Err: err}
 	}
-	var out []reports.FleetResult
+	var out []result.FleetResult
 	var errs []error
 	for _, sc := range s.Scenarios {
-		r := reports.FleetResult{Scenario: sc.Name, Result: sc.Result, Packets: sc.Packets, Differing: sc.Differing,
+		r := result.FleetResult{Scenario: sc.Name, Result: sc.Result, Packets: sc.Packets, Differing: sc.Differing,
 			Undocumented: sc.Undocumented, Documented: sc.Documented, Error: sc.Error, Skipped: sc.Skipped}
 		if d, ok := l.Files["probe/"+sc.Name+".diff.txt"]; ok {
 			diffs, err := ParseDiffs(d, name+":probe/"+sc.Name+".diff.txt")
@@ -217,8 +217,8 @@ func lineAt(data []byte, off int64) int {
 // a header line, then per differing packet "  packet N at PORT:" and its
 // differences indented by four spaces; the documented differences' notes
 // ("  [ID] ...") are skipped.
-func ParseDiffs(data []byte, file string) ([]reports.FleetDiff, error) {
-	var out []reports.FleetDiff
+func ParseDiffs(data []byte, file string) ([]result.FleetDiff, error) {
+	var out []result.FleetDiff
 	pkt, in, have := 0, "", false
 	for i, s := range strings.Split(string(data), "\n") {
 		s = strings.TrimRight(s, "\r")
@@ -228,7 +228,7 @@ func ParseDiffs(data []byte, file string) ([]reports.FleetDiff, error) {
 			if !have {
 				return out, &LogError{File: file, Line: i + 1, Field: "difference", Err: errors.New("before any packet line")}
 			}
-			out = append(out, reports.FleetDiff{Packet: pkt, In: in, Text: strings.TrimSpace(s)})
+			out = append(out, result.FleetDiff{Packet: pkt, In: in, Text: strings.TrimSpace(s)})
 		case strings.HasPrefix(s, "  packet "):
 			rest := strings.TrimSuffix(strings.TrimPrefix(s, "  packet "), ":")
 			num, port, ok := strings.Cut(rest, " at ")
@@ -279,8 +279,8 @@ func SplitPrefixed(data []byte) (map[string][]byte, bool) {
 // (a file, or a pod of a kubectl logs --prefix file); every log must be of
 // the same run. It writes the files the logs carry under out when out is
 // not "".
-func FromLogs(logs map[string][]byte, out string) (*reports.Fleet, error) {
-	f := &reports.Fleet{Schema: reports.FleetSchema}
+func FromLogs(logs map[string][]byte, out string) (*result.Fleet, error) {
+	f := &result.Fleet{Schema: result.FleetSchema}
 	names := make([]string, 0, len(logs))
 	for n := range logs {
 		names = append(names, n)
@@ -307,9 +307,9 @@ func FromLogs(logs map[string][]byte, out string) (*reports.Fleet, error) {
 		if node == "" {
 			node = name
 		}
-		res := reports.FleetNode{Name: node}
+		res := result.FleetNode{Name: node}
 		if reason, why := fromLog(&res, l, name, out, "the log says no more"); reason != "" {
-			res.Status, res.Reason, res.Why = reports.FleetNotRun, reason, why
+			res.Status, res.Reason, res.Why = result.FleetNotRun, reason, why
 		}
 		f.Nodes = append(f.Nodes, res)
 	}

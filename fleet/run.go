@@ -13,12 +13,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hnspath/hnspath/result"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-
-	"github.com/hnspath/hnspath/reports"
 )
 
 // Runner runs a fleet: one pod per selected node, all watched with one
@@ -61,14 +60,14 @@ type nodeRun struct {
 	started time.Time // when the pod was first seen running
 	waiting string    // the last reason the pod was not running
 	done    bool
-	res     reports.FleetNode
+	res     result.FleetNode
 }
 
 // Run runs the fleet and returns its report. It removes what it created
 // before it returns, also when ctx is cancelled (then it returns ctx's
 // error with the report of what finished, the other nodes marked
 // interrupted).
-func (r *Runner) Run(ctx context.Context) (f *reports.Fleet, err error) {
+func (r *Runner) Run(ctx context.Context) (f *result.Fleet, err error) {
 	o := &r.Options
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -85,7 +84,7 @@ func (r *Runner) Run(ctx context.Context) (f *reports.Fleet, err error) {
 	if len(nodes) == 0 {
 		return nil, fmt.Errorf("no nodes match %s%s", sel, r.namesText())
 	}
-	f = &reports.Fleet{Schema: reports.FleetSchema, Run: o.Run, Image: o.Image}
+	f = &result.Fleet{Schema: result.FleetSchema, Run: o.Run, Image: o.Image}
 
 	cm, err := r.Client.CoreV1().ConfigMaps(o.Namespace).Create(ctx, o.ConfigMap(), metav1.CreateOptions{})
 	if err != nil {
@@ -102,12 +101,12 @@ func (r *Runner) Run(ctx context.Context) (f *reports.Fleet, err error) {
 	runs := make([]*nodeRun, len(nodes))
 	for i := range nodes {
 		n := &nodes[i]
-		runs[i] = &nodeRun{node: n, pod: o.PodName(n.Name), res: reports.FleetNode{Name: n.Name, OSImage: n.Status.NodeInfo.OSImage}}
+		runs[i] = &nodeRun{node: n, pod: o.PodName(n.Name), res: result.FleetNode{Name: n.Name, OSImage: n.Status.NodeInfo.OSImage}}
 	}
 	err = r.loop(ctx, cm, runs)
 	for _, nr := range runs {
 		if !nr.done {
-			nr.finish(reports.ReasonInterrupted, "the run was stopped before the node finished")
+			nr.finish(result.FleetReasonInterrupted, "the run was stopped before the node finished")
 		}
 		if nr.res.OSBuild == "" {
 			nr.res.OSBuild = nr.node.Status.NodeInfo.KernelVersion
@@ -203,7 +202,7 @@ func (r *Runner) loop(ctx context.Context, cm *corev1.ConfigMap, runs []*nodeRun
 // ended, cannot start or ran out of time.
 func (r *Runner) check(ctx context.Context, nr *nodeRun, p *corev1.Pod, startTimeout, timeout time.Duration) {
 	if p == nil {
-		nr.finish(reports.ReasonError, "pod "+nr.pod+" was deleted before it finished")
+		nr.finish(result.FleetReasonError, "pod "+nr.pod+" was deleted before it finished")
 		return
 	}
 	var cs *corev1.ContainerStatus
@@ -215,7 +214,7 @@ func (r *Runner) check(ctx context.Context, nr *nodeRun, p *corev1.Pod, startTim
 		msg := strings.TrimSpace(w.Reason + ": " + w.Message)
 		switch w.Reason {
 		case "ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "RegistryUnavailable":
-			nr.finish(reports.ReasonImagePull, msg)
+			nr.finish(result.FleetReasonImagePull, msg)
 			return
 		case "CreateContainerError", "RunContainerError", "CreateContainerConfigError", "StartError":
 			nr.finish(startReason(msg), msg)
@@ -227,7 +226,7 @@ func (r *Runner) check(ctx context.Context, nr *nodeRun, p *corev1.Pod, startTim
 	case corev1.PodSucceeded, corev1.PodFailed:
 		msg := strings.TrimSpace(p.Status.Reason + ": " + p.Status.Message)
 		if p.Status.Reason == "DeadlineExceeded" {
-			nr.finish(reports.ReasonTimeout, msg+" (activeDeadlineSeconds)")
+			nr.finish(result.FleetReasonTimeout, msg+" (activeDeadlineSeconds)")
 			return
 		}
 		if cs == nil || cs.State.Terminated == nil {
@@ -247,7 +246,7 @@ func (r *Runner) check(ctx context.Context, nr *nodeRun, p *corev1.Pod, startTim
 			r.progressf("%s: running\n", nr.node.Name)
 		}
 		if time.Since(nr.created) > timeout {
-			nr.finish(reports.ReasonTimeout, fmt.Sprintf("still running after %v (--timeout)", timeout))
+			nr.finish(result.FleetReasonTimeout, fmt.Sprintf("still running after %v (--timeout)", timeout))
 		}
 		return
 	}
@@ -264,7 +263,7 @@ func (r *Runner) check(ctx context.Context, nr *nodeRun, p *corev1.Pod, startTim
 		if !nodeReady(nr.node) {
 			why += "; the node is not Ready"
 		}
-		nr.finish(reports.ReasonTimeout, why)
+		nr.finish(result.FleetReasonTimeout, why)
 	}
 }
 
@@ -273,9 +272,9 @@ func (r *Runner) check(ctx context.Context, nr *nodeRun, p *corev1.Pod, startTim
 // off) from other failures to start.
 func startReason(msg string) string {
 	if strings.Contains(strings.ToLower(msg), "hostprocess") || strings.Contains(strings.ToLower(msg), "host process") {
-		return reports.ReasonNoHostProcess
+		return result.FleetReasonNoHostProcess
 	}
-	return reports.ReasonRejected
+	return result.FleetReasonRejected
 }
 
 // classifyCreate classifies a failed pod create: admission (Pod Security:
@@ -283,11 +282,11 @@ func startReason(msg string) string {
 func classifyCreate(err error) string {
 	if apierrors.IsForbidden(err) || apierrors.IsInvalid(err) {
 		if strings.Contains(strings.ToLower(err.Error()), "hostprocess") {
-			return reports.ReasonNoHostProcess
+			return result.FleetReasonNoHostProcess
 		}
-		return reports.ReasonRejected
+		return result.FleetReasonRejected
 	}
-	return reports.ReasonError
+	return result.FleetReasonError
 }
 
 func nodeReady(n *corev1.Node) bool {
@@ -309,13 +308,13 @@ func (r *Runner) gather(ctx context.Context, nr *nodeRun, t *corev1.ContainerSta
 	}
 	rc, err := logs(ctx, r.Options.Namespace, nr.pod)
 	if err != nil {
-		nr.finish(reports.ReasonError, fmt.Sprintf("read the log of pod %s: %v", nr.pod, err))
+		nr.finish(result.FleetReasonError, fmt.Sprintf("read the log of pod %s: %v", nr.pod, err))
 		return
 	}
 	defer rc.Close()
 	l, err := ParseLog(io.LimitReader(rc, maxLog), nr.pod, r.Options.Run)
 	if err != nil {
-		nr.finish(reports.ReasonError, err.Error())
+		nr.finish(result.FleetReasonError, err.Error())
 		return
 	}
 	if reason, why := fromLog(&nr.res, l, nr.pod, r.Out, fmt.Sprintf("container exit %d: %s", t.ExitCode, strings.TrimSpace(t.Reason+" "+t.Message))); reason != "" {
@@ -329,24 +328,24 @@ func (r *Runner) gather(ctx context.Context, nr *nodeRun, t *corev1.ContainerSta
 // files it carried under out/<node>/ when out is not "". It returns why
 // the node has no results ("" when it has them). exit says how the
 // container ended, for a log that does not.
-func fromLog(res *reports.FleetNode, l *NodeLog, pod, out, exit string) (reason, why string) {
+func fromLog(res *result.FleetNode, l *NodeLog, pod, out, exit string) (reason, why string) {
 	res.OSBuild = l.Info["os-build"]
 	res.HNSVersion = l.Info["hns-version"]
 	switch {
 	case !l.Started:
-		return reports.ReasonError, fmt.Sprintf("the script did not start (%s)", exit)
+		return result.FleetReasonError, fmt.Sprintf("the script did not start (%s)", exit)
 	case !l.Done:
 		why := fmt.Sprintf("the log ends before the script did (%s); the kubelet may have rotated it (containerLogMaxSize)", exit)
 		if len(l.Other) > 0 {
 			why += "; last line: " + l.Other[len(l.Other)-1]
 		}
-		return reports.ReasonError, why
+		return result.FleetReasonError, why
 	}
 	if out != "" {
 		for _, name := range l.Names {
 			p := filepath.Join(out, nodeDir(res.Name), filepath.FromSlash(name))
 			if err := writeFile(p, l.Files[name]); err != nil {
-				return reports.ReasonError, err.Error()
+				return result.FleetReasonError, err.Error()
 			}
 			res.Files = append(res.Files, nodeDir(res.Name)+"/"+name)
 		}
@@ -359,9 +358,9 @@ func fromLog(res *reports.FleetNode, l *NodeLog, pod, out, exit string) (reason,
 		if len(l.Fails) > 0 {
 			why += "; on the node: " + strings.Join(l.Fails, "; ")
 		}
-		return reports.ReasonError, why
+		return result.FleetReasonError, why
 	}
-	res.Status = reports.FleetRan
+	res.Status = result.FleetRan
 	if len(l.Fails) > 0 {
 		res.Why = strings.Join(l.Fails, "; ")
 	}
@@ -370,7 +369,7 @@ func fromLog(res *reports.FleetNode, l *NodeLog, pod, out, exit string) (reason,
 
 func (nr *nodeRun) finish(reason, why string) {
 	nr.done = true
-	nr.res.Status, nr.res.Reason, nr.res.Why = reports.FleetNotRun, reason, why
+	nr.res.Status, nr.res.Reason, nr.res.Why = result.FleetNotRun, reason, why
 }
 
 // nodeDir is a node's directory name under Out.
@@ -417,7 +416,7 @@ func (r *Runner) namesText() string {
 }
 
 func (r *Runner) progress(nr *nodeRun) {
-	if nr.res.Status == reports.FleetRan {
+	if nr.res.Status == result.FleetRan {
 		r.progressf("%s: done (probe exit %d)\n", nr.node.Name, nr.res.ProbeExit)
 		return
 	}
@@ -432,7 +431,7 @@ func (r *Runner) progressf(format string, args ...any) {
 
 // scenarioNames returns the matrix's scenarios: those given, then any
 // other a node reported, sorted.
-func scenarioNames(given []string, nodes []reports.FleetNode) []string {
+func scenarioNames(given []string, nodes []result.FleetNode) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(n string) {

@@ -26,6 +26,7 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/hnspath/hnspath/reports"
+	"github.com/hnspath/hnspath/result"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -173,7 +174,7 @@ func assertClean(t *testing.T, c *fake.Clientset) {
 	}
 }
 
-func nodeByName(t *testing.T, f *reports.Fleet, name string) reports.FleetNode {
+func nodeByName(t *testing.T, f *result.Fleet, name string) result.FleetNode {
 	t.Helper()
 	for _, n := range f.Nodes {
 		if n.Name == name {
@@ -181,7 +182,7 @@ func nodeByName(t *testing.T, f *reports.Fleet, name string) reports.FleetNode {
 		}
 	}
 	t.Fatalf("node %s not in the report", name)
-	return reports.FleetNode{}
+	return result.FleetNode{}
 }
 
 // TestRunPods checks the pods a run creates: one per Windows node, pinned
@@ -272,12 +273,12 @@ func TestRunNotRun(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	for _, tt := range []struct{ node, reason, why string }{
-		{"win-a", reports.ReasonImagePull, "ImagePullBackOff"},
-		{"win-b", reports.ReasonNoHostProcess, "hostprocess containers are not supported"},
-		{"win-c", reports.ReasonTimeout, "Unschedulable: 0/4 nodes are available"},
+		{"win-a", result.FleetReasonImagePull, "ImagePullBackOff"},
+		{"win-b", result.FleetReasonNoHostProcess, "hostprocess containers are not supported"},
+		{"win-c", result.FleetReasonTimeout, "Unschedulable: 0/4 nodes are available"},
 	} {
 		n := nodeByName(t, f, tt.node)
-		if n.Status != reports.FleetNotRun || n.Reason != tt.reason || !strings.Contains(n.Why, tt.why) {
+		if n.Status != result.FleetNotRun || n.Reason != tt.reason || !strings.Contains(n.Why, tt.why) {
 			t.Errorf("%s: %s %q %q, want not run %q with %q", tt.node, n.Status, n.Reason, n.Why, tt.reason, tt.why)
 		}
 	}
@@ -298,13 +299,13 @@ func TestRunCreateFails(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if n := nodeByName(t, f, "win-a"); n.Reason != reports.ReasonNoHostProcess || !strings.Contains(n.Why, "PodSecurity") {
-		t.Errorf("win-a: %q %q, want %q naming PodSecurity", n.Reason, n.Why, reports.ReasonNoHostProcess)
+	if n := nodeByName(t, f, "win-a"); n.Reason != result.FleetReasonNoHostProcess || !strings.Contains(n.Why, "PodSecurity") {
+		t.Errorf("win-a: %q %q, want %q naming PodSecurity", n.Reason, n.Why, result.FleetReasonNoHostProcess)
 	}
-	if n := nodeByName(t, f, "win-b"); n.Status != reports.FleetRan {
+	if n := nodeByName(t, f, "win-b"); n.Status != result.FleetRan {
 		t.Errorf("win-b: %s %s, want ran", n.Status, n.Why)
 	}
-	if n := nodeByName(t, f, "win-c"); n.Reason != reports.ReasonError || !strings.Contains(n.Why, "no log") {
+	if n := nodeByName(t, f, "win-c"); n.Reason != result.FleetReasonError || !strings.Contains(n.Why, "no log") {
 		t.Errorf("win-c: %q %q, want error reading the log", n.Reason, n.Why)
 	}
 	assertClean(t, c)
@@ -329,7 +330,7 @@ func TestRunInterrupt(t *testing.T) {
 		t.Fatalf("Run: %v, want context.Canceled", err)
 	}
 	for _, n := range f.Nodes {
-		if n.Reason != reports.ReasonInterrupted {
+		if n.Reason != result.FleetReasonInterrupted {
 			t.Errorf("%s: %q, want interrupted", n.Name, n.Reason)
 		}
 	}

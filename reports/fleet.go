@@ -6,178 +6,19 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
-)
 
-// FleetSchema names the JSON layout of a Fleet (WriteFleet json). Fields
-// are only added within v1.
-const FleetSchema = "hnspath-fleet/v1"
+	"github.com/hnspath/hnspath/result"
+)
 
 // FleetFormats are the formats WriteFleet writes.
 var FleetFormats = []string{"text", "json", "markdown", "html", "junit"}
 
-// Fleet is the report of one fleet run (hnspath fleet run): the probe on
-// every selected Windows node of a cluster, each compared with the model.
-type Fleet struct {
-	Schema string `json:"schema"`
-	// Run is the run's ID (the label value on everything it created).
-	Run   string `json:"run"`
-	Image string `json:"image,omitempty"`
-	// Scenarios are the scenario names, in the order of the matrix.
-	Scenarios []string    `json:"scenarios"`
-	Nodes     []FleetNode `json:"nodes"`
-	// Groups are the differences from the model, each with the nodes that
-	// show it (Group fills them in).
-	Groups []FleetGroup `json:"groups,omitempty"`
-}
-
-// Node statuses.
-const (
-	FleetRan    = "ran"     // the probe ran and its results were gathered
-	FleetNotRun = "not run" // no results: see Reason and Why
-)
-
-// Reasons a node could not run.
-const (
-	ReasonNoHostProcess = "no HostProcess support"
-	ReasonImagePull     = "image pull"
-	ReasonTimeout       = "timeout"
-	ReasonRejected      = "rejected"
-	ReasonInterrupted   = "interrupted"
-	ReasonError         = "error"
-)
-
-// FleetNode is one node's part of a fleet run.
-type FleetNode struct {
-	Name string `json:"name"`
-	// OSImage and OSBuild come from the node (the Node object's nodeInfo,
-	// the registry's CurrentBuild.UBR as the pod read it).
-	OSImage    string `json:"os_image,omitempty"`
-	OSBuild    string `json:"os_build,omitempty"`
-	HNSVersion string `json:"hns_version,omitempty"`
-	Status     string `json:"status"`
-	// Reason classifies why a node did not run (Reason* constants); Why is
-	// the cluster's own message.
-	Reason string `json:"reason,omitempty"`
-	Why    string `json:"why,omitempty"`
-	// ProbeExit is the exit code of hnspath probe on the node.
-	ProbeExit int           `json:"probe_exit"`
-	Results   []FleetResult `json:"results,omitempty"`
-	// Files are the files gathered from the node (results, evidence), as
-	// written under the output directory.
-	Files []string `json:"files,omitempty"`
-}
-
-// FleetResult is one scenario's result on one node (the probe's summary.json
-// row and its diff.txt).
-type FleetResult struct {
-	Scenario     string      `json:"scenario"`
-	Result       string      `json:"result"`
-	Packets      int         `json:"packets"`
-	Differing    int         `json:"differing"`
-	Undocumented int         `json:"undocumented"`
-	Documented   []string    `json:"documented,omitempty"`
-	Error        string      `json:"error,omitempty"`
-	Skipped      string      `json:"skipped,omitempty"`
-	Diffs        []FleetDiff `json:"diffs,omitempty"`
-}
-
-// FleetDiff is one difference of one packet: the model (emulator) first,
-// the node second, as the probe words it.
-type FleetDiff struct {
-	Packet int    `json:"packet"`
-	In     string `json:"in"`
-	Text   string `json:"text"`
-}
-
-// FleetGroup is one difference and the nodes that show it.
-type FleetGroup struct {
-	Scenario string   `json:"scenario"`
-	Packet   int      `json:"packet"`
-	In       string   `json:"in"`
-	Text     string   `json:"text"`
-	Nodes    []string `json:"nodes"`
-}
-
-// Group fills in f.Groups: every difference seen, with the nodes that show
-// it, most widespread first (then by scenario, packet, text).
-func (f *Fleet) Group() {
-	type key struct {
-		sc   string
-		pkt  int
-		in   string
-		text string
-	}
-	idx := map[key]int{}
-	f.Groups = nil
-	for _, n := range f.Nodes {
-		for _, r := range n.Results {
-			for _, d := range r.Diffs {
-				k := key{r.Scenario, d.Packet, d.In, d.Text}
-				i, ok := idx[k]
-				if !ok {
-					i = len(f.Groups)
-					idx[k] = i
-					f.Groups = append(f.Groups, FleetGroup{Scenario: r.Scenario, Packet: d.Packet, In: d.In, Text: d.Text})
-				}
-				g := &f.Groups[i]
-				if len(g.Nodes) == 0 || g.Nodes[len(g.Nodes)-1] != n.Name {
-					g.Nodes = append(g.Nodes, n.Name)
-				}
-			}
-		}
-	}
-	sort.SliceStable(f.Groups, func(i, j int) bool {
-		a, b := f.Groups[i], f.Groups[j]
-		if len(a.Nodes) != len(b.Nodes) {
-			return len(a.Nodes) > len(b.Nodes)
-		}
-		if a.Scenario != b.Scenario {
-			return a.Scenario < b.Scenario
-		}
-		if a.Packet != b.Packet {
-			return a.Packet < b.Packet
-		}
-		return a.Text < b.Text
-	})
-}
-
-// Headline sums the run up in one line.
-func (f *Fleet) Headline() string {
-	var agree, differ, notRun int
-	for _, n := range f.Nodes {
-		switch {
-		case n.Status != FleetRan:
-			notRun++
-		case n.agrees():
-			agree++
-		default:
-			differ++
-		}
-	}
-	return fmt.Sprintf("%d nodes: %d agree with the model, %d differ, %d could not run", len(f.Nodes), agree, differ, notRun)
-}
-
-// agrees reports whether a node ran and every scenario agreed (no
-// difference, no error).
-func (n *FleetNode) agrees() bool {
-	if n.Status != FleetRan || n.ProbeExit != 0 {
-		return false
-	}
-	for _, r := range n.Results {
-		if r.Differing > 0 || len(r.Diffs) > 0 || r.Error != "" {
-			return false
-		}
-	}
-	return true
-}
-
-// cell returns node n's matrix cell for scenario sc.
-func (n *FleetNode) cell(sc string) string {
-	if n.Status != FleetRan {
+// fleetCell returns node n's matrix cell for scenario sc.
+func fleetCell(n *result.FleetNode, sc string) string {
+	if n.Status != result.FleetRan {
 		return "-"
 	}
 	for _, r := range n.Results {
@@ -191,20 +32,20 @@ func (n *FleetNode) cell(sc string) string {
 	return "(no result)"
 }
 
-// notRunText is why a node did not run, one line.
-func (n *FleetNode) notRunText() string {
+// fleetNotRunText is why a node did not run, one line.
+func fleetNotRunText(n result.FleetNode) string {
 	if n.Why == "" {
 		return n.Reason
 	}
 	return n.Reason + ": " + strings.ReplaceAll(n.Why, "\n", " ")
 }
 
-// groupText words a group for a line of text.
-func (g *FleetGroup) groupText() string {
+// fleetGroupText words a group for a line of text.
+func fleetGroupText(g *result.FleetGroup) string {
 	return fmt.Sprintf("%s packet %d at %s: %s (model vs node)", g.Scenario, g.Packet, g.In, g.Text)
 }
 
-func (g *FleetGroup) nodesText() string {
+func fleetNodesText(g *result.FleetGroup) string {
 	w := "nodes"
 	if len(g.Nodes) == 1 {
 		w = "node"
@@ -212,7 +53,7 @@ func (g *FleetGroup) nodesText() string {
 	return fmt.Sprintf("%d %s (%s)", len(g.Nodes), w, strings.Join(g.Nodes, ", "))
 }
 
-func (f *Fleet) matrix() [][]string {
+func fleetMatrix(f *result.Fleet) [][]string {
 	head := []string{"node", "OS build", "HNS"}
 	head = append(head, f.Scenarios...)
 	rows := [][]string{head}
@@ -220,7 +61,7 @@ func (f *Fleet) matrix() [][]string {
 		n := &f.Nodes[i]
 		row := []string{n.Name, dashed(n.OSBuild), dashed(n.HNSVersion)}
 		for _, sc := range f.Scenarios {
-			row = append(row, n.cell(sc))
+			row = append(row, fleetCell(n, sc))
 		}
 		rows = append(rows, row)
 	}
@@ -240,9 +81,9 @@ func dashed(s string) string {
 // Fleet itself (hnspath-fleet/v1); HTML the same as Markdown; JUnit one
 // suite per node, one test case per scenario (a failure where the node
 // parts from the model, an error where the node could not run).
-func WriteFleet(w io.Writer, format string, f *Fleet) error {
+func WriteFleet(w io.Writer, format string, f *result.Fleet) error {
 	if f.Schema == "" {
-		f.Schema = FleetSchema
+		f.Schema = result.FleetSchema
 	}
 	switch format {
 	case "text", "":
@@ -259,11 +100,11 @@ func WriteFleet(w io.Writer, format string, f *Fleet) error {
 	return fmt.Errorf("report: fleet: unknown format %q (want one of %s)", format, strings.Join(FleetFormats, ", "))
 }
 
-func fleetText(w io.Writer, f *Fleet) error {
+func fleetText(w io.Writer, f *result.Fleet) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "fleet run %s: %s\n\n", f.Run, f.Headline())
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	for _, row := range f.matrix() {
+	for _, row := range fleetMatrix(f) {
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	tw.Flush()
@@ -271,7 +112,7 @@ func fleetText(w io.Writer, f *Fleet) error {
 		b.WriteString("\ndifferences from the model:\n")
 		for i := range f.Groups {
 			g := &f.Groups[i]
-			fmt.Fprintf(&b, "  %s: %s\n", g.nodesText(), g.groupText())
+			fmt.Fprintf(&b, "  %s: %s\n", fleetNodesText(g), fleetGroupText(g))
 		}
 	}
 	var errs []string
@@ -288,35 +129,35 @@ func fleetText(w io.Writer, f *Fleet) error {
 	first := true
 	for i := range f.Nodes {
 		n := &f.Nodes[i]
-		if n.Status == FleetRan {
+		if n.Status == result.FleetRan {
 			continue
 		}
 		if first {
 			b.WriteString("\nnodes that could not run:\n")
 			first = false
 		}
-		fmt.Fprintf(&b, "  %s: %s\n", n.Name, n.notRunText())
+		fmt.Fprintf(&b, "  %s: %s\n", n.Name, fleetNotRunText(*n))
 	}
 	_, err := w.Write(b.Bytes())
 	return err
 }
 
-func fleetMarkdown(w io.Writer, f *Fleet) error {
+func fleetMarkdown(w io.Writer, f *result.Fleet) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Fleet run %s\n\n**%s**\n\n", mdEscape(f.Run), f.Headline())
-	mdTable(&b, f.matrix(), true)
+	mdTable(&b, fleetMatrix(f), true)
 	if len(f.Groups) > 0 {
 		b.WriteString("## Differences from the model\n\n")
 		rows := [][]string{{"nodes", "scenario", "packet", "in", "model vs node"}}
 		for i := range f.Groups {
 			g := &f.Groups[i]
-			rows = append(rows, []string{g.nodesText(), g.Scenario, strconv.Itoa(g.Packet), g.In, g.Text})
+			rows = append(rows, []string{fleetNodesText(g), g.Scenario, strconv.Itoa(g.Packet), g.In, g.Text})
 		}
 		mdTable(&b, rows, true)
 	}
 	rows := [][]string{{"node", "reason", "why"}}
 	for _, n := range f.Nodes {
-		if n.Status != FleetRan {
+		if n.Status != result.FleetRan {
 			rows = append(rows, []string{n.Name, n.Reason, n.Why})
 		}
 	}
@@ -348,22 +189,22 @@ tr.notrun td{background:#eee}tr.differs td{background:#fdd}tr.agrees td{backgrou
 </body></html>
 `))
 
-func fleetHTML(w io.Writer, f *Fleet) error {
-	m := f.matrix()
+func fleetHTML(w io.Writer, f *result.Fleet) error {
+	m := fleetMatrix(f)
 	v := struct {
-		F       *Fleet
+		F       *result.Fleet
 		Matrix  [][]string
 		Body    [][]string
 		Classes []string
-		NotRun  []FleetNode
+		NotRun  []result.FleetNode
 	}{F: f, Matrix: m, Body: m[1:]}
 	for i := range f.Nodes {
 		n := &f.Nodes[i]
 		switch {
-		case n.Status != FleetRan:
+		case n.Status != result.FleetRan:
 			v.Classes = append(v.Classes, "notrun")
 			v.NotRun = append(v.NotRun, *n)
-		case n.agrees():
+		case n.Agrees():
 			v.Classes = append(v.Classes, "agrees")
 		default:
 			v.Classes = append(v.Classes, "differs")
@@ -377,13 +218,13 @@ func fleetHTML(w io.Writer, f *Fleet) error {
 	return err
 }
 
-func fleetJUnit(w io.Writer, f *Fleet) error {
+func fleetJUnit(w io.Writer, f *result.Fleet) error {
 	root := JUnitSuites{Name: "hnspath fleet " + f.Run, Time: secs(0)}
 	for _, n := range f.Nodes {
 		s := JUnitSuite{Name: n.Name, Time: secs(0)}
-		if n.Status != FleetRan {
+		if n.Status != result.FleetRan {
 			s.Cases = append(s.Cases, JUnitCase{Name: "run", Classname: "hnspath.fleet." + n.Name, Time: secs(0),
-				Error: &JUnitMessage{Message: xmlText(n.notRunText()), Type: n.Reason, Text: xmlText(n.Why)}})
+				Error: &JUnitMessage{Message: xmlText(fleetNotRunText(n)), Type: n.Reason, Text: xmlText(n.Why)}})
 			s.Tests, s.Errors = 1, 1
 		}
 		for _, r := range n.Results {

@@ -26,6 +26,7 @@ import (
 	"github.com/hnspath/hnspath/fleet"
 	"github.com/hnspath/hnspath/internal/input"
 	"github.com/hnspath/hnspath/reports"
+	"github.com/hnspath/hnspath/result"
 	"github.com/hnspath/hnspath/scenarios"
 	"github.com/hnspath/hnspath/scenarios/library"
 )
@@ -214,7 +215,7 @@ func validFleetFormat(f string) bool {
 
 // writeFleet writes the report and returns the exit code: 1 when the run
 // failed, a node could not run, or (failDiff) a node differs.
-func writeFleet(stdout, stderr io.Writer, name string, f *reports.Fleet, format, out string, runErr error, failDiff bool) int {
+func writeFleet(stdout, stderr io.Writer, name string, f *result.Fleet, format, out string, runErr error, failDiff bool) int {
 	code := exitOK
 	if err := reports.WriteFleet(stdout, format, f); err != nil {
 		fmt.Fprintf(stderr, "hnspath %s: %v\n", name, err)
@@ -231,7 +232,7 @@ func writeFleet(stdout, stderr io.Writer, name string, f *reports.Fleet, format,
 		code = exitFail
 	}
 	for _, n := range f.Nodes {
-		if n.Status != reports.FleetRan || n.ProbeExit != 0 {
+		if n.Status != result.FleetRan || n.ProbeExit != 0 {
 			code = exitFail
 		}
 		if failDiff {
