@@ -25,6 +25,21 @@ func (m MAC) IsZero() bool { return m == MAC{} }
 
 const hexDigits = "0123456789abcdef"
 
+// WindowsString formats m the way Windows tools print MACs: 00-15-5D-0A-0B-0C.
+// It allocates; keep it off the hot path.
+func (m MAC) WindowsString() string {
+	const upper = "0123456789ABCDEF"
+	var b [17]byte
+	for i, c := range m {
+		if i > 0 {
+			b[i*3-1] = '-'
+		}
+		b[i*3] = upper[c>>4]
+		b[i*3+1] = upper[c&0xf]
+	}
+	return string(b[:])
+}
+
 // String formats m as aa:bb:cc:dd:ee:ff. It allocates; keep it off the hot path.
 func (m MAC) String() string {
 	var b [17]byte

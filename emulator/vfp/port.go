@@ -484,14 +484,17 @@ func validateGroup(g *Group) error {
 	return nil
 }
 
-func familyOK(a netip.Addr, v6 bool) bool {
+// FamilyOK reports whether a is a valid address of the family v6 selects
+// (an IPv4-mapped IPv6 address is neither).
+func FamilyOK(a netip.Addr, v6 bool) bool {
 	if !a.IsValid() || a.Is4In6() {
 		return false
 	}
 	return a.Is6() == v6
 }
 
-func famName(v6 bool) string {
+// FamilyName is "IPv4" or "IPv6", as vfpctrl prints a group's Type.
+func FamilyName(v6 bool) string {
 	if v6 {
 		return "IPv6"
 	}
@@ -501,8 +504,8 @@ func famName(v6 bool) string {
 func validateConditions(c *Conditions, v6 bool) error {
 	for _, set := range [][]netip.Prefix{c.SrcIP, c.DstIP} {
 		for _, pf := range set {
-			if !pf.IsValid() || !familyOK(pf.Addr(), v6) {
-				return fmt.Errorf("%w: prefix %v is not a valid %s prefix", ErrInvalid, pf, famName(v6))
+			if !pf.IsValid() || !FamilyOK(pf.Addr(), v6) {
+				return fmt.Errorf("%w: prefix %v is not a valid %s prefix", ErrInvalid, pf, FamilyName(v6))
 			}
 		}
 	}
@@ -536,8 +539,8 @@ func (p *Port) validateRule(l *Layer, g *Group, r *Rule) error {
 		}
 	case ActionNAT:
 		for _, x := range []netip.Addr{a.NAT.SrcIP, a.NAT.DstIP} {
-			if x.IsValid() && !familyOK(x, v6) {
-				return fmt.Errorf("%w: nat: address %v is not %s", ErrInvalid, x, famName(v6))
+			if x.IsValid() && !FamilyOK(x, v6) {
+				return fmt.Errorf("%w: nat: address %v is not %s", ErrInvalid, x, FamilyName(v6))
 			}
 		}
 	case ActionDynNAT, ActionLBNAT:
@@ -546,8 +549,8 @@ func (p *Port) validateRule(l *Layer, g *Group, r *Rule) error {
 		}
 		if a.Type == ActionLBNAT {
 			for i, b := range a.LB.Backends {
-				if !familyOK(b.Addr, v6) {
-					return fmt.Errorf("%w: lbnat: backend %d: address %v is not %s", ErrInvalid, i, b.Addr, famName(v6))
+				if !FamilyOK(b.Addr, v6) {
+					return fmt.Errorf("%w: lbnat: backend %d: address %v is not %s", ErrInvalid, i, b.Addr, FamilyName(v6))
 				}
 			}
 			if a.LB.Distribution > DistributeSourceIP {
@@ -589,8 +592,8 @@ func (p *Port) checkPool(pl *NATPool, v6 bool) error {
 	if pl.Name == "" {
 		return fmt.Errorf("%w: NAT pool without a name", ErrInvalid)
 	}
-	if !familyOK(pl.IP, v6) {
-		return fmt.Errorf("%w: NAT pool %s: address %v is not %s", ErrInvalid, pl.Name, pl.IP, famName(v6))
+	if !FamilyOK(pl.IP, v6) {
+		return fmt.Errorf("%w: NAT pool %s: address %v is not %s", ErrInvalid, pl.Name, pl.IP, FamilyName(v6))
 	}
 	if pl.Lo == 0 || pl.Lo > pl.Hi {
 		return fmt.Errorf("%w: NAT pool %s: port range %d-%d", ErrInvalid, pl.Name, pl.Lo, pl.Hi)

@@ -911,7 +911,7 @@ func (p *Port) UnifiedFlows(now int64) []UnifiedFlow {
 }
 
 // tupleString formats a tuple as "6 10.0.0.1:1000 -> 10.0.0.2:80".
-func tupleString(t packet.Tuple) string {
+func TupleString(t packet.Tuple) string {
 	s, d := t.SrcAddr(), t.DstAddr()
 	return strconv.Itoa(int(t.Proto)) + " " + netip.AddrPortFrom(s, t.SrcPort).String() + " -> " + netip.AddrPortFrom(d, t.DstPort).String()
 }

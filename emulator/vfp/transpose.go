@@ -200,10 +200,10 @@ func (m *modify) describe(b *strings.Builder) {
 		sep = ", "
 	}
 	if m.set&modSrcMAC != 0 {
-		w("src MAC", macString(m.srcMAC))
+		w("src MAC", m.srcMAC.WindowsString())
 	}
 	if m.set&modDstMAC != 0 {
-		w("dst MAC", macString(m.dstMAC))
+		w("dst MAC", m.dstMAC.WindowsString())
 	}
 	if m.set&modSrcIP != 0 {
 		w("src IP", m.srcIP.addr().String())
@@ -461,7 +461,7 @@ func summarize(steps []htStep) Transposition {
 		case opPush:
 			t.Ethernet, t.IP, t.L4, t.Encap = OpPush, OpPush, OpPush, OpPush
 			e := &s.push
-			b.WriteString("push VXLAN(VNI " + strconv.Itoa(int(e.vni)) + ", " + macString(e.srcMAC) + " -> " + macString(e.dstMAC) +
+			b.WriteString("push VXLAN(VNI " + strconv.Itoa(int(e.vni)) + ", " + e.srcMAC.WindowsString() + " -> " + e.dstMAC.WindowsString() +
 				", " + netip.AddrFrom4(e.src).String() + " -> " + netip.AddrFrom4(e.dst).String() +
 				", UDP " + strconv.Itoa(int(e.sport)) + " -> " + strconv.Itoa(int(e.dport)) + ", TTL " + strconv.Itoa(int(e.ttl)))
 			if e.df {
@@ -481,18 +481,4 @@ func summarize(steps []htStep) Transposition {
 	}
 	t.Actions = b.String()
 	return t
-}
-
-// macString formats a MAC the way Windows does: 00-15-5D-0A-0B-0C.
-func macString(m header.MAC) string {
-	const hex = "0123456789ABCDEF"
-	var b [17]byte
-	for i, c := range m {
-		if i > 0 {
-			b[i*3-1] = '-'
-		}
-		b[i*3] = hex[c>>4]
-		b[i*3+1] = hex[c&0xf]
-	}
-	return string(b[:])
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hnspath/hnspath/emulator/header"
 	"github.com/hnspath/hnspath/emulator/vfp"
 )
 
@@ -206,7 +207,7 @@ func (c *checker) groups(lpath string, want []*vfp.Group, hl *vfp.Layer) {
 		delete(hg, wg.Name)
 		c.cmp(path, "priority", u32(wg.Priority), u32(g.Priority))
 		c.cmp(path, "direction", wg.Direction.String(), g.Direction.String())
-		c.cmp(path, "type", famName(wg.IPv6), famName(g.IPv6))
+		c.cmp(path, "type", vfp.FamilyName(wg.IPv6), vfp.FamilyName(g.IPv6))
 		c.cmp(path, "match type", matchType(wg), matchType(g))
 		c.cmp(path, "conditions", conditionsString(wg.Conditions), conditionsString(g.Conditions))
 		gu := make([]bool, len(g.Rules))
@@ -307,8 +308,8 @@ func conditionsString(c vfp.Conditions) string {
 		slices.Sort(vals)
 		parts = append(parts, name+"="+strings.Join(vals, ","))
 	}
-	add("src-mac", strs(c.SrcMAC, macString))
-	add("dst-mac", strs(c.DstMAC, macString))
+	add("src-mac", strs(c.SrcMAC, header.MAC.WindowsString))
+	add("dst-mac", strs(c.DstMAC, header.MAC.WindowsString))
 	add("src-ip", strs(c.SrcIP, prefixString))
 	add("dst-ip", strs(c.DstIP, prefixString))
 	add("src-port", strs(c.SrcPort, vfp.PortRange.String))

@@ -217,7 +217,7 @@ func writeGroup(ew *errWriter, g *vfp.Group) {
 	ew.printf("%sFriendly name : %s\n", indGroupKV, g.FriendlyName)
 	ew.printf("%sPriority : %d\n", indGroupKV, g.Priority)
 	ew.printf("%sDirection : %s\n", indGroupKV, g.Direction)
-	ew.printf("%sType : %s\n", indGroupKV, famName(g.IPv6))
+	ew.printf("%sType : %s\n", indGroupKV, vfp.FamilyName(g.IPv6))
 	ew.printf("%sConditions:\n", indGroupC)
 	writeConds(ew, &g.Conditions, indGroupCV)
 	mt := "Priority-based match"
@@ -310,7 +310,7 @@ func writeRule(ew *errWriter, r *vfp.Rule, o Options) {
 			if b.MAC.IsZero() {
 				kv("DIP", "%s %d", b.Addr, b.Port)
 			} else {
-				kv("DIP", "%s %d %s", b.Addr, b.Port, macString(b.MAC))
+				kv("DIP", "%s %d %s", b.Addr, b.Port, b.MAC.WindowsString())
 			}
 		}
 		if a.LB.SNAT {
@@ -328,13 +328,13 @@ func writeRule(ew *errWriter, r *vfp.Rule, o Options) {
 		if e.DstPA.IsValid() {
 			kv("Encap destination(s)", "%s", e.DstPA)
 		}
-		kv("Encap source MAC", "%s", macString(e.SrcMAC))
-		kv("Encap destination MAC", "%s", macString(e.DstMAC))
+		kv("Encap source MAC", "%s", e.SrcMAC.WindowsString())
+		kv("Encap destination MAC", "%s", e.DstMAC.WindowsString())
 		if !e.InnerSrcMAC.IsZero() {
-			kv("Inner source MAC", "%s", macString(e.InnerSrcMAC))
+			kv("Inner source MAC", "%s", e.InnerSrcMAC.WindowsString())
 		}
 		if !e.InnerDstMAC.IsZero() {
-			kv("Inner destination MAC", "%s", macString(e.InnerDstMAC))
+			kv("Inner destination MAC", "%s", e.InnerDstMAC.WindowsString())
 		}
 		if e.UDPPort != 0 {
 			kv("UDP destination port", "%d", e.UDPPort)
@@ -363,10 +363,10 @@ func writeRule(ew *errWriter, r *vfp.Rule, o Options) {
 		}
 	case vfp.ActionMACRewrite:
 		if !a.MAC.SrcMAC.IsZero() {
-			kv("New source MAC", "%s", macString(a.MAC.SrcMAC))
+			kv("New source MAC", "%s", a.MAC.SrcMAC.WindowsString())
 		}
 		if !a.MAC.DstMAC.IsZero() {
-			kv("New destination MAC", "%s", macString(a.MAC.DstMAC))
+			kv("New destination MAC", "%s", a.MAC.DstMAC.WindowsString())
 		}
 	}
 	if len(r.Details) > 0 && !ruleData {
@@ -434,8 +434,8 @@ func writeConds(ew *errWriter, c *vfp.Conditions, ind string) {
 		}
 	}
 	line(condProto, strs(c.Protocols, func(p uint8) string { return strconv.Itoa(int(p)) }))
-	line(condSrcMAC, strs(c.SrcMAC, macString))
-	line(condDstMAC, strs(c.DstMAC, macString))
+	line(condSrcMAC, strs(c.SrcMAC, header.MAC.WindowsString))
+	line(condDstMAC, strs(c.DstMAC, header.MAC.WindowsString))
 	line(condSrcIP, strs(c.SrcIP, prefixString))
 	line(condDstIP, strs(c.DstIP, prefixString))
 	line(condSrcPort, strs(c.SrcPort, vfp.PortRange.String))
@@ -516,18 +516,18 @@ func FormatListUnifiedFlow(w io.Writer, p *vfp.Port, now int64) error {
 	ew := &errWriter{w: w}
 	ew.printf("%s", itemList)
 	for _, u := range p.UnifiedFlows(now) {
-		ew.printf("  UNIFIED FLOW : %s %s\n", u.Direction, tupleString(u.Outer))
+		ew.printf("  UNIFIED FLOW : %s %s\n", u.Direction, vfp.TupleString(u.Outer))
 		ew.printf("      Direction : %s\n", u.Direction)
-		ew.printf("      Source MAC : %s\n", macString(u.SrcMAC))
-		ew.printf("      Destination MAC : %s\n", macString(u.DstMAC))
+		ew.printf("      Source MAC : %s\n", u.SrcMAC.WindowsString())
+		ew.printf("      Destination MAC : %s\n", u.DstMAC.WindowsString())
 		if u.VLAN != 0 {
 			ew.printf("      VLAN : %d\n", u.VLAN)
 		}
 		if u.Encap {
 			ew.printf("      VNI : %d\n", u.VNI)
-			ew.printf("      Inner : %s\n", tupleString(u.Inner))
-			ew.printf("      Inner source MAC : %s\n", macString(u.InnerSrcMAC))
-			ew.printf("      Inner destination MAC : %s\n", macString(u.InnerDstMAC))
+			ew.printf("      Inner : %s\n", vfp.TupleString(u.Inner))
+			ew.printf("      Inner source MAC : %s\n", u.InnerSrcMAC.WindowsString())
+			ew.printf("      Inner destination MAC : %s\n", u.InnerDstMAC.WindowsString())
 		}
 		stale := ""
 		if u.Stale {
@@ -1295,8 +1295,8 @@ func parseIPCond(s string, v6 bool) ([]netip.Prefix, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%q is not a prefix", s)
 		}
-		if !familyOK(p.Addr(), v6) {
-			return nil, fmt.Errorf("%q is not %s", s, famName(v6))
+		if !vfp.FamilyOK(p.Addr(), v6) {
+			return nil, fmt.Errorf("%q is not %s", s, vfp.FamilyName(v6))
 		}
 		return []netip.Prefix{p.Masked()}, nil
 	}
@@ -1311,8 +1311,8 @@ func parseIPCond(s string, v6 bool) ([]netip.Prefix, error) {
 			return nil, err
 		}
 	}
-	if !familyOK(a, v6) || !familyOK(b, v6) {
-		return nil, fmt.Errorf("%q is not %s", s, famName(v6))
+	if !vfp.FamilyOK(a, v6) || !vfp.FamilyOK(b, v6) {
+		return nil, fmt.Errorf("%q is not %s", s, vfp.FamilyName(v6))
 	}
 	if b.Less(a) {
 		return nil, fmt.Errorf("address range %q is empty", s)
